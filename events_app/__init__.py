@@ -1,0 +1,1 @@
+"""Event manager for an international research programme."""

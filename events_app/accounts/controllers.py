@@ -1,0 +1,148 @@
+"""Login, logout, the organiser's own account (password, API tokens) and, for admins, all accounts."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events_app.accounts.models import Account, Role
+from events_app.accounts.services import AccountService
+from events_app.web.auth import SESSION_ACCOUNT_KEY, provide_organiser, require_admin, requires_login
+from events_app.web.forms import form_page, read_form
+from events_app.web.i18n import gettext as _
+from events_app.web.validation import Conflict, ValidationFailed
+
+# Per client address and process; counters are a cache that is safe to lose.
+login_rate_limit = RateLimitConfig(rate_limit=("minute", 20), exclude=None)
+
+
+async def provide_account_service(db_session: AsyncSession) -> AccountService:
+    return AccountService(session=db_session)
+
+
+def safe_next(target: str | None) -> str:
+    # Only local paths: never redirect a fresh login to another site.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/organiser"
+
+
+class LoginPages(Controller):
+    include_in_schema = False
+    dependencies = {"accounts": Provide(provide_account_service)}
+
+    @get("/login", name="login")
+    async def login_form(self, next: str | None = None) -> Template:
+        return form_page("accounts/login.html", values={"next": safe_next(next)})
+
+    @post("/login", middleware=[login_rate_limit.middleware])
+    async def login(self, request: Request, accounts: AccountService) -> Template | Redirect:
+        values = await read_form(request)
+        account = await accounts.authenticate(values.get("email", ""), values.get("password", ""))
+        if account is None:
+            values.pop("password", None)
+            return form_page(
+                "accounts/login.html",
+                errors={"password": _("Wrong e-mail or password.")},
+                values=values,
+                status=401,
+            )
+        request.clear_session()  # a fresh session on login: no fixation
+        request.set_session({SESSION_ACCOUNT_KEY: account.id})
+        return Redirect(path=safe_next(values.get("next")))
+
+    @post("/logout")
+    async def logout(self, request: Request) -> Redirect:
+        request.clear_session()
+        return Redirect(path="/")
+
+
+class AccountPages(Controller):
+    path = "/organiser/account"
+    include_in_schema = False
+    guards = [requires_login]
+    dependencies = {"accounts": Provide(provide_account_service), "organiser": Provide(provide_organiser)}
+
+    async def _page(self, accounts: AccountService, organiser: Account, *, new_token: str | None = None,
+                    errors: dict | None = None) -> Template:
+        return form_page(
+            "accounts/account.html",
+            errors=errors,
+            organiser=organiser,
+            tokens=await accounts.list_tokens(organiser),
+            new_token=new_token,
+            values={},
+        )
+
+    @get("/", name="account")
+    async def account_page(self, accounts: AccountService, organiser: Account) -> Template:
+        return await self._page(accounts, organiser)
+
+    @post("/tokens")
+    async def create_token(self, request: Request, accounts: AccountService, organiser: Account) -> Template:
+        form = await read_form(request)
+        token = await accounts.create_token(organiser, form.get("name", ""))
+        # Shown once, on this response only; it is stored hashed.
+        return await self._page(accounts, organiser, new_token=token)
+
+    @post("/tokens/{token_id:int}/revoke")
+    async def revoke_token(self, request: Request, token_id: int, accounts: AccountService, organiser: Account) -> Redirect:
+        if await accounts.revoke_token(organiser, token_id):
+            flash(request, _("Token revoked."), "success")
+        return Redirect(path="/organiser/account")
+
+    @post("/password")
+    async def change_password(self, request: Request, accounts: AccountService, organiser: Account) -> Template | Redirect:
+        form = await read_form(request)
+        if await accounts.authenticate(organiser.email, form.get("current_password", "")) is None:
+            return await self._page(accounts, organiser, errors={"current_password": _("Wrong password.")})
+        try:
+            await accounts.set_password(organiser, form.get("new_password", ""))
+        except ValidationFailed as exc:
+            return await self._page(accounts, organiser, errors={"new_password": exc.errors["password"]})
+        flash(request, _("Password changed."), "success")
+        return Redirect(path="/organiser/account")
+
+
+class AdminAccountPages(Controller):
+    path = "/organiser/accounts"
+    include_in_schema = False
+    guards = [requires_login]
+    dependencies = {"accounts": Provide(provide_account_service), "organiser": Provide(provide_organiser)}
+
+    @get("/", name="accounts")
+    async def list_accounts(self, accounts: AccountService, organiser: Account) -> Template:
+        require_admin(organiser)
+        return form_page("accounts/list.html", accounts=await accounts.list(order_by=[Account.email]), values={})
+
+    @post("/")
+    async def create_account(self, request: Request, accounts: AccountService, organiser: Account) -> Template | Redirect:
+        require_admin(organiser)
+        form = await read_form(request)
+        role = Role.ADMIN if form.get("role") == "admin" else Role.ORGANISER
+        try:
+            await accounts.create_account(form.get("email", ""), form.get("password", ""),
+                                          full_name=form.get("full_name", ""), role=role)
+        except ValidationFailed as exc:
+            form.pop("password", None)
+            return form_page("accounts/list.html", errors=exc.errors, accounts=await accounts.list(order_by=[Account.email]), values=form)
+        except Conflict as exc:
+            return form_page("accounts/list.html", errors={exc.field: exc.message},
+                             accounts=await accounts.list(order_by=[Account.email]), values=form)
+        flash(request, _("Account created."), "success")
+        return Redirect(path="/organiser/accounts")
+
+    @post("/{account_id:int}/active")
+    async def toggle_active(self, request: Request, account_id: int, accounts: AccountService, organiser: Account) -> Redirect:
+        require_admin(organiser)
+        account = await accounts.get(account_id)
+        if account.id != organiser.id:
+            account.is_active = not account.is_active
+        return Redirect(path="/organiser/accounts")
+
+
+route_handlers = [LoginPages, AccountPages, AdminAccountPages]

@@ -1,0 +1,110 @@
+"""Application factory: ``create_app(settings)``; the module-level ``app`` reads EVENTS_* variables."""
+
+from __future__ import annotations
+
+from litestar import Litestar, MediaType, Request, get
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+
+from events_app.cli import EventsCLIPlugin
+from events_app.db import sqlalchemy_config
+from events_app.settings import PROJECT_ROOT, Settings
+from events_app.web.errors import exception_handlers
+from events_app.web.locale import LocaleMiddleware
+from events_app.web.templating import template_engine
+
+
+@get("/healthz", media_type=MediaType.JSON, include_in_schema=False)
+async def healthz(request: Request, db: int = 0) -> dict[str, str]:
+    """Load balancer check; ?db=1 also proves the database answers."""
+    if db:
+        config = request.app.state.db_config
+        async with config.get_session() as session:
+            await session.execute(text("SELECT 1"))
+        return {"status": "ok", "database": "ok"}
+    return {"status": "ok"}
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    from events_app.accounts.controllers import route_handlers as account_routes
+    from events_app.api import api_router
+    from events_app.events.controllers import route_handlers as event_routes
+    from events_app.schedule.controllers import route_handlers as schedule_routes
+    from events_app.speakers.controllers import route_handlers as speaker_routes
+
+    db_config = sqlalchemy_config(settings)
+    session_config = CookieBackendConfig(
+        secret=settings.session_key,
+        key="events_session",
+        max_age=14 * 24 * 3600,
+        secure=settings.base_url.startswith("https://"),
+        samesite="lax",
+        httponly=True,
+    )
+    csrf_config = CSRFConfig(
+        secret=settings.csrf_secret,
+        cookie_name="csrftoken",
+        header_name="x-csrftoken",
+        cookie_secure=settings.base_url.startswith("https://"),
+        cookie_samesite="lax",
+        # The JSON API authenticates with bearer tokens, never cookies, so CSRF cannot reach it.
+        exclude=["/api", "/healthz", "/schema"],
+    )
+    static_dir = PROJECT_ROOT / "static"
+    template_config = TemplateConfig(instance=template_engine(settings.templates_dir))
+    return Litestar(
+        route_handlers=[
+            healthz,
+            *event_routes,
+            *speaker_routes,
+            *schedule_routes,
+            *account_routes,
+            api_router,
+            create_static_files_router(path="/static", directories=[static_dir], include_in_schema=False),
+        ],
+        plugins=[
+            SQLAlchemyPlugin(config=db_config),
+            FlashPlugin(config=FlashConfig(template_config=template_config)),
+            EventsCLIPlugin(),
+        ],
+        middleware=[LocaleMiddleware(), session_config.middleware],
+        csrf_config=csrf_config,
+        template_config=template_config,
+        openapi_config=OpenAPIConfig(
+            title="International Programme Events API",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            description="Events, series, speakers and talks. Reads are public; changes need "
+            "'Authorization: Bearer <token>' (create one on your account page or with `events-app create-token`).",
+        ),
+        exception_handlers=exception_handlers,
+        dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
+        state=State({"settings": settings, "db_config": db_config}),
+        debug=settings.debug,
+    )
+
+
+def __getattr__(name: str):
+    # `events_app.app:app` is built on first access, so importing this module (tests, CLI) stays side-effect free.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,160 @@
+"""`events-app`: database, demo data, organiser accounts, API tokens, serving."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from litestar.plugins import CLIPluginProtocol
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from events_app.settings import PROJECT_ROOT, Settings
+
+T = TypeVar("T")
+
+
+def run_in_session(work: Callable[[AsyncSession], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Runs `work` in one transaction against the configured database."""
+    from events_app.db import create_engine, import_models
+
+    import_models()
+    settings = settings or Settings.from_env()
+
+    async def runner() -> T:
+        engine = create_engine(settings, pooled=False)
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(runner())
+
+
+def alembic_config(database_url: str | None = None):
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+@click.group(help="Event manager for an international research programme.")
+def main() -> None:
+    pass
+
+
+@main.group(help="Database migrations (Alembic).")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Apply all migrations (to REVISION, default head).")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(), revision)
+
+
+@db.command("downgrade", help="Revert migrations down to REVISION (e.g. base).")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(), revision)
+
+
+@db.command("current", help="Show the applied revision.")
+def db_current() -> None:
+    from alembic import command
+
+    command.current(alembic_config())
+
+
+@main.command(help="Load demo data (an international programme). With --if-empty, only into an empty database.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when events already exist.")
+def demo(if_empty: bool) -> None:
+    from events_app.demo import load_demo_data
+
+    loaded = run_in_session(lambda session: load_demo_data(session, only_if_empty=if_empty))
+    click.echo("Demo data loaded." if loaded else "Database already has events; demo data not loaded.")
+
+
+@main.command("create-organiser", help="Create an organiser account. Password from EVENTS_PASSWORD or a prompt.")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option("--name", default="", help="Full name.")
+def create_organiser(email: str, admin: bool, name: str) -> None:
+    from events_app.accounts.models import Role
+    from events_app.accounts.services import AccountService
+    from events_app.web.validation import Conflict, ValidationFailed
+
+    password = os.environ.get("EVENTS_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+
+    async def work(session: AsyncSession):
+        return await AccountService(session=session).create_account(
+            email, password, full_name=name, role=Role.ADMIN if admin else Role.ORGANISER
+        )
+
+    try:
+        account = run_in_session(work)
+    except ValidationFailed as exc:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from exc
+    except Conflict as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Created {'administrator' if admin else 'organiser'} {account.email}.")
+
+
+@main.command("create-token", help="Print a new API token for the account with EMAIL.")
+@click.argument("email")
+@click.option("--name", default="cli", help="A name to recognise the token by.")
+def create_token(email: str, name: str) -> None:
+    from events_app.accounts.models import Account
+    from events_app.accounts.services import AccountService
+
+    async def work(session: AsyncSession) -> str | None:
+        accounts = AccountService(session=session)
+        account = await accounts.get_one_or_none(Account.email == email.strip().lower())
+        if account is None:
+            return None
+        return await accounts.create_token(account, name)
+
+    token = run_in_session(work)
+    if token is None:
+        raise click.ClickException(f"No account with e-mail {email}.")
+    click.echo(token)
+
+
+@main.command(help="Serve the app with uvicorn.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--reload", is_flag=True)
+def run(host: str, port: int, workers: int, reload: bool) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "events_app.app:app", host=host, port=port, workers=workers, reload=reload, proxy_headers=True,
+        log_level="info",
+    )
+
+
+class EventsCLIPlugin(CLIPluginProtocol):
+    """Also offers these commands under Litestar's own `litestar` CLI."""
+
+    def on_cli_init(self, cli: click.Group) -> None:
+        for command in main.commands.values():
+            if command.name not in cli.commands:
+                cli.add_command(command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from advanced_alchemy.service import OffsetPagination
+from litestar import Controller, get, patch, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events_app.accounts.models import Account
+from events_app.events.models import EventStatus
+from events_app.events.schemas import (
+    EventIn,
+    EventOut,
+    EventPatch,
+    SeriesIn,
+    SeriesOut,
+    SeriesPatch,
+    event_out,
+    series_out,
+)
+from events_app.events.services import EventFilters, EventService, SeriesService, can_manage, ensure_can_manage
+from events_app.settings import Settings
+from events_app.web.auth import provide_api_account, provide_optional_api_account
+from events_app.web.schemas import provided_fields
+
+
+async def provide_event_service(db_session: AsyncSession) -> EventService:
+    return EventService(session=db_session)
+
+
+async def provide_series_service(db_session: AsyncSession) -> SeriesService:
+    return SeriesService(session=db_session)
+
+
+class EventApi(Controller):
+    path = "/events"
+    tags = ["events"]
+    dependencies = {
+        "events": Provide(provide_event_service),
+        "account": Provide(provide_api_account),
+        "maybe_account": Provide(provide_optional_api_account),
+    }
+
+    @get("/", summary="List events (public: published and cancelled; with a token also your drafts)")
+    async def list_events(
+        self,
+        events: EventService,
+        settings: Settings,
+        maybe_account: Account | None,
+        kind: str | None = None,
+        series: str | None = None,
+        month: str | None = Parameter(default=None, pattern=r"^\d{4}-\d{2}$"),
+        q: str | None = None,
+        past: bool = False,
+        limit: int = Parameter(default=20, ge=1, le=100),
+        offset: int = Parameter(default=0, ge=0),
+    ) -> OffsetPagination[EventOut]:
+        filters = EventFilters(kind=kind, series=series, month=month, q=q, past=past, limit=limit, offset=offset)
+        if maybe_account is not None and not past:
+            # Organisers see drafts and every date; the public sees upcoming (or past with ?past=true).
+            rows, total = await events.search(filters, public=False, account=maybe_account)
+        else:
+            rows, total = await events.search(filters, public=True)
+        items = [event_out(e, settings.base_url) for e in rows]
+        return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
+
+    @post("/", status_code=HTTP_201_CREATED, summary="Create an event (you become its manager)")
+    async def create_event(self, data: EventIn, events: EventService, account: Account, settings: Settings) -> EventOut:
+        fields = provided_fields(data)
+        event = await events.create_event(fields, creator=account)
+        return event_out(event, settings.base_url, with_talks=True, private=True)
+
+    @get("/{slug:str}", summary="One event with its programme")
+    async def get_event(
+        self, slug: str, events: EventService, maybe_account: Account | None, settings: Settings
+    ) -> EventOut:
+        event = await events.by_slug(slug)
+        private = can_manage(maybe_account, event)
+        if event.status == EventStatus.DRAFT and not private:
+            raise NotFoundException("No such event.")
+        return event_out(event, settings.base_url, with_talks=True, private=private)
+
+    @patch("/{slug:str}", summary="Change some fields (publish, unpublish or cancel with `status`)")
+    async def update_event(
+        self, slug: str, data: EventPatch, events: EventService, account: Account, settings: Settings
+    ) -> EventOut:
+        event = await events.managed_by_slug(slug, account)
+        event = await events.update_event(event, provided_fields(data))
+        return event_out(event, settings.base_url, with_talks=True, private=True)
+
+    @post("/{slug:str}/publish", status_code=200)
+    async def publish(self, slug: str, events: EventService, account: Account, settings: Settings) -> EventOut:
+        return await self._set_status(slug, EventStatus.PUBLISHED, events, account, settings)
+
+    @post("/{slug:str}/unpublish", status_code=200)
+    async def unpublish(self, slug: str, events: EventService, account: Account, settings: Settings) -> EventOut:
+        return await self._set_status(slug, EventStatus.DRAFT, events, account, settings)
+
+    @post("/{slug:str}/cancel", status_code=200)
+    async def cancel(self, slug: str, events: EventService, account: Account, settings: Settings) -> EventOut:
+        return await self._set_status(slug, EventStatus.CANCELLED, events, account, settings)
+
+    async def _set_status(self, slug, status, events: EventService, account: Account, settings: Settings) -> EventOut:
+        event = await events.managed_by_slug(slug, account)
+        await events.set_status(event, status)
+        return event_out(await events.load(event.id), settings.base_url, with_talks=True, private=True)
+
+
+class SeriesApi(Controller):
+    path = "/series"
+    tags = ["series"]
+    dependencies = {"series_service": Provide(provide_series_service), "account": Provide(provide_api_account)}
+
+    @get("/")
+    async def list_series(
+        self,
+        series_service: SeriesService,
+        settings: Settings,
+        limit: int = Parameter(default=50, ge=1, le=100),
+        offset: int = Parameter(default=0, ge=0),
+    ) -> OffsetPagination[SeriesOut]:
+        from advanced_alchemy.filters import LimitOffset, OrderBy
+
+        rows, total = await series_service.list_and_count(LimitOffset(limit, offset), OrderBy("title"))
+        return OffsetPagination(
+            items=[series_out(s, settings.base_url) for s in rows], limit=limit, offset=offset, total=total
+        )
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create_series(
+        self, data: SeriesIn, series_service: SeriesService, account: Account, settings: Settings
+    ) -> SeriesOut:
+        series = await series_service.create_series(provided_fields(data))
+        return series_out(series, settings.base_url)
+
+    @get("/{slug:str}")
+    async def get_series(self, slug: str, series_service: SeriesService, settings: Settings) -> SeriesOut:
+        return series_out(await series_service.by_slug(slug), settings.base_url)
+
+    @patch("/{slug:str}")
+    async def update_series(
+        self, slug: str, data: SeriesPatch, series_service: SeriesService, account: Account, settings: Settings
+    ) -> SeriesOut:
+        series = await series_service.by_slug(slug)
+        series = await series_service.update_series(series, provided_fields(data))
+        return series_out(series, settings.base_url)
+
+
+__all__ = ["EventApi", "SeriesApi", "ensure_can_manage"]

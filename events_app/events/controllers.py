@@ -1,0 +1,286 @@
+"""HTML pages for events and series: the public site and the organiser area."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events_app.accounts.models import Account
+from events_app.accounts.services import AccountService
+from events_app.events.models import EventKind, EventStatus
+from events_app.events.services import EventFilters, EventService, SeriesService, can_manage, ensure_can_manage
+from events_app.web.auth import provide_organiser, requires_login
+from events_app.web.forms import form_page, read_form
+from events_app.web.i18n import gettext as _
+from events_app.web.timefmt import local_input_value
+from events_app.web.validation import Conflict, ValidationFailed
+
+PAGE_SIZE = 20
+
+
+async def provide_event_service(db_session: AsyncSession) -> EventService:
+    return EventService(session=db_session)
+
+
+async def provide_series_service(db_session: AsyncSession) -> SeriesService:
+    return SeriesService(session=db_session)
+
+
+class PublicEventPages(Controller):
+    include_in_schema = False
+    dependencies = {"events": Provide(provide_event_service), "series_service": Provide(provide_series_service)}
+
+    @get("/", name="home")
+    async def home(
+        self,
+        events: EventService,
+        series_service: SeriesService,
+        kind: str | None = None,
+        series: str | None = None,
+        month: str | None = None,
+        q: str | None = None,
+        page: int = Parameter(default=1, ge=1),
+    ) -> Template:
+        return await self._listing(events, series_service, kind, series, month, q, page, past=False)
+
+    @get("/past", name="past")
+    async def past(
+        self,
+        events: EventService,
+        series_service: SeriesService,
+        kind: str | None = None,
+        series: str | None = None,
+        q: str | None = None,
+        page: int = Parameter(default=1, ge=1),
+    ) -> Template:
+        return await self._listing(events, series_service, kind, series, None, q, page, past=True)
+
+    async def _listing(self, events, series_service, kind, series, month, q, page, *, past: bool) -> Template:
+        filters = EventFilters(
+            kind=kind, series=series, month=month, q=q, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        rows, total = await events.search(filters)
+        return Template(
+            template_name="events/index.html",
+            context={
+                "events": rows,
+                "total": total,
+                "page": page,
+                "pages": max(1, -(-total // PAGE_SIZE)),
+                "filters": {"kind": kind or "", "series": series or "", "month": month or "", "q": q or ""},
+                "kinds": list(EventKind),
+                "all_series": await series_service.all_series(),
+                "months": [] if past else await events.months_with_events(),
+                "past": past,
+            },
+        )
+
+    @get("/events/{slug:str}", name="event")
+    async def event_page(self, request: Request, slug: str, events: EventService) -> Template:
+        event = await events.public_by_slug(slug)
+        return Template(
+            template_name="events/detail.html",
+            context={"event": event, "speakers": await events.speakers_of(event)},
+        )
+
+    @get("/series/{slug:str}", name="series")
+    async def series_page(self, slug: str, events: EventService, series_service: SeriesService) -> Template:
+        series = await series_service.by_slug(slug)
+        upcoming, _ = await events.search(EventFilters(series=slug, limit=100))
+        past, _ = await events.search(EventFilters(series=slug, past=True, limit=100))
+        return Template(
+            template_name="events/series.html",
+            context={"series": series, "upcoming": upcoming, "past_events": past},
+        )
+
+
+EVENT_FORM_FIELDS = (
+    "title", "kind", "summary", "description", "starts_at", "ends_at", "timezone", "venue_name",
+    "venue_address", "online_url", "language", "organiser", "series", "partners", "geo_lat", "geo_lon",
+)
+
+
+def event_form_values(event) -> dict[str, str]:
+    if event is None:
+        return {"kind": "lecture", "timezone": "Asia/Shanghai", "language": "en"}
+    return {
+        "title": event.title,
+        "kind": event.kind.value,
+        "summary": event.summary,
+        "description": event.description,
+        "starts_at": local_input_value(event.starts_at, event.timezone),
+        "ends_at": local_input_value(event.ends_at, event.timezone),
+        "timezone": event.timezone,
+        "venue_name": event.venue_name,
+        "venue_address": event.venue_address,
+        "online_url": event.online_url,
+        "language": event.language,
+        "organiser": event.organiser,
+        "series": event.series.slug if event.series else "",
+        "partners": "\n".join(event.partners or []),
+        "geo_lat": "" if event.geo_lat is None else str(event.geo_lat),
+        "geo_lon": "" if event.geo_lon is None else str(event.geo_lon),
+    }
+
+
+class OrganiserEventPages(Controller):
+    path = "/organiser"
+    include_in_schema = False
+    guards = [requires_login]
+    dependencies = {
+        "events": Provide(provide_event_service),
+        "series_service": Provide(provide_series_service),
+        "organiser": Provide(provide_organiser),
+    }
+
+    @get("/", name="organiser_home")
+    async def dashboard(
+        self, events: EventService, organiser: Account, q: str | None = None, page: int = Parameter(default=1, ge=1)
+    ) -> Template:
+        filters = EventFilters(q=q, limit=50, offset=(page - 1) * 50)
+        rows, total = await events.search(filters, public=False, account=organiser)
+        past_rows, _ = await events.search(EventFilters(q=q, past=True, limit=20), public=False, account=organiser)
+        return Template(
+            template_name="organiser/dashboard.html",
+            context={
+                "organiser": organiser,
+                "events": rows,
+                "past_events": past_rows,
+                "total": total,
+                "q": q or "",
+                "can_manage": lambda e: can_manage(organiser, e),
+            },
+        )
+
+    async def _form(self, series_service: SeriesService, *, event=None, values=None, errors=None) -> Template:
+        return form_page(
+            "organiser/event_form.html",
+            errors=errors,
+            event=event,
+            values=values or event_form_values(event),
+            kinds=list(EventKind),
+            all_series=await series_service.all_series(),
+        )
+
+    @get("/events/new", name="event_new")
+    async def new_event(self, series_service: SeriesService) -> Template:
+        return await self._form(series_service)
+
+    @post("/events/new")
+    async def create_event(
+        self, request: Request, events: EventService, series_service: SeriesService, organiser: Account
+    ) -> Template | Redirect:
+        values = await read_form(request)
+        data = {k: values.get(k, "") for k in EVENT_FORM_FIELDS}
+        try:
+            event = await events.create_event(data, creator=organiser)
+        except ValidationFailed as exc:
+            return await self._form(series_service, values=values, errors=exc.errors)
+        except Conflict as exc:
+            return await self._form(series_service, values=values, errors={exc.field: exc.message})
+        flash(request, _("Event created as a draft. Publish it when it is ready."), "success")
+        return Redirect(path=f"/organiser/events/{event.slug}")
+
+    @get("/events/{slug:str}", name="event_manage")
+    async def manage_event(self, slug: str, events: EventService, organiser: Account) -> Template:
+        event = await events.managed_by_slug(slug, organiser)
+        return Template(template_name="organiser/event.html", context={"event": event, "organiser": organiser})
+
+    @get("/events/{slug:str}/edit", name="event_edit")
+    async def edit_event(self, slug: str, events: EventService, series_service: SeriesService, organiser: Account) -> Template:
+        event = await events.managed_by_slug(slug, organiser)
+        return await self._form(series_service, event=event)
+
+    @post("/events/{slug:str}/edit")
+    async def update_event(
+        self, request: Request, slug: str, events: EventService, series_service: SeriesService, organiser: Account
+    ) -> Template | Redirect:
+        event = await events.managed_by_slug(slug, organiser)
+        values = await read_form(request)
+        data = {k: values.get(k, "") for k in EVENT_FORM_FIELDS}
+        try:
+            await events.update_event(event, data)
+        except ValidationFailed as exc:
+            return await self._form(series_service, event=event, values=values, errors=exc.errors)
+        flash(request, _("Changes saved."), "success")
+        return Redirect(path=f"/organiser/events/{slug}")
+
+    @post("/events/{slug:str}/status")
+    async def change_status(self, request: Request, slug: str, events: EventService, organiser: Account) -> Redirect:
+        event = await events.managed_by_slug(slug, organiser)
+        form = await read_form(request)
+        try:
+            status = EventStatus(form.get("status", ""))
+        except ValueError:
+            raise NotFoundException("Unknown status.") from None
+        await events.set_status(event, status)
+        messages = {
+            EventStatus.PUBLISHED: _("The event is published."),
+            EventStatus.DRAFT: _("The event is back to draft and hidden from the public."),
+            EventStatus.CANCELLED: _("The event is cancelled. It stays visible, marked as cancelled."),
+        }
+        flash(request, messages[status], "success")
+        return Redirect(path=f"/organiser/events/{slug}")
+
+    @post("/events/{slug:str}/managers")
+    async def add_manager(
+        self, request: Request, slug: str, events: EventService, organiser: Account, db_session: AsyncSession
+    ) -> Redirect:
+        event = await events.managed_by_slug(slug, organiser)
+        form = await read_form(request)
+        email = (form.get("email") or "").strip().lower()
+        from events_app.accounts.models import Account as AccountModel
+
+        account = await AccountService(session=db_session).get_one_or_none(AccountModel.email == email)
+        if account is None:
+            flash(request, _("No organiser account with this e-mail."), "error")
+        else:
+            await events.add_manager(event, account)
+            flash(request, _("%(name)s can now manage this event.", name=account.email), "success")
+        return Redirect(path=f"/organiser/events/{slug}")
+
+    # ---- series -------------------------------------------------------------------------------------------
+    @get("/series", name="series_list")
+    async def series_list(self, series_service: SeriesService) -> Template:
+        return Template(template_name="organiser/series_list.html", context={"all_series": await series_service.all_series()})
+
+    @get("/series/new", name="series_new")
+    async def new_series(self) -> Template:
+        return form_page("organiser/series_form.html", series=None, values={})
+
+    @post("/series/new")
+    async def create_series(self, request: Request, series_service: SeriesService) -> Template | Redirect:
+        values = await read_form(request)
+        try:
+            await series_service.create_series({"title": values.get("title"), "description": values.get("description")})
+        except ValidationFailed as exc:
+            return form_page("organiser/series_form.html", errors=exc.errors, series=None, values=values)
+        flash(request, _("Series created."), "success")
+        return Redirect(path="/organiser/series")
+
+    @get("/series/{slug:str}/edit", name="series_edit")
+    async def edit_series(self, slug: str, series_service: SeriesService) -> Template:
+        series = await series_service.by_slug(slug)
+        return form_page(
+            "organiser/series_form.html", series=series, values={"title": series.title, "description": series.description}
+        )
+
+    @post("/series/{slug:str}/edit")
+    async def update_series(self, request: Request, slug: str, series_service: SeriesService) -> Template | Redirect:
+        series = await series_service.by_slug(slug)
+        values = await read_form(request)
+        try:
+            await series_service.update_series(series, {"title": values.get("title"), "description": values.get("description")})
+        except ValidationFailed as exc:
+            return form_page("organiser/series_form.html", errors=exc.errors, series=series, values=values)
+        flash(request, _("Changes saved."), "success")
+        return Redirect(path="/organiser/series")
+
+
+route_handlers = [PublicEventPages, OrganiserEventPages]
+__all__ = ["route_handlers", "ensure_can_manage"]

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from events_app.events.models import Event, Series
+from events_app.schedule.models import Talk
+from events_app.speakers.schemas import PersonPublic, person_public
+
+Kind = Annotated[str, Meta(examples=["conference", "workshop", "lecture"])]
+
+
+class SeriesOut(Struct):
+    slug: str
+    title: str
+    description: str
+    url: str
+
+
+class SeriesIn(Struct, forbid_unknown_fields=True):
+    title: str
+    description: str = ""
+    slug: str | None = None
+
+
+class SeriesPatch(Struct, forbid_unknown_fields=True):
+    title: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+
+
+class TalkOut(Struct):
+    id: int
+    title: str
+    abstract: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    room: str
+    speakers: list[PersonPublic]
+    revision: int
+
+
+class EventOut(Struct):
+    id: int
+    slug: str
+    kind: str
+    title: str
+    summary: str
+    description: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    timezone: str
+    status: str
+    venue_name: str
+    venue_address: str
+    online_url: str
+    language: str
+    organiser: str
+    series: str | None
+    partners: list[str]
+    revision: int
+    url: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    geo_lat: float | None = None
+    geo_lon: float | None = None
+    talks: list[TalkOut] | UnsetType = UNSET
+
+
+class EventIn(Struct, forbid_unknown_fields=True):
+    title: str
+    kind: Kind
+    starts_at: Annotated[dt.datetime, Meta(description="ISO 8601; without an offset it is read in `timezone`")]
+    ends_at: dt.datetime
+    timezone: Annotated[str, Meta(examples=["Asia/Shanghai"])]
+    slug: str | None = None
+    summary: str = ""
+    description: str = ""
+    venue_name: str = ""
+    venue_address: str = ""
+    online_url: str = ""
+    language: str = "en"
+    organiser: str = ""
+    series: str | None = None
+    partners: list[str] = msgspec.field(default_factory=list)
+    status: Annotated[str, Meta(examples=["draft", "published"])] = "draft"
+    geo_lat: float | None = None
+    geo_lon: float | None = None
+
+
+class EventPatch(Struct, forbid_unknown_fields=True):
+    title: str | UnsetType = UNSET
+    kind: str | UnsetType = UNSET
+    starts_at: dt.datetime | UnsetType = UNSET
+    ends_at: dt.datetime | UnsetType = UNSET
+    timezone: str | UnsetType = UNSET
+    summary: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    venue_name: str | UnsetType = UNSET
+    venue_address: str | UnsetType = UNSET
+    online_url: str | UnsetType = UNSET
+    language: str | UnsetType = UNSET
+    organiser: str | UnsetType = UNSET
+    series: str | None | UnsetType = UNSET
+    partners: list[str] | UnsetType = UNSET
+    status: str | UnsetType = UNSET
+    geo_lat: float | None | UnsetType = UNSET
+    geo_lon: float | None | UnsetType = UNSET
+
+
+def series_out(series: Series, base_url: str) -> SeriesOut:
+    return SeriesOut(slug=series.slug, title=series.title, description=series.description,
+                     url=f"{base_url}/series/{series.slug}")
+
+
+def talk_out(talk: Talk, zone: str, *, private: bool = False) -> TalkOut:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    return TalkOut(
+        id=talk.id,
+        title=talk.title,
+        abstract=talk.abstract,
+        starts_at=talk.starts_at.astimezone(tz),
+        ends_at=talk.ends_at.astimezone(tz),
+        room=talk.room,
+        speakers=[person_public(link.person, private=private) for link in talk.speaker_links],
+        revision=talk.revision,
+    )
+
+
+def event_out(event: Event, base_url: str, *, with_talks: bool = False, private: bool = False) -> EventOut:
+    zone = event.zone
+    return EventOut(
+        id=event.id,
+        slug=event.slug,
+        kind=event.kind.value,
+        title=event.title,
+        summary=event.summary,
+        description=event.description,
+        # Shown in the event's own zone, with its offset, so clients see the local wall time.
+        starts_at=event.starts_at.astimezone(zone),
+        ends_at=event.ends_at.astimezone(zone),
+        timezone=event.timezone,
+        status=event.status.value,
+        venue_name=event.venue_name,
+        venue_address=event.venue_address,
+        online_url=event.online_url,
+        language=event.language,
+        organiser=event.organiser,
+        series=event.series.slug if event.series else None,
+        partners=list(event.partners or []),
+        revision=event.revision,
+        url=f"{base_url}/events/{event.slug}",
+        created_at=event.created_at,
+        updated_at=event.updated_at,
+        geo_lat=event.geo_lat,
+        geo_lon=event.geo_lon,
+        talks=[talk_out(t, event.timezone, private=private) for t in event.talks] if with_talks else UNSET,
+    )

@@ -1,0 +1,404 @@
+"""Rules for events and series: validation, slugs, publishing, revisions, who may manage what."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from events_app.accounts.models import Account
+from events_app.events.models import Event, EventKind, EventStatus, Series, event_managers
+from events_app.schedule.models import Talk, TalkSpeaker
+from events_app.web.i18n import gettext as _
+from events_app.web.slugs import MAX_SLUG_LENGTH, SLUG_PATTERN, available_slug, slug_base
+from events_app.web.timefmt import is_valid_timezone, parse_local
+from events_app.web.validation import Conflict, Errors, clean_text, clean_url
+
+EVENT_TEXT_LIMITS = {
+    "title": (200, False),
+    "summary": (500, True),
+    "description": (20000, True),
+    "venue_name": (200, False),
+    "venue_address": (500, True),
+    "organiser": (300, False),
+}
+MAX_EVENT_LENGTH = dt.timedelta(days=31)
+# Fields whose change must reach calendars: every change to them bumps the revision (iCalendar SEQUENCE).
+CALENDAR_FIELDS = {
+    "title", "summary", "description", "starts_at", "ends_at", "timezone", "venue_name", "venue_address",
+    "online_url", "geo_lat", "geo_lon", "status", "series_id", "organiser", "kind", "language", "partners",
+}
+
+
+def parse_instant(errors: Errors, field: str, value: Any, zone: str | None) -> dt.datetime | None:
+    """ISO 8601 with an offset is an instant; without one it is a wall time in the event's zone."""
+    if value in (None, ""):
+        errors.add(field, _("This field is required."))
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            if zone is None:
+                return None
+            return parse_local(value.isoformat(), zone)
+        return value.astimezone(dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        errors.add(field, _("Enter a date and time, e.g. 2026-03-03T14:00."))
+        return None
+    if parsed.tzinfo is None:
+        if zone is None:
+            return None  # the zone itself is invalid; that error is reported on its own field
+        return parse_local(parsed.isoformat(), zone)
+    return parsed.astimezone(dt.UTC)
+
+
+def clean_partners(errors: Errors, value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        value = value.splitlines()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors.add("partners", _("Give partner institutions as a list of names."))
+        return []
+    names = [" ".join(v.split()) for v in value if v.strip()]
+    if len(names) > 20 or any(len(n) > 200 for n in names):
+        errors.add("partners", _("At most 20 partners of at most 200 characters each."))
+    return names
+
+
+@dataclass
+class EventFilters:
+    kind: str | None = None
+    series: str | None = None
+    month: str | None = None  # "2026-03"
+    q: str | None = None
+    past: bool = False
+    limit: int = 20
+    offset: int = 0
+
+
+class SeriesService(SQLAlchemyAsyncRepositoryService[Series]):
+    class Repo(SQLAlchemyAsyncRepository[Series]):
+        model_type = Series
+
+    repository_type = Repo
+
+    def clean(self, data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+        errors = Errors()
+        cleaned: dict[str, Any] = {}
+        if not partial or "title" in data:
+            cleaned["title"] = clean_text(errors, "title", data.get("title"), max_length=200, required=True, multiline=False)
+        if not partial or "description" in data:
+            cleaned["description"] = clean_text(errors, "description", data.get("description"), max_length=20000)
+        if data.get("slug"):
+            cleaned["slug"] = clean_slug(errors, data.get("slug"))
+        errors.raise_if_any()
+        return cleaned
+
+    async def create_series(self, data: Mapping[str, Any]) -> Series:
+        cleaned = self.clean(data)
+        session = self.repository.session
+        slug = cleaned.pop("slug", None)
+        if slug and await session.scalar(select(exists().where(Series.slug == slug))):
+            raise Conflict("slug", _("This address is already taken."))
+        slug = slug or await available_slug(session, Series.slug, slug_base(cleaned["title"], "series"))
+        series = Series(slug=slug, **cleaned)
+        session.add(series)
+        await flush_or_conflict(session, "slug")
+        return series
+
+    async def update_series(self, series: Series, data: Mapping[str, Any]) -> Series:
+        cleaned = self.clean(data, partial=True)
+        cleaned.pop("slug", None)  # slugs are part of public URLs and stay as first given
+        for key, value in cleaned.items():
+            setattr(series, key, value)
+        await self.repository.session.flush()
+        return series
+
+    async def by_slug(self, slug: str) -> Series:
+        series = await self.get_one_or_none(Series.slug == slug)
+        if series is None:
+            raise NotFoundException("No such series.")
+        return series
+
+    async def all_series(self) -> list[Series]:
+        return list(await self.repository.session.scalars(select(Series).order_by(Series.title)))
+
+
+def clean_slug(errors: Errors, value: Any) -> str:
+    text = clean_text(errors, "slug", value, max_length=MAX_SLUG_LENGTH, multiline=False).lower()
+    if text and not SLUG_PATTERN.match(text):
+        errors.add("slug", _("Use lower-case letters, digits and single hyphens."))
+    return text
+
+
+async def flush_or_conflict(session, field: str) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(field, _("This address is already taken.")) from exc
+
+
+class EventService(SQLAlchemyAsyncRepositoryService[Event]):
+    class Repo(SQLAlchemyAsyncRepository[Event]):
+        model_type = Event
+
+    repository_type = Repo
+
+    # ---- validation -------------------------------------------------------------------------------------
+    async def clean(
+        self, data: Mapping[str, Any], *, existing: Event | None = None
+    ) -> dict[str, Any]:
+        """Validates a full (create) or partial (update) set of event fields; raises ValidationFailed."""
+        errors = Errors()
+        partial = existing is not None
+        cleaned: dict[str, Any] = {}
+
+        def given(field: str) -> bool:
+            return not partial or field in data
+
+        for field, (limit, multiline) in EVENT_TEXT_LIMITS.items():
+            if given(field):
+                cleaned[field] = clean_text(
+                    errors, field, data.get(field), max_length=limit, required=field == "title", multiline=multiline
+                )
+        if given("kind"):
+            kind = data.get("kind")
+            if kind not in {k.value for k in EventKind}:
+                errors.add("kind", _("Choose conference, workshop or lecture."))
+            else:
+                cleaned["kind"] = EventKind(kind)
+        if given("timezone"):
+            zone = clean_text(errors, "timezone", data.get("timezone"), max_length=64, required=True, multiline=False)
+            if zone and not is_valid_timezone(zone):
+                errors.add("timezone", _("Unknown time zone; use an IANA name such as Asia/Shanghai."))
+            cleaned["timezone"] = zone
+        zone = cleaned.get("timezone", existing.timezone if existing else None)
+        zone = zone if zone and "timezone" not in errors else None
+        for field in ("starts_at", "ends_at"):
+            if given(field):
+                cleaned[field] = parse_instant(errors, field, data.get(field), zone)
+        starts = cleaned.get("starts_at", existing.starts_at if existing else None)
+        ends = cleaned.get("ends_at", existing.ends_at if existing else None)
+        if starts and ends and "starts_at" not in errors and "ends_at" not in errors:
+            if ends <= starts:
+                errors.add("ends_at", _("The end must be after the start."))
+            elif ends - starts > MAX_EVENT_LENGTH:
+                errors.add("ends_at", _("An event can last at most 31 days."))
+        if given("online_url"):
+            cleaned["online_url"] = clean_url(errors, "online_url", data.get("online_url"))
+        if given("language"):
+            cleaned["language"] = clean_text(errors, "language", data.get("language") or "en", max_length=35, multiline=False)
+        if given("partners"):
+            cleaned["partners"] = clean_partners(errors, data.get("partners"))
+        for field, low, high in (("geo_lat", -90, 90), ("geo_lon", -180, 180)):
+            if field in data:
+                value = data.get(field)
+                if value in (None, ""):
+                    cleaned[field] = None
+                    continue
+                try:
+                    number = float(value)
+                except (TypeError, ValueError):
+                    errors.add(field, _("Enter a number."))
+                    continue
+                if not low <= number <= high:
+                    errors.add(field, _("Out of range."))
+                cleaned[field] = number
+        if "status" in data and data.get("status") is not None:
+            if data["status"] not in {s.value for s in EventStatus}:
+                errors.add("status", _("Choose draft, published or cancelled."))
+            else:
+                cleaned["status"] = EventStatus(data["status"])
+        if "series" in data:
+            slug = data.get("series")
+            if slug in (None, ""):
+                cleaned["series_id"] = None
+            else:
+                series = await self.repository.session.scalar(select(Series).where(Series.slug == str(slug)))
+                if series is None:
+                    errors.add("series", _("No series with this address."))
+                else:
+                    cleaned["series_id"] = series.id
+        if not partial and data.get("slug"):
+            cleaned["slug"] = clean_slug(errors, data.get("slug"))
+        errors.raise_if_any()
+        return cleaned
+
+    # ---- changes ------------------------------------------------------------------------------------------
+    async def create_event(self, data: Mapping[str, Any], *, creator: Account) -> Event:
+        cleaned = await self.clean(data)
+        session = self.repository.session
+        slug = cleaned.pop("slug", None)
+        if slug and await session.scalar(select(exists().where(Event.slug == slug))):
+            raise Conflict("slug", _("This address is already taken."))
+        slug = slug or await available_slug(session, Event.slug, slug_base(cleaned["title"], "event"))
+        cleaned.setdefault("status", EventStatus.DRAFT)
+        event = Event(slug=slug, revision=0, **cleaned)
+        event.managers = [creator]
+        session.add(event)
+        await flush_or_conflict(session, "slug")
+        return await self.load(event.id)
+
+    async def update_event(self, event: Event, data: Mapping[str, Any]) -> Event:
+        cleaned = await self.clean(data, existing=event)
+        cleaned.pop("slug", None)
+        changed = {k for k, v in cleaned.items() if getattr(event, k) != v}
+        if "starts_at" in changed or "ends_at" in changed:
+            await self._ensure_talks_fit(event, cleaned.get("starts_at", event.starts_at), cleaned.get("ends_at", event.ends_at))
+        for key in changed:
+            setattr(event, key, cleaned[key])
+        if changed & CALENDAR_FIELDS:
+            event.revision += 1
+        await self.repository.session.flush()
+        return await self.load(event.id)
+
+    async def _ensure_talks_fit(self, event: Event, starts: dt.datetime, ends: dt.datetime) -> None:
+        session = self.repository.session
+        outside = await session.scalar(
+            select(func.count()).select_from(Talk).where(
+                Talk.event_id == event.id, or_(Talk.starts_at < starts, Talk.ends_at > ends)
+            )
+        )
+        if outside:
+            errors = Errors()
+            errors.add("starts_at", _("%(n)s talks would fall outside the new dates; move them first.", n=outside))
+            errors.raise_if_any()
+
+    async def set_status(self, event: Event, status: EventStatus) -> Event:
+        if event.status != status:
+            event.status = status
+            event.revision += 1
+            await self.repository.session.flush()
+        return event
+
+    async def add_manager(self, event: Event, account: Account) -> None:
+        if all(m.id != account.id for m in event.managers):
+            event.managers.append(account)
+            await self.repository.session.flush()
+
+    # ---- reading ------------------------------------------------------------------------------------------
+    def _with_programme(self, statement: Select) -> Select:
+        return statement.options(
+            selectinload(Event.talks).selectinload(Talk.speaker_links).joinedload(TalkSpeaker.person),
+        )
+
+    async def load(self, event_id: int) -> Event:
+        session = self.repository.session
+        event = await session.scalar(
+            self._with_programme(select(Event).where(Event.id == event_id)).execution_options(populate_existing=True)
+        )
+        if event is None:
+            raise NotFoundException("No such event.")
+        return event
+
+    async def public_by_slug(self, slug: str) -> Event:
+        """Published or cancelled events; drafts are 404 to the public."""
+        event = await self.repository.session.scalar(
+            self._with_programme(select(Event).where(Event.slug == slug, Event.status != EventStatus.DRAFT))
+        )
+        if event is None:
+            raise NotFoundException("No such event.")
+        return event
+
+    async def by_slug(self, slug: str) -> Event:
+        event = await self.repository.session.scalar(self._with_programme(select(Event).where(Event.slug == slug)))
+        if event is None:
+            raise NotFoundException("No such event.")
+        return event
+
+    async def managed_by_slug(self, slug: str, account: Account) -> Event:
+        event = await self.by_slug(slug)
+        ensure_can_manage(account, event)
+        return event
+
+    def _filtered(self, filters: EventFilters, *, public: bool, account: Account | None = None) -> Select:
+        statement = select(Event)
+        if public:
+            statement = statement.where(Event.status != EventStatus.DRAFT)
+        elif account is not None and not account.is_admin:
+            statement = statement.where(
+                or_(
+                    Event.status != EventStatus.DRAFT,
+                    exists().where(event_managers.c.event_id == Event.id, event_managers.c.account_id == account.id),
+                )
+            )
+        now = dt.datetime.now(dt.UTC)
+        if filters.past:
+            statement = statement.where(Event.ends_at < now)
+        elif public:
+            statement = statement.where(Event.ends_at >= now)
+        if filters.kind in {k.value for k in EventKind}:
+            statement = statement.where(Event.kind == EventKind(filters.kind))
+        if filters.series:
+            statement = statement.join(Series, Event.series_id == Series.id).where(Series.slug == filters.series)
+        if filters.month:
+            try:
+                first = dt.datetime.strptime(filters.month, "%Y-%m").replace(tzinfo=dt.UTC)
+            except ValueError:
+                first = None
+            if first:
+                following = (first + dt.timedelta(days=32)).replace(day=1)
+                # Month boundaries in UTC, widened by a day so events near midnight in far zones still show.
+                statement = statement.where(
+                    Event.starts_at < following + dt.timedelta(hours=14),
+                    Event.ends_at >= first - dt.timedelta(hours=14),
+                )
+        if filters.q:
+            pattern = f"%{filters.q.strip().lower()}%"
+            statement = statement.where(
+                or_(
+                    func.lower(Event.title).like(pattern),
+                    func.lower(Event.summary).like(pattern),
+                    func.lower(Event.venue_name).like(pattern),
+                    func.lower(Event.organiser).like(pattern),
+                )
+            )
+        return statement
+
+    async def search(
+        self, filters: EventFilters, *, public: bool = True, account: Account | None = None
+    ) -> tuple[list[Event], int]:
+        session = self.repository.session
+        statement = self._filtered(filters, public=public, account=account)
+        total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+        order = Event.starts_at.desc() if filters.past else Event.starts_at.asc()
+        rows = await session.scalars(
+            statement.order_by(order, Event.id).limit(filters.limit).offset(filters.offset)
+        )
+        return list(rows), int(total or 0)
+
+    async def months_with_events(self) -> list[str]:
+        now = dt.datetime.now(dt.UTC)
+        rows = await self.repository.session.scalars(
+            select(Event.starts_at).where(Event.status != EventStatus.DRAFT, Event.ends_at >= now)
+        )
+        return sorted({r.strftime("%Y-%m") for r in rows})
+
+    async def speakers_of(self, event: Event) -> list:
+        """Distinct speakers in programme order (from already loaded talks: no extra query)."""
+        seen: dict[int, Any] = {}
+        for talk in event.talks:
+            for link in talk.speaker_links:
+                seen.setdefault(link.person.id, link.person)
+        return list(seen.values())
+
+
+def can_manage(account: Account | None, event: Event) -> bool:
+    if account is None:
+        return False
+    return account.is_admin or any(m.id == account.id for m in event.managers)
+
+
+def ensure_can_manage(account: Account, event: Event) -> None:
+    if not can_manage(account, event):
+        raise PermissionDeniedException("You are not a manager of this event.")

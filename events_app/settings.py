@@ -1,0 +1,74 @@
+"""Configuration, read once from ``EVENTS_*`` environment variables."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./events.db"
+    secret_key: str = "dev-insecure-secret-change-me"
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_url: str = "smtp://127.0.0.1:8025"
+    mail_from: str = "International Programme <events@localhost>"
+    debug: bool = False
+    # Calendar clients poll feeds; one hour is what Google and Outlook honour in practice.
+    calendar_refresh_seconds: int = 3600
+    media_dir: Path = field(default_factory=lambda: Path("media"))
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    run_worker_in_process: bool = False
+    db_pool_size: int = 10
+    # Login attempts per minute per client; rate limiting keeps password guessing slow.
+    login_rate_limit: int = 20
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        defaults = cls()
+        settings = cls(
+            database_url=env.get("EVENTS_DATABASE_URL", defaults.database_url),
+            secret_key=env.get("EVENTS_SECRET_KEY", defaults.secret_key),
+            base_url=env.get("EVENTS_BASE_URL", defaults.base_url).rstrip("/"),
+            smtp_url=env.get("EVENTS_SMTP_URL", defaults.smtp_url),
+            mail_from=env.get("EVENTS_MAIL_FROM", defaults.mail_from),
+            debug=_bool(env.get("EVENTS_DEBUG")),
+            calendar_refresh_seconds=int(
+                env.get("EVENTS_CALENDAR_REFRESH_SECONDS", defaults.calendar_refresh_seconds)
+            ),
+            media_dir=Path(env.get("EVENTS_MEDIA_DIR", str(defaults.media_dir))),
+            run_worker_in_process=_bool(env.get("EVENTS_RUN_WORKER_IN_PROCESS")),
+            db_pool_size=int(env.get("EVENTS_DB_POOL_SIZE", defaults.db_pool_size)),
+            login_rate_limit=int(env.get("EVENTS_LOGIN_RATE_LIMIT", defaults.login_rate_limit)),
+        )
+        return replace(settings, **overrides) if overrides else settings
+
+    @property
+    def host(self) -> str:
+        """Host name used in iCalendar UIDs and Message-IDs."""
+        return urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def session_key(self) -> bytes:
+        """32 bytes for the encrypted session cookie, derived so any secret length works."""
+        return hashlib.sha256(("session:" + self.secret_key).encode()).digest()
+
+    @property
+    def csrf_secret(self) -> str:
+        return hashlib.sha256(("csrf:" + self.secret_key).encode()).hexdigest()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,99 @@
+"""One place that turns exceptions into answers: JSON for /api, pages (or a login redirect) for people."""
+
+from __future__ import annotations
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+from urllib.parse import quote
+
+from events_app.web.auth import LoginRequired
+from events_app.web.i18n import gettext as _
+from events_app.web.validation import Conflict, ValidationFailed
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    return Template(
+        template_name="errors/error.html",
+        context={"status": status, "message": message},
+        status_code=status,
+        media_type=MediaType.HTML,
+    )
+
+
+def validation_failed_handler(request: Request, exc: ValidationFailed) -> Response:
+    errors = [{"field": field, "message": message} for field, message in exc.errors.items()]
+    if is_api(request):
+        return Response(
+            {"detail": "Validation failed", "errors": errors}, status_code=HTTP_422_UNPROCESSABLE_ENTITY
+        )
+    return _error_page(request, HTTP_422_UNPROCESSABLE_ENTITY, "; ".join(exc.errors.values()))
+
+
+def conflict_handler(request: Request, exc: Conflict) -> Response:
+    if is_api(request):
+        return Response(
+            {"detail": exc.message, "errors": [{"field": exc.field, "message": exc.message}]},
+            status_code=HTTP_409_CONFLICT,
+        )
+    return _error_page(request, HTTP_409_CONFLICT, exc.message)
+
+
+def litestar_validation_handler(request: Request, exc: ValidationException) -> Response:
+    # Litestar's own body/query decoding errors (wrong JSON type, missing key): keep its field details.
+    if is_api(request):
+        errors = []
+        for item in exc.extra or []:
+            if isinstance(item, dict):
+                key = str(item.get("key") or item.get("source") or "body")
+                errors.append({"field": key, "message": str(item.get("message", exc.detail))})
+        return Response(
+            {"detail": exc.detail or "Invalid request", "errors": errors}, status_code=HTTP_400_BAD_REQUEST
+        )
+    return _error_page(request, HTTP_400_BAD_REQUEST, _("The request could not be understood."))
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, LoginRequired) and not is_api(request):
+        return Redirect(path=f"/login?next={quote(request.url.path)}")
+    if is_api(request):
+        body = {"detail": exc.detail, "status_code": exc.status_code}
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthorizedException) else None
+        return Response(body, status_code=exc.status_code, headers=headers)
+    messages = {
+        401: _("Please log in."),
+        403: _("You are not allowed to do this."),
+        404: _("This page does not exist, or is not public."),
+        405: _("This action is not available here."),
+        429: _("Too many requests; please wait a minute and try again."),
+    }
+    message = messages.get(exc.status_code, exc.detail)
+    if exc.status_code == 403 and "CSRF" in (exc.detail or ""):
+        message = _("This form has expired. Please go back, reload the page and try again.")
+    return _error_page(request, exc.status_code, message)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    request.logger.exception("unhandled error", exc_info=exc)
+    if is_api(request):
+        return Response({"detail": "Internal server error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+    return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, _("Something went wrong on our side."))
+
+
+exception_handlers = {
+    ValidationFailed: validation_failed_handler,
+    Conflict: conflict_handler,
+    ValidationException: litestar_validation_handler,
+    HTTPException: http_exception_handler,
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+}

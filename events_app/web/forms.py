@@ -1,0 +1,26 @@
+"""HTML form plumbing: read a posted form, re-render it with messages and the user's input kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.response import Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST
+
+
+async def read_form(request: Request, *, multi: tuple[str, ...] = ()) -> dict[str, Any]:
+    form = await request.form()
+    data: dict[str, Any] = {k: v for k, v in form.items() if k != "_csrf_token" and isinstance(v, str)}
+    for name in multi:
+        data[name] = [v for v in form.getall(name) if isinstance(v, str) and v] if name in form else []
+    return data
+
+
+def form_page(template_name: str, *, errors: dict[str, str] | None = None, status: int | None = None, **context: Any) -> Template:
+    """Renders a form page; with errors it answers 400 so scripts and tests can tell, and browsers show it."""
+    return Template(
+        template_name=template_name,
+        context={"errors": errors or {}, **context},
+        status_code=status or (HTTP_400_BAD_REQUEST if errors else 200),
+    )

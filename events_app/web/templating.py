@@ -1,0 +1,57 @@
+"""The Jinja2 environment: autoescaping, gettext, and filters that show instants in an event's zone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar.contrib.jinja import JinjaTemplateEngine
+
+from events_app.web import timefmt
+from events_app.web.i18n import LANGUAGES, current_locale, gettext, ngettext
+from events_app.web.markdown import render_markdown
+from events_app.web.validation import country_names
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    return country_names(current_locale.get()).get(code, code)
+
+
+def query_string(params: dict[str, Any], **changes: Any) -> str:
+    merged = {**params, **changes}
+    return urlencode({k: v for k, v in merged.items() if v not in (None, "", False)})
+
+
+def build_environment(templates_dir: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(["html", "xml", "txt"], default_for_string=True, default=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    # newstyle gettext: translated strings are escaped like any other value, and %(name)s works.
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        when=timefmt.format_when,
+        day=timefmt.format_day,
+        clock=timefmt.format_clock,
+        time_range=timefmt.format_range,
+        zone_abbr=timefmt.zone_abbreviation,
+        local_input=timefmt.local_input_value,
+        markdown=render_markdown,
+        country=country_name,
+    )
+    env.globals.update(LANGUAGES=LANGUAGES, current_locale=current_locale.get, query_string=query_string,
+                       country_names=lambda: country_names(current_locale.get()),
+                       timezones=timefmt.common_timezones)
+    return env
+
+
+def template_engine(templates_dir: Path) -> JinjaTemplateEngine:
+    return JinjaTemplateEngine.from_environment(build_environment(templates_dir))

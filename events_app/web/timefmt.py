@@ -1,0 +1,80 @@
+"""Showing instants in an event's own zone, and reading local times typed into forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel.dates import format_date, format_datetime, format_time
+
+from events_app.web.i18n import current_locale
+
+
+def is_valid_timezone(name: str) -> bool:
+    if not name or name not in common_timezones():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+_ZONES: list[str] | None = None
+
+
+def common_timezones() -> list[str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = sorted(z for z in available_timezones() if "/" in z or z == "UTC")
+    return _ZONES
+
+
+def in_zone(value: dt.datetime, zone: str) -> dt.datetime:
+    return value.astimezone(ZoneInfo(zone))
+
+
+def zone_abbreviation(value: dt.datetime, zone: str) -> str:
+    """'CST', 'EDT', or the UTC offset when the zone has no letters (e.g. '+08')."""
+    return in_zone(value, zone).tzname() or zone
+
+
+def format_when(value: dt.datetime, zone: str, fmt: str = "medium") -> str:
+    return format_datetime(in_zone(value, zone), format=fmt, tzinfo=ZoneInfo(zone), locale=current_locale.get())
+
+
+def format_day(value: dt.datetime, zone: str, fmt: str = "full") -> str:
+    return format_date(in_zone(value, zone), format=fmt, locale=current_locale.get())
+
+
+def format_clock(value: dt.datetime, zone: str) -> str:
+    return format_time(in_zone(value, zone), format="HH:mm", tzinfo=ZoneInfo(zone), locale=current_locale.get())
+
+
+def format_range(start: dt.datetime, end: dt.datetime, zone: str) -> str:
+    """'Tuesday, 3 March 2026, 14:00 – 16:00 (China Standard Time, Asia/Shanghai)' style ranges."""
+    local_start, local_end = in_zone(start, zone), in_zone(end, zone)
+    if local_start.date() == local_end.date():
+        text = f"{format_day(start, zone)}, {format_clock(start, zone)} – {format_clock(end, zone)}"
+    else:
+        text = (
+            f"{format_day(start, zone, 'medium')} {format_clock(start, zone)} – "
+            f"{format_day(end, zone, 'medium')} {format_clock(end, zone)}"
+        )
+    return f"{text} ({zone_abbreviation(start, zone)}, {zone})"
+
+
+def local_input_value(value: dt.datetime | None, zone: str) -> str:
+    """Value for an <input type="datetime-local"> in the event's zone."""
+    if value is None:
+        return ""
+    return in_zone(value, zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def parse_local(text: str, zone: str) -> dt.datetime:
+    """A wall-clock time typed in the event's zone -> aware UTC instant. Raises ValueError."""
+    naive = dt.datetime.fromisoformat(text.strip())
+    if naive.tzinfo is not None:
+        return naive.astimezone(dt.UTC)
+    # fold=0 picks the first of two ambiguous wall times (the DST fall-back hour), as most calendars do.
+    return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)

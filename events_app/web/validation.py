@@ -1,0 +1,124 @@
+"""Field checks shared by HTML forms and the JSON API, so both reject the same input the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from babel import Locale
+
+from events_app.web.i18n import gettext as _
+
+
+class ValidationFailed(Exception):
+    """Raised by services with one message per offending field."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+
+class Conflict(Exception):
+    """A uniqueness rule would be broken (duplicate slug, duplicate registration...)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class Errors(dict[str, str]):
+    """Collects messages; ``raise_if_any`` turns them into ValidationFailed."""
+
+    def add(self, field: str, message: str) -> None:
+        self.setdefault(field, message)
+
+    def raise_if_any(self) -> None:
+        if self:
+            raise ValidationFailed(self)
+
+
+def clean_text(
+    errors: Errors, field: str, value: object, *, max_length: int, required: bool = False, multiline: bool = True
+) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.add(field, _("Must be text."))
+        return ""
+    text = value.strip()
+    if not multiline:
+        # Single-line fields never keep line breaks: they end up in headers, CSV cells and iCalendar.
+        text = " ".join(text.split())
+    if required and not text:
+        errors.add(field, _("This field is required."))
+    elif len(text) > max_length:
+        errors.add(field, _("At most %(n)s characters.", n=max_length))
+    return text
+
+
+def clean_url(errors: Errors, field: str, value: object, *, required: bool = False) -> str:
+    text = clean_text(errors, field, value, max_length=500, required=required, multiline=False)
+    if text:
+        parts = urlsplit(text)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or " " in text:
+            errors.add(field, _("Enter a full web address starting with http:// or https://."))
+    return text
+
+
+def orcid_checksum_ok(orcid: str) -> bool:
+    digits = orcid.replace("-", "")
+    total = 0
+    for char in digits[:-1]:
+        total = (total + int(char)) * 2
+    check = (12 - total % 11) % 11
+    expected = "X" if check == 10 else str(check)
+    return digits[-1].upper() == expected
+
+
+def clean_orcid(errors: Errors, field: str, value: object) -> str:
+    text = clean_text(errors, field, value, max_length=60, multiline=False)
+    for prefix in ("https://orcid.org/", "http://orcid.org/", "orcid.org/"):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :]
+    if not text:
+        return ""
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{4}-\d{4}-\d{3}[\dXx]", text) or not orcid_checksum_ok(text):
+        errors.add(field, _("Enter a valid ORCID iD, e.g. 0000-0002-1825-0097."))
+        return text
+    return text.upper()
+
+
+def clean_country(errors: Errors, field: str, value: object) -> str:
+    text = clean_text(errors, field, value, max_length=2, multiline=False).upper()
+    if text and text not in country_names("en"):
+        errors.add(field, _("Choose a country (ISO 3166 two-letter code)."))
+    return text
+
+
+def clean_email(errors: Errors, field: str, value: object, *, required: bool = False) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    text = clean_text(errors, field, value, max_length=254, required=required, multiline=False)
+    if not text:
+        return ""
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        errors.add(field, _("Enter a valid e-mail address."))
+        return text
+
+
+_COUNTRIES: dict[str, dict[str, str]] = {}
+
+
+def country_names(locale: str) -> dict[str, str]:
+    if locale not in _COUNTRIES:
+        territories = Locale.parse(locale).territories
+        _COUNTRIES[locale] = {
+            code: name for code, name in sorted(territories.items(), key=lambda kv: kv[1])
+            if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"}
+        }
+    return _COUNTRIES[locale]

@@ -1,0 +1,188 @@
+"""Test fixtures: a real database (SQLite file, or PostgreSQL via EVENTS_TEST_DATABASE_URL), the app, clients.
+
+Every test starts from empty tables. Data is built through the services, the way the app builds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from events_app.app import create_app
+from events_app.db import create_engine, import_models, metadata
+from events_app.settings import Settings
+
+import_models()
+
+TEST_PASSWORD = "correct-horse-battery"
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def pytest_report_header(config) -> str:
+    return f"database: {os.environ.get('EVENTS_TEST_DATABASE_URL') or 'SQLite (temporary file)'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("EVENTS_TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    return url
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url: str) -> None:
+    """Creates the tables once per run (migrations are tested separately in test_migrations.py)."""
+
+    async def build() -> None:
+        engine = create_engine(Settings(database_url=database_url), pooled=False)
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.drop_all)
+            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            await conn.run_sync(metadata.create_all)
+        await engine.dispose()
+
+    asyncio.run(build())
+
+
+async def wipe(database_url: str) -> None:
+    engine = create_engine(Settings(database_url=database_url), pooled=False)
+    async with engine.begin() as conn:
+        if database_url.startswith("postgresql"):
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(table.delete())
+    await engine.dispose()
+
+
+@pytest.fixture
+async def clean_db(_schema, database_url: str) -> None:
+    await wipe(database_url)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret",
+        base_url="http://testserver.local",
+        smtp_url="smtp://127.0.0.1:1",
+        media_dir=tmp_path / "media",
+        db_pool_size=5,
+    )
+
+
+@pytest.fixture
+def app(clean_db, settings: Settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def db(clean_db, settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A session for arranging and checking data; commit before the app should see it."""
+    engine = create_engine(settings, pooled=False)
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+        yield session
+    await engine.dispose()
+
+
+# ---- helpers used across test modules ------------------------------------------------------------------------
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "page has no CSRF field"
+    return match.group(1)
+
+
+async def post_form(client: AsyncTestClient, page_url: str, data: dict, *, action: str | None = None, **kwargs):
+    """Posts a form the way a browser does: load the page, take its CSRF token, submit."""
+    page = await client.get(page_url)
+    assert page.status_code == 200, (page_url, page.status_code)
+    payload = {**data, "_csrf_token": csrf_token_from(page.text)}
+    return await client.post(action or page_url, data=payload, **kwargs)
+
+
+async def make_account(db: AsyncSession, email: str, *, admin: bool = False):
+    from events_app.accounts.models import Role
+    from events_app.accounts.services import AccountService
+
+    account = await AccountService(session=db).create_account(
+        email, TEST_PASSWORD, full_name=email.split("@")[0], role=Role.ADMIN if admin else Role.ORGANISER
+    )
+    await db.commit()
+    return account
+
+
+async def login(client: AsyncTestClient, email: str, password: str = TEST_PASSWORD) -> None:
+    response = await post_form(client, "/login", {"email": email, "password": password, "next": "/organiser"})
+    assert response.status_code in (302, 303), response.text
+    assert response.headers["location"] == "/organiser"
+
+
+async def make_token(db: AsyncSession, account) -> str:
+    from events_app.accounts.services import AccountService
+
+    token = await AccountService(session=db).create_token(account, "test")
+    await db.commit()
+    return token
+
+
+def event_payload(**overrides) -> dict:
+    payload = {
+        "title": "Invited Lecture on Open Science",
+        "kind": "lecture",
+        "starts_at": "2030-03-05T14:00",
+        "ends_at": "2030-03-05T15:30",
+        "timezone": "Asia/Shanghai",
+        "venue_name": "Lecture Hall 1",
+        "summary": "A lecture.",
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def make_event(db: AsyncSession, account, *, publish: bool = True, **overrides):
+    from events_app.events.services import EventService
+
+    data = event_payload(**overrides)
+    if publish:
+        data.setdefault("status", "published")
+    event = await EventService(session=db).create_event(data, creator=account)
+    await db.commit()
+    return event
+
+
+@pytest.fixture
+async def organiser(db: AsyncSession):
+    return await make_account(db, "organiser@example.org")
+
+
+@pytest.fixture
+async def admin(db: AsyncSession):
+    return await make_account(db, "admin@example.org", admin=True)
+
+
+@pytest.fixture
+async def token(db: AsyncSession, organiser) -> str:
+    return await make_token(db, organiser)
