@@ -38,6 +38,11 @@ class Talk(Base):
         "speaker_links", "person", creator=lambda person: TalkSpeaker(person=person)
     )
 
+    @property
+    def room_name(self) -> str:
+        """What to print as the talk's room (pages, LOCATION in calendars)."""
+        return self.room
+
 
 class TalkSpeaker(Base):
     """Ordered link between a talk and its speakers."""
