@@ -36,6 +36,27 @@ async def healthz(request: Request, db: int = 0) -> dict[str, str]:
     return {"status": "ok"}
 
 
+def in_process_worker(settings: Settings):
+    """For the embedded default (`make run`): deliver the outbox inside the web process."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar):
+        import asyncio
+
+        from events_app.notify.worker import run_worker
+
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_worker(settings, stop=stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return lifespan
+
+
 def provide_settings(state: State) -> Settings:
     return state.settings
 
@@ -97,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=exception_handlers,
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
         state=State({"settings": settings, "db_config": db_config}),
+        lifespan=[in_process_worker(settings)] if settings.run_worker_in_process else [],
         debug=settings.debug,
     )
 

@@ -147,6 +147,29 @@ def run(host: str, port: int, workers: int, reload: bool) -> None:
     )
 
 
+@main.command(help="Deliver queued e-mail over SMTP (EVENTS_SMTP_URL) until stopped.")
+@click.option("--once", is_flag=True, help="One delivery pass, then exit.")
+def worker(once: bool) -> None:
+    import logging
+
+    from events_app.db import create_engine
+    from events_app.notify.worker import deliver_due, run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    if once:
+        async def one_pass() -> int:
+            engine = create_engine(settings, pooled=False)
+            try:
+                return await deliver_due(engine, settings)
+            finally:
+                await engine.dispose()
+
+        click.echo(f"Sent {asyncio.run(one_pass())} message(s).")
+        return
+    asyncio.run(run_worker(settings))
+
+
 class EventsCLIPlugin(CLIPluginProtocol):
     """Also offers these commands under Litestar's own `litestar` CLI."""
 

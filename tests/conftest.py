@@ -8,7 +8,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 from collections.abc import AsyncIterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -74,13 +78,76 @@ async def clean_db(_schema, database_url: str) -> None:
     await wipe(database_url)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self, port: int) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.port = port
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                sink.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=default_policy))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in str(m["To"])]
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path) -> Settings:
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def smtp_server(smtp_port: int):
+    sink = SmtpSink(smtp_port).start()
+    yield sink
+    sink.stop()
+
+
+async def deliver_outbox(settings: Settings) -> int:
+    """One pass of the delivery worker, as `events-app worker --once` does."""
+    from events_app.notify.worker import deliver_due
+
+    engine = create_engine(settings, pooled=False)
+    try:
+        return await deliver_due(engine, settings)
+    finally:
+        await engine.dispose()
+
+
+def text_of(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path, smtp_port: int) -> Settings:
     return Settings(
         database_url=database_url,
         secret_key="test-secret",
         base_url="http://testserver.local",
-        smtp_url="smtp://127.0.0.1:1",
+        smtp_url=f"smtp://127.0.0.1:{smtp_port}",
         media_dir=tmp_path / "media",
         db_pool_size=5,
     )

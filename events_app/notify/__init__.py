@@ -1,0 +1,1 @@
+"""E-mail: the outbox table, rendering, and the SMTP delivery worker."""

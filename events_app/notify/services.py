@@ -1,0 +1,123 @@
+"""Outgoing e-mail: render from templates, write to the outbox in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events_app.notify.models import OutboxMessage, OutboxStatus
+from events_app.settings import Settings
+from events_app.web.templating import build_environment
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    maintype: str = "application"
+    subtype: str = "octet-stream"
+    params: Mapping[str, str] | None = None  # e.g. {"method": "REQUEST"} for text/calendar
+
+
+@cache
+def email_environment(templates_dir: Path) -> Environment:
+    # Plain-text parts must not be HTML-escaped ("O'Connor", "R&D"); only the .html part is.
+    return build_environment(templates_dir).overlay(autoescape=select_autoescape(["html"], default=False))
+
+
+def render_email(name: str, context: Mapping[str, Any], settings: Settings | None = None) -> tuple[str, str, str | None]:
+    """templates/emails/<name>.subject.txt, .txt and (optional) .html -> (subject, text, html)."""
+    settings = settings or Settings.from_env()
+    env = email_environment(settings.templates_dir)
+    full_context = {"base_url": settings.base_url, **context}
+    subject = " ".join(env.get_template(f"emails/{name}.subject.txt").render(full_context).split())
+    text = env.get_template(f"emails/{name}.txt").render(full_context)
+    try:
+        html_template = env.get_template(f"emails/{name}.html")
+    except Exception:  # noqa: BLE001 - the HTML part is optional
+        html = None
+    else:
+        html = html_template.render(full_context)
+    return subject, text, html
+
+
+def build_message(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    # Header values never carry line breaks: no header injection from user-supplied text.
+    message["Subject"] = " ".join(subject.split())
+    message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+    message["Message-ID"] = make_msgid(domain=settings.host)
+    message.set_content(text_body, charset="utf-8")
+    if html_body:
+        message.add_alternative(html_body, subtype="html", charset="utf-8")
+    for item in attachments:
+        if item.maintype == "text":
+            message.add_attachment(
+                item.content.decode("utf-8"), subtype=item.subtype, filename=item.filename, charset="utf-8",
+                params=dict(item.params or {}),
+            )
+        else:
+            message.add_attachment(item.content, maintype=item.maintype, subtype=item.subtype, filename=item.filename)
+    return message
+
+
+async def enqueue_email(
+    session: AsyncSession,
+    *,
+    to: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None = None,
+    attachments: Sequence[Attachment] = (),
+    settings: Settings | None = None,
+) -> OutboxMessage:
+    """Adds the message to the outbox; it is sent only if the caller's transaction commits."""
+    settings = settings or Settings.from_env()
+    message = build_message(
+        settings, to=to, subject=subject, text_body=text_body, html_body=html_body, attachments=attachments
+    )
+    row = OutboxMessage(
+        to_address=to,
+        subject=str(message["Subject"])[:300],
+        raw=message.as_bytes(),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=dt.datetime.now(dt.UTC),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def enqueue_templated_email(
+    session: AsyncSession,
+    name: str,
+    *,
+    to: str,
+    context: Mapping[str, Any],
+    settings: Settings,
+    attachments: Sequence[Attachment] = (),
+) -> OutboxMessage:
+    subject, text, html = render_email(name, context, settings)
+    return await enqueue_email(
+        session, to=to, subject=subject, text_body=text, html_body=html, attachments=attachments, settings=settings
+    )

@@ -1,0 +1,129 @@
+"""Delivers the outbox over SMTP with retries and back-off; several workers never send a message twice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from events_app.notify.models import OutboxMessage, OutboxStatus
+from events_app.settings import Settings
+
+logger = logging.getLogger("events_app.notify")
+
+MAX_ATTEMPTS = 50  # with the back-off below, about two days of retrying before giving up
+MAX_BACKOFF = dt.timedelta(hours=1)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return min(dt.timedelta(seconds=15 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool
+    start_tls: bool | None
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpTarget:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        implicit_tls = parts.scheme == "smtps"
+        return cls(
+            hostname=parts.hostname or "127.0.0.1",
+            port=parts.port or (465 if implicit_tls else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            use_tls=implicit_tls,
+            # None lets aiosmtplib upgrade when the server offers STARTTLS.
+            start_tls=True if query.get("starttls") == ["1"] else (False if query.get("starttls") == ["0"] else None),
+        )
+
+
+async def send_raw(target: SmtpTarget, sender: str, recipient: str, raw: bytes) -> None:
+    await aiosmtplib.send(
+        raw,
+        sender=sender,
+        recipients=[recipient],
+        hostname=target.hostname,
+        port=target.port,
+        username=target.username,
+        password=target.password,
+        use_tls=target.use_tls,
+        start_tls=target.start_tls,
+        timeout=20,
+    )
+
+
+async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: int = 20) -> int:
+    """One pass: sends due messages, returns how many were sent."""
+    from email.utils import parseaddr
+
+    target = SmtpTarget.from_url(settings.smtp_url)
+    sender = parseaddr(settings.mail_from)[1] or "events@localhost"
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    sent = 0
+    async with sessions() as session, session.begin():
+        now = dt.datetime.now(dt.UTC)
+        # SKIP LOCKED: rows another worker is sending are invisible here, so nothing goes out twice.
+        # (SQLite ignores it; its single writer lock serialises workers instead.)
+        rows = list(
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in rows:
+            row.attempts += 1
+            try:
+                await send_raw(target, sender, row.to_address, row.raw)
+            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = OutboxStatus.FAILED
+                    logger.error("giving up on outbox message %s: %s", row.id, row.last_error)
+                else:
+                    row.next_attempt_at = dt.datetime.now(dt.UTC) + backoff(row.attempts)
+                    logger.warning("outbox message %s not sent (attempt %s): %s", row.id, row.attempts, row.last_error)
+                # The server is likely down: leave the rest for the next pass instead of timing out on each.
+                break
+            row.status = OutboxStatus.SENT
+            row.sent_at = dt.datetime.now(dt.UTC)
+            row.last_error = ""
+            sent += 1
+    return sent
+
+
+async def run_worker(settings: Settings, *, poll_seconds: float = 2.0, stop: asyncio.Event | None = None) -> None:
+    from events_app.db import create_engine
+
+    engine = create_engine(settings)
+    stop = stop or asyncio.Event()
+    logger.info("outbox worker started (SMTP %s)", SmtpTarget.from_url(settings.smtp_url).hostname)
+    try:
+        while not stop.is_set():
+            try:
+                sent = await deliver_due(engine, settings)
+            except Exception:  # keep the loop alive across database hiccups
+                logger.exception("outbox pass failed")
+                sent = 0
+            if sent == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+                except asyncio.TimeoutError:
+                    pass
+    finally:
+        await engine.dispose()
