@@ -187,6 +187,7 @@ async def post_form(client: AsyncTestClient, page_url: str, data: dict, *, actio
     page = await client.get(page_url)
     assert page.status_code == 200, (page_url, page.status_code)
     payload = {**data, "_csrf_token": csrf_token_from(page.text)}
+    kwargs.setdefault("follow_redirects", False)
     return await client.post(action or page_url, data=payload, **kwargs)
 
 

@@ -49,6 +49,9 @@ class AccountService(SQLAlchemyAsyncRepositoryService[Account]):
             Account(email=email, full_name=full_name, password_hash=password_hasher.hash(password), role=role)
         )
 
+    async def all_accounts(self) -> list[Account]:
+        return list(await self.repository.session.scalars(select(Account).order_by(Account.email)))
+
     async def authenticate(self, email: str, password: str) -> Account | None:
         account = await self.get_one_or_none(Account.email == (email or "").strip().lower())
         if account is None or not account.is_active:
