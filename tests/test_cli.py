@@ -6,7 +6,7 @@ from litestar.testing import TestClient
 from events_app.app import create_app
 from events_app.cli import main
 from events_app.settings import Settings
-from tests.test_migrations import empty_database_url  # noqa: F401 - fixture
+
 
 def test_cli_sets_up_a_database_loads_demo_data_and_creates_an_organiser_with_a_token(empty_database_url, monkeypatch):
     monkeypatch.setenv("EVENTS_DATABASE_URL", empty_database_url)

@@ -4,36 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from events_app.cli import alembic_config
 from events_app.db import create_engine, metadata
 from events_app.settings import Settings
-
-
-@pytest.fixture
-def empty_database_url(database_url: str, tmp_path) -> str:
-    if not database_url.startswith("postgresql"):
-        return f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
-    url = make_url(database_url)
-    name = f"{url.database}_migrations"
-
-    async def recreate() -> None:
-        admin = create_engine(Settings(database_url=database_url), pooled=False).execution_options(
-            isolation_level="AUTOCOMMIT"
-        )
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        await admin.dispose()
-
-    asyncio.run(recreate())
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def schema_differences(url: str) -> list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from contextlib import suppress
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
@@ -55,10 +56,8 @@ class AccountService(SQLAlchemyAsyncRepositoryService[Account]):
     async def authenticate(self, email: str, password: str) -> Account | None:
         account = await self.get_one_or_none(Account.email == (email or "").strip().lower())
         if account is None or not account.is_active:
-            try:
+            with suppress(VerificationError):
                 password_hasher.verify(_DUMMY_HASH, password or "")
-            except VerificationError:
-                pass
             return None
         try:
             password_hasher.verify(account.password_hash, password or "")
