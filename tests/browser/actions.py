@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from tests.browser.live import axe_source
 from tests.conftest import TEST_PASSWORD
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture then skips (or fails, in CI) with the reason
+    expect = None  # type: ignore[assignment]
 
 
 def log_in(page, email: str, password: str = TEST_PASSWORD) -> None:
@@ -14,10 +18,10 @@ def log_in(page, email: str, password: str = TEST_PASSWORD) -> None:
     page.wait_for_url("**/organiser")
 
 
-def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+def axe_violations(page, axe_script: str, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
     """Runs axe-core on the page; returns readable lines for each violation of the given impacts."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(content=axe_source())
+        page.add_script_tag(content=axe_script)
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     lines = []
     for violation in result["violations"]:

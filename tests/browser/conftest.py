@@ -16,7 +16,15 @@ from typing import TypeVar
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.browser.live import INSTALL_HINT, LiveServer, fresh_database, in_thread, launch_chromium, run_in_database
+from tests.browser.live import (
+    INSTALL_HINT,
+    LiveServer,
+    axe_source,
+    fresh_database,
+    in_thread,
+    launch_chromium,
+    run_in_database,
+)
 from tests.conftest import SmtpSink, free_port, make_account, wipe
 
 T = TypeVar("T")
@@ -27,9 +35,9 @@ PHONE = {"width": 375, "height": 812}
 _skip_reasons: set[str] = set()
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str, hint: str = INSTALL_HINT) -> None:
     """Skips, with how to fix it — or fails, where the browser is required (CI)."""
-    message = f"{reason}; {INSTALL_HINT}"
+    message = f"{reason}; {hint}"
     if REQUIRE_BROWSER:
         pytest.fail(f"EVENTS_REQUIRE_BROWSER=1 but {message}", pytrace=False)
     _skip_reasons.add(message)
@@ -46,7 +54,7 @@ def browser() -> Iterator:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        unavailable("the Python package playwright is not installed (pip install -e '.[test]')")
+        unavailable("the Python package playwright is not installed", "pip install -e '.[test]' (make test does)")
     playwright = sync_playwright().start()
     try:
         chromium = launch_chromium(playwright)
@@ -56,6 +64,14 @@ def browser() -> Iterator:
     yield chromium
     chromium.close()
     playwright.stop()
+
+
+@pytest.fixture(scope="module")
+def axe_script() -> str:
+    try:
+        return axe_source()
+    except FileNotFoundError as exc:
+        unavailable(str(exc))
 
 
 @pytest.fixture(scope="module")

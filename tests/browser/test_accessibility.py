@@ -4,9 +4,15 @@ login works by keyboard alone."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.actions import axe_violations, log_in, page_width, unlabelled_fields, wider_than_viewport
+from tests.browser.actions import (
+    axe_violations,
+    expect,
+    log_in,
+    page_width,
+    unlabelled_fields,
+    wider_than_viewport,
+)
 from tests.browser.conftest import PHONE
 
 pytestmark = pytest.mark.browser
@@ -45,7 +51,9 @@ PAGES = {
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_has_no_serious_accessibility_problems_labels_every_field_and_fits_a_phone(site, page, name: str):
+def test_page_has_no_serious_accessibility_problems_labels_every_field_and_fits_a_phone(
+    site, page, axe_script: str, name: str
+):
     path, needs_login = PAGES[name]
     addresses = demo_addresses(site)
     path = path or addresses[name]
@@ -55,7 +63,7 @@ def test_page_has_no_serious_accessibility_problems_labels_every_field_and_fits_
 
     response = page.goto(path)
     assert response is not None and response.status == 200, (path, response and response.status)
-    assert axe_violations(page) == []
+    assert axe_violations(page, axe_script) == []
     assert unlabelled_fields(page) == []
 
     page.set_viewport_size(PHONE)

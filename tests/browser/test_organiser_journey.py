@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.actions import log_in
+from tests.browser.actions import expect, log_in
 
 pytestmark = pytest.mark.browser
 

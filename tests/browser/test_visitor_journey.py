@@ -6,7 +6,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import expect
+
+from tests.browser.actions import expect
 
 pytestmark = pytest.mark.browser
 
