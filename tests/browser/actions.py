@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.conftest import TEST_PASSWORD
+import re
+from email.message import EmailMessage
+
+from tests.conftest import TEST_PASSWORD, text_of
 
 try:
     from playwright.sync_api import expect
@@ -16,6 +19,11 @@ def log_in(page, email: str, password: str = TEST_PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/organiser")
+
+
+def links_in(message: EmailMessage) -> list[str]:
+    """The addresses in an e-mail's plain-text part, in order (manage links, confirmation links)."""
+    return re.findall(r"https?://[^\s<>\"]+", text_of(message))
 
 
 def axe_violations(page, axe_script: str, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import TypeVar
 
 import pytest
@@ -106,6 +108,15 @@ class Site:
     def organiser(self, email: str = "organiser@example.org", *, admin: bool = False) -> str:
         self.arrange(lambda session: make_account(session, email, admin=admin))
         return email
+
+    def wait_for_mail(self, address: str, *, count: int = 1, timeout: float = 20.0) -> list[EmailMessage]:
+        """Mail reaches the sink through the server's own delivery worker (it polls the outbox every 2 s)."""
+        deadline = time.monotonic() + timeout
+        while len(self.smtp.to(address)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no e-mail to {address} within {timeout} s:\n{self.server.log()}")
+            time.sleep(0.2)
+        return self.smtp.to(address)
 
     def demo(self) -> None:
         from events_app.demo import load_demo_data

@@ -47,6 +47,7 @@ PAGES = {
     "organiser dashboard": ("/organiser", True),
     "event form": ("/organiser/events/new", True),
     "talk form": (None, True),
+    "speaker form": ("/organiser/speakers/new", True),
 }
 
 
