@@ -22,6 +22,7 @@ from tests.browser.live import (
     INSTALL_HINT,
     LiveServer,
     axe_source,
+    drop_database,
     fresh_database,
     in_thread,
     launch_chromium,
@@ -90,6 +91,7 @@ def live_server(browser, smtp: SmtpSink, tmp_path_factory) -> Iterator[LiveServe
     server = LiveServer(database_url, smtp_url=f"smtp://127.0.0.1:{smtp.port}", workdir=workdir).start()
     yield server
     server.stop()
+    drop_database(database_url)
 
 
 @dataclass

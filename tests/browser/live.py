@@ -110,6 +110,24 @@ def fresh_database(base_url: str | None, sqlite_path: Path) -> str:
     return database_url
 
 
+def drop_database(database_url: str) -> None:
+    """Removes what fresh_database made on PostgreSQL (the SQLite file goes with pytest's temporary folder)."""
+    if not database_url.startswith("postgresql"):
+        return
+    url = make_url(database_url)
+    admin_url = url.set(database="postgres").render_as_string(hide_password=False)
+
+    async def drop() -> None:
+        admin = create_engine(Settings(database_url=admin_url), pooled=False).execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        await admin.dispose()
+
+    in_thread(lambda: asyncio.run(drop()))
+
+
 def free_port() -> int:
     import socket
 
