@@ -10,7 +10,8 @@ What it does, all on loopback and bounded in time:
 2. Starts `uvicorn events_app.app:app --workers 2` on a free port, waits for /healthz.
 3. Drives each URL with wrk (a separate process: a Python client saturates before the server does),
    after a short warm-up, and prints a table. wrk must be installed (`apt-get install -y wrk`).
-4. Stops the server.
+4. Stops the server, then does the same for the home and event pages on a second server started with
+   EVENTS_PAGE_CACHE_SECONDS=0, so every request queries the database and renders the template.
 
 The target (issue "Foundation"): home page and event page at 25% of the floor's requests/s or better.
 """
@@ -235,8 +236,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(database_url: str, port: int, workers: int, page_cache_seconds: int) -> subprocess.Popen:
     env = {**os.environ, "EVENTS_DATABASE_URL": database_url, "EVENTS_DEBUG": "0",
+           "EVENTS_PAGE_CACHE_SECONDS": str(page_cache_seconds),
            "EVENTS_RUN_WORKER_IN_PROCESS": "0", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "uvicorn", "events_app.app:app", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
@@ -299,6 +301,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default: 2)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default: 2)")
     parser.add_argument("--no-seed", action="store_true", help="reuse the data already in the database")
+    parser.add_argument("--no-uncached", dest="with_uncached", action="store_false",
+                        help="skip the second server that runs without the rendered-page cache")
     args = parser.parse_args()
 
     if not args.database_url.startswith("postgresql"):
@@ -315,8 +319,6 @@ def main() -> None:
               f"in {time.monotonic() - started:.1f}s.")
     slug = pick_event_with_programme(args.database_url)
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     targets = [
         ("/healthz (floor)", "/healthz", '"ok"'),
         ("/healthz?db=1", "/healthz?db=1", '"database"'),
@@ -324,24 +326,36 @@ def main() -> None:
         ("event page (10 talks x 3 speakers)", f"/events/{slug}", "Programme"),
         ("GET /api/events", "/api/events", '"items"'),
     ]
-    server = start_server(args.database_url, port, args.workers)
+    # The same pages again from a server without the rendered-page cache: every request queries and renders.
+    uncached = [
+        ("home page, cache off", "/", "Upcoming events"),
+        ("event page, cache off", f"/events/{slug}", "Programme"),
+    ]
     results: list[tuple[str, str, dict, int]] = []
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(WRK_REPORT)
         script = handle.name
     try:
-        wait_until_up(base, server)
-        for label, path, marker in targets:
-            size = check_page(base + path, marker)
-            if args.warmup:
-                run_wrk(base + path, seconds=args.warmup, connections=args.connections, threads=args.threads,
-                        script=script)
-            figures = run_wrk(base + path, seconds=args.duration, connections=args.connections,
-                              threads=args.threads, script=script)
-            results.append((label, path, figures, size))
-            print(f"  {label}: {figures['rps']:.0f} req/s", file=sys.stderr)
+        for page_cache_seconds, group in ((30, targets), (0, uncached if args.with_uncached else [])):
+            if not group:
+                continue
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            server = start_server(args.database_url, port, args.workers, page_cache_seconds)
+            try:
+                wait_until_up(base, server)
+                for label, path, marker in group:
+                    size = check_page(base + path, marker)
+                    if args.warmup:
+                        run_wrk(base + path, seconds=args.warmup, connections=args.connections,
+                                threads=args.threads, script=script)
+                    figures = run_wrk(base + path, seconds=args.duration, connections=args.connections,
+                                      threads=args.threads, script=script)
+                    results.append((label, path, figures, size))
+                    print(f"  {label}: {figures['rps']:.0f} req/s", file=sys.stderr)
+            finally:
+                stop_server(server)
     finally:
-        stop_server(server)
         os.unlink(script)
 
     floor = results[0][2]["rps"]
@@ -353,7 +367,7 @@ def main() -> None:
     print("-" * len(header))
     for label, _path, figures, size in results:
         ratio = figures["rps"] / floor
-        target = "" if label.startswith("/healthz") or "api" in label else (
+        target = "" if label.startswith("/healthz") or "api" in label or "cache off" in label else (
             "met" if ratio >= TARGET_RATIO else "NOT met")
         print(f"{label:<38} {figures['rps']:>8.0f} {figures['p50'] / 1000:>8.2f} {figures['p99'] / 1000:>8.2f} "
               f"{figures['errors']:>7} {size:>7} {ratio:>8.0%}  {target}")

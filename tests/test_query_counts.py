@@ -6,13 +6,22 @@ case, and expects the same number (a page that loads talks or speakers one by on
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event as sa_event
 
+from events_app.settings import Settings
 from tests.conftest import make_event
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # Measure the rendering path itself, not the rendered-page cache in front of it.
+    return dataclasses.replace(settings, page_cache_seconds=0)
 
 
 @contextmanager
