@@ -216,7 +216,7 @@ async def _listen(cache: PageCache, dsn: str, stop: asyncio.Event) -> None:
         try:
             connection = await asyncpg.connect(dsn)
             lost = asyncio.Event()
-            connection.add_termination_listener(lambda _conn: lost.set())
+            connection.add_termination_listener(lambda _conn, lost=lost: lost.set())
             await connection.add_listener(CHANNEL, lambda *_args: pages_changed())
             pages_changed()  # anything may have happened while we were not listening
             cache.listening = True
