@@ -113,3 +113,30 @@ async def test_a_change_committed_by_another_process_clears_the_page(app, client
             break
         await asyncio.sleep(0.02)
     assert re.search(r"<h1>Renamed elsewhere</h1>", page.text)
+
+
+async def test_committed_writes_are_announced_to_other_workers_and_reads_are_not(db, organiser, database_url, is_postgres):
+    if not is_postgres:
+        pytest.skip("cross-process notification is PostgreSQL's LISTEN/NOTIFY")
+    import asyncpg
+
+    from events_app.events.services import EventService
+
+    event = await make_event(db, organiser, title="Open Science Lecture")
+    heard: list[str] = []
+    listener = await asyncpg.connect(page_cache.asyncpg_dsn(database_url))
+    await listener.add_listener(page_cache.CHANNEL, lambda _c, _pid, channel, _payload: heard.append(channel))
+    try:
+        await EventService(session=db).public_by_slug(event.slug)
+        await db.commit()  # a read-only transaction says nothing
+        await asyncio.sleep(0.1)
+        assert heard == []
+        await EventService(session=db).update_event(event, {"title": "Open Science Lecture, moved"})
+        await db.commit()
+        for _ in range(50):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+        assert heard == [page_cache.CHANNEL]
+    finally:
+        await listener.close()

@@ -57,18 +57,15 @@ def pages_changed() -> None:
     _generation += 1
 
 
-@event.listens_for(Session, "after_flush")
 def _remember_write(session: Session, _flush_context) -> None:
     session.info["writes_pages"] = True
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _remember_bulk_write(state) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info["writes_pages"] = True
 
 
-@event.listens_for(Session, "before_commit")
 def _notify_other_processes(session: Session) -> None:
     if not (session.info.get("writes_pages") or session.new or session.dirty or session.deleted):
         return
@@ -79,15 +76,29 @@ def _notify_other_processes(session: Session) -> None:
         connection.exec_driver_sql(f"NOTIFY {CHANNEL}")
 
 
-@event.listens_for(Session, "after_commit")
 def _bump_after_commit(session: Session) -> None:
     if session.info.pop("writes_pages", False):
         pages_changed()
 
 
-@event.listens_for(Session, "after_soft_rollback")
 def _forget_after_rollback(session: Session, _previous_transaction) -> None:
     session.info.pop("writes_pages", None)
+
+
+_HOOKS = (
+    ("after_flush", _remember_write),
+    ("do_orm_execute", _remember_bulk_write),
+    ("before_commit", _notify_other_processes),
+    ("after_commit", _bump_after_commit),
+    ("after_soft_rollback", _forget_after_rollback),
+)
+
+
+def watch_writes() -> None:
+    """Hooks every ORM session of this process (app, CLI, worker). Called by db.create_engine; idempotent."""
+    for name, hook in _HOOKS:
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
 
 
 # ---- the store ------------------------------------------------------------------------------------------------
@@ -177,6 +188,9 @@ async def store_rendered_page(response: Response) -> Response:
     if pending is None:
         return response
     _pending.set(None)
+    request = _current_request.get()
+    if request is None or request.scope["path"] != pending[0][0]:
+        return response
     if (
         not isinstance(response, Template)
         or response.status_code not in (None, 200)
@@ -214,7 +228,7 @@ async def _listen(cache: PageCache, dsn: str, stop: asyncio.Event) -> None:
     while not stop.is_set():
         connection = None
         try:
-            connection = await asyncpg.connect(dsn)
+            connection = await asyncpg.connect(dsn, timeout=5)
             lost = asyncio.Event()
             connection.add_termination_listener(lambda _conn, lost=lost: lost.set())
             await connection.add_listener(CHANNEL, lambda *_args: pages_changed())
