@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib.util
 import json
 import os
 import random
@@ -317,6 +318,8 @@ def main() -> None:
         print(f"Seeded {counts['events']} events, {counts['talks']} talks, {counts['speaker_links']} speaker links "
               f"in {time.monotonic() - started:.1f}s.")
     slug = pick_event_with_programme(args.database_url)
+    # Other work on the machine shows in every row; the ratios to the floor, measured in the same run, less so.
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
 
     targets = [
         ("/healthz (floor)", "/healthz", '"ok"'),
@@ -358,9 +361,11 @@ def main() -> None:
         os.unlink(script)
 
     floor = results[0][2]["rps"]
+    extras = ", ".join(f"{name} {'yes' if importlib.util.find_spec(name) else 'no'}" for name in ("uvloop", "httptools"))
     print()
-    print(f"{args.workers} uvicorn workers, wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
-          f"{os.cpu_count()} CPUs, database {args.database_url.rsplit('@', 1)[-1]}")
+    print(f"{args.workers} uvicorn workers ({extras}), wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
+          f"{os.cpu_count()} CPUs, load average before the run {load_before}, "
+          f"database {args.database_url.rsplit('@', 1)[-1]}")
     header = f"{'URL':<38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'bytes':>7} {'vs floor':>9}  target"
     print(header)
     print("-" * len(header))
