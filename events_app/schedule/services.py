@@ -121,8 +121,8 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             select(Talk)
             .join(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
             .where(TalkSpeaker.person_id == person_id)
-            # One query: the talk's event is joined in; speakers and managers are not needed here.
-            .options(joinedload(Talk.event).raiseload(Event.managers), raiseload(Talk.speaker_links))
+            # The talk's event is joined in (its managers are not needed); speakers come by Talk's own selectin.
+            .options(joinedload(Talk.event).raiseload(Event.managers))
             .order_by(Talk.starts_at)
         )
         return list(rows)
