@@ -140,3 +140,22 @@ async def test_committed_writes_are_announced_to_other_workers_and_reads_are_not
         assert heard == [page_cache.CHANNEL]
     finally:
         await listener.close()
+
+
+async def test_a_kept_page_expires_because_upcoming_depends_on_the_clock():
+    cache = page_cache.PageCache(seconds=0.05, needs_listener=False)
+    key = ("/", b"", "en")
+    cache.put(key, "<p>upcoming</p>", page_cache.current_generation())
+    assert cache.get(key).body == "<p>upcoming</p>"
+    await asyncio.sleep(0.08)
+    assert cache.get(key) is None
+
+
+async def test_a_page_rendered_while_a_write_committed_is_not_kept():
+    cache = page_cache.PageCache(seconds=30, needs_listener=False)
+    key = ("/", b"", "en")
+    cache.get(key)  # the request starts: nothing kept yet
+    started_at = cache.generation
+    page_cache.pages_changed()  # someone commits while the page renders
+    cache.put(key, "<p>maybe stale</p>", started_at)
+    assert cache.get(key) is None
