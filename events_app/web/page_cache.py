@@ -200,8 +200,7 @@ async def store_rendered_page(response: Response) -> Response:
         or not (response.template_name or "").endswith(".html")
     ):
         return response
-    request = _current_request.get()
-    if request is None or request.scope.get("session"):  # the handler put something in the session
+    if request.scope.get("session"):  # the handler put something in the session
         return response
     rendered = response.to_asgi_response(None, request)
     body = rendered.body.decode(response.encoding)
@@ -211,8 +210,6 @@ async def store_rendered_page(response: Response) -> Response:
     if cache is not None:
         cache.put(key, body.replace(token, CSRF_MARK) if token else body, generation)
     return Response(content=body, media_type=MediaType.HTML)
-
-
 
 
 # ---- the PostgreSQL listener ------------------------------------------------------------------------------
