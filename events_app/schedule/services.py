@@ -9,7 +9,7 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.exceptions import NotFoundException
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from events_app.events.models import Event
 from events_app.events.services import parse_instant
@@ -121,7 +121,8 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             select(Talk)
             .join(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
             .where(TalkSpeaker.person_id == person_id)
-            .options(selectinload(Talk.event))
+            # The talk's event is joined in (its managers are not needed); speakers come by Talk's own selectin.
+            .options(joinedload(Talk.event).raiseload(Event.managers))
             .order_by(Talk.starts_at)
         )
         return list(rows)
