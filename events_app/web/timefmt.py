@@ -6,7 +6,7 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 
 from events_app.web.i18n import current_locale
 
@@ -45,7 +45,8 @@ def zone_abbreviation(value: dt.datetime, zone: str) -> str:
 # The results depend on nothing else, so the caches can never be stale; they are bounded.
 @lru_cache(maxsize=16384)
 def _format_when(value: dt.datetime, zone: str, fmt: str, locale: str) -> str:
-    return format_datetime(in_zone(value, zone), format=fmt, tzinfo=ZoneInfo(zone), locale=locale)
+    # Date in the locale's style, clock always 24-hour HH:mm: the same look as ranges and programmes.
+    return f"{_format_day(value, zone, fmt, locale)} {_format_clock(value, zone, locale)}"
 
 
 @lru_cache(maxsize=16384)
