@@ -5,6 +5,7 @@ import datetime as dt
 from litestar import Controller, delete, get, patch, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, Struct, UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,9 @@ class TalkIn(Struct, forbid_unknown_fields=True):
     abstract: str = ""
     room: str = ""
     speaker_ids: list[int] = []
+    kind: str = "talk"
+    room_id: int | None = None
+    session_id: int | None = None
 
 
 class TalkPatch(Struct, forbid_unknown_fields=True):
@@ -34,6 +38,9 @@ class TalkPatch(Struct, forbid_unknown_fields=True):
     abstract: str | UnsetType = UNSET
     room: str | UnsetType = UNSET
     speaker_ids: list[int] | UnsetType = UNSET
+    kind: str | UnsetType = UNSET
+    room_id: int | None | UnsetType = UNSET
+    session_id: int | None | UnsetType = UNSET
 
 
 async def provide_services(db_session: AsyncSession) -> tuple[EventService, TalkService]:
@@ -59,20 +66,25 @@ class TalkApi(Controller):
         return [talk_out(t, event.timezone, private=private) for t in event.talks]
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create_talk(self, slug: str, data: TalkIn, services: tuple[EventService, TalkService], account: Account) -> TalkOut:
+    async def create_talk(
+        self, slug: str, data: TalkIn, services: tuple[EventService, TalkService], account: Account,
+        override: bool = Parameter(default=False, description="Schedule even if a room or person is double-booked"),
+    ) -> TalkOut:
+        """Adds a talk or break; a room or speaker double-booking answers 409 naming both items unless ?override=true."""
         events, talks = services
         event = await events.managed_by_slug(slug, account)
-        talk = await talks.create_talk(event, provided_fields(data))
+        talk = await talks.create_talk(event, provided_fields(data), override=override)
         return talk_out(talk, event.timezone, private=True)
 
     @patch("/{talk_id:int}")
     async def update_talk(
-        self, slug: str, talk_id: int, data: TalkPatch, services: tuple[EventService, TalkService], account: Account
+        self, slug: str, talk_id: int, data: TalkPatch, services: tuple[EventService, TalkService], account: Account,
+        override: bool = Parameter(default=False, description="Schedule even if a room or person is double-booked"),
     ) -> TalkOut:
         events, talks = services
         event = await events.managed_by_slug(slug, account)
         talk = await talks.by_id(talk_id, event=event)
-        talk = await talks.update_talk(event, talk, provided_fields(data))
+        talk = await talks.update_talk(event, talk, provided_fields(data), override=override)
         return talk_out(talk, event.timezone, private=True)
 
     @delete("/{talk_id:int}", status_code=HTTP_204_NO_CONTENT)
