@@ -41,21 +41,27 @@ class ProgrammeHead:
     public: bool
     event_revision: int
     programme_revision: int
+    # Timestamps too, so a restored or re-created database can never match a cached tag by counter alone.
+    stamp: str = ""
 
     def tag(self, *parts: str) -> str:
-        return "-".join((str(self.event_id), str(self.event_revision), str(self.programme_revision), *parts))
+        return "-".join(
+            (str(self.event_id), str(self.event_revision), str(self.programme_revision), self.stamp, *parts)
+        )
 
 
 async def programme_head(session: AsyncSession, slug: str) -> ProgrammeHead | None:
     row = (await session.execute(
-        select(Event.id, Event.slug, Event.status, Event.revision, func.coalesce(ProgrammeState.revision, 0))
+        select(Event.id, Event.slug, Event.status, Event.revision, func.coalesce(ProgrammeState.revision, 0),
+               Event.updated_at, ProgrammeState.updated_at)
         .outerjoin(ProgrammeState, ProgrammeState.event_id == Event.id)
         .where(Event.slug == slug)
     )).first()
     if row is None:
         return None
-    event_id, slug, status, revision, programme_revision = row
-    return ProgrammeHead(event_id, slug, status != EventStatus.DRAFT, revision, programme_revision)
+    event_id, slug, status, revision, programme_revision, event_changed, programme_changed = row
+    stamp = "".join(f"{int(t.timestamp() * 1_000_000):x}" for t in (event_changed, programme_changed) if t)
+    return ProgrammeHead(event_id, slug, status != EventStatus.DRAFT, revision, programme_revision, stamp)
 
 
 @dataclass
