@@ -143,6 +143,6 @@ class ProgrammeVersion(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     published_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
-    # {talk id: [title, start ISO, end ISO, room name]}
+    # {talk id: [title, start ISO, end ISO, room name, created ISO]}
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")

@@ -229,16 +229,16 @@ async def _sessions(session: AsyncSession, event_id: int, zone: ZoneInfo) -> lis
     )
     sessions = {sid: SessionInfo(sid, title, track or "", room or "", s.astimezone(zone), e.astimezone(zone))
                 for sid, title, track, room, s, e in rows}
-    if sessions:
-        chairs = await session.execute(
-            select(session_chair.c.session_id, Person.id, Person.honorific, Person.full_name)
-            .join(Person, Person.id == session_chair.c.person_id)
-            .join(ScheduleSession, ScheduleSession.id == session_chair.c.session_id)
-            .where(ScheduleSession.event_id == event_id)
-            .order_by(Person.full_name)
-        )
-        for sid, pid, honorific, name in chairs:
-            sessions[sid].chairs.append(Speaker(pid, name, _display(honorific, name)))
+    # Asked even when there are no sessions, so the number of queries never depends on the programme.
+    chairs = await session.execute(
+        select(session_chair.c.session_id, Person.id, Person.honorific, Person.full_name)
+        .join(Person, Person.id == session_chair.c.person_id)
+        .join(ScheduleSession, ScheduleSession.id == session_chair.c.session_id)
+        .where(ScheduleSession.event_id == event_id)
+        .order_by(Person.full_name)
+    )
+    for sid, pid, honorific, name in chairs:
+        sessions[sid].chairs.append(Speaker(pid, name, _display(honorific, name)))
     return list(sessions.values())
 
 
@@ -258,18 +258,22 @@ async def _mark_changes(session: AsyncSession, programme: Programme, zone: ZoneI
         return
     programme.previous_number = versions[1][0]
     now, before = latest[3] or {}, versions[1][3] or {}
+
+    def same_item(key: str) -> bool:
+        return key in before and before[key][4:5] == now[key][4:5]
+
     for item in programme.items:
         key = str(item.id)
         if key not in now:
             continue
-        if key not in before:
+        if not same_item(key):
             item.change = "new"
         elif before[key][1:4] != now[key][1:4]:
             item.change = "moved"
             was_start = dt.datetime.fromisoformat(before[key][1]).astimezone(zone)
             item.was = f"{was_start:%Y-%m-%d %H:%M}" + (f", {before[key][3]}" if before[key][3] else "")
-    for key, (title, starts, _ends, room) in before.items():
-        if key not in now:
+    for key, (title, starts, _ends, room, *_created) in before.items():
+        if key not in now or not same_item(key):
             programme.cancelled.append(Cancelled(title, dt.datetime.fromisoformat(starts).astimezone(zone), room))
     programme.cancelled.sort(key=lambda c: c.local_start)
 

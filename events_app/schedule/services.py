@@ -440,9 +440,12 @@ class ProgrammeVersionService(SQLAlchemyAsyncRepositoryService[ProgrammeVersion]
         session = self.repository.session
         await lock_timetables(session)
         rows = await session.execute(
-            select(Talk.id, Talk.title, Talk.starts_at, Talk.ends_at, Talk.room).where(Talk.event_id == event.id)
+            select(Talk.id, Talk.title, Talk.starts_at, Talk.ends_at, Talk.room, Talk.created_at)
+            .where(Talk.event_id == event.id)
         )
-        snapshot = {str(i): [title, s.isoformat(), e.isoformat(), room] for i, title, s, e, room in rows}
+        # created_at tells a new talk from a deleted one whose id SQLite handed out again.
+        snapshot = {str(i): [title, s.isoformat(), e.isoformat(), room, created.isoformat()]
+                    for i, title, s, e, room, created in rows}
         number = (await session.scalar(
             select(func.max(ProgrammeVersion.number)).where(ProgrammeVersion.event_id == event.id)
         ) or 0) + 1
