@@ -209,11 +209,13 @@ async def merge_people(session: AsyncSession, keep: Person, drop: Person) -> Per
         keep.bio = f"{keep.bio}\n\n{drop.bio}"
     drop.photo_path = ""
     await session.flush()
+    keep_id = keep.id
     await session.delete(drop)
     await session.flush()
-    session.expire_all()
     await bump_programme(session, affected)
-    return await session.get(Person, keep.id)
+    # Links were moved with bulk statements: reload so no stale speaker list survives in this session.
+    session.expire_all()
+    return await session.get(Person, keep_id)
 
 
 # ---- invitations ------------------------------------------------------------------------------------------
@@ -299,8 +301,8 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
             select(Invitation).where(Invitation.event_id == event.id, Invitation.person_id == person.id)
         )
         if invitation is None:
-            invitation = Invitation(event_id=event.id, person_id=person.id, accommodation="", abstract="",
-                                    needs_visa_letter=False)
+            invitation = Invitation(event_id=event.id, person_id=person.id, person=person, accommodation="",
+                                    abstract="", needs_visa_letter=False)
             session.add(invitation)
         invitation.kind = kind
         invitation.status = InvitationStatus.INVITED.value
