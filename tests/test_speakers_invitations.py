@@ -96,8 +96,7 @@ async def test_declined_invitation_cannot_be_accepted_by_replaying_the_form(clie
     assert "You have declined this invitation." in page.text and 'value="accept"' not in page.text
     token_field = csrf_token_from((await client.get("/login")).text)
     replay = {"action": "accept", "full_name": "李娜", "title": "Sneaky", "_csrf_token": token_field}
-    # without the token there is nothing to post to
-    assert (await client.post("/invitations/", data=replay, follow_redirects=False)).status_code in (404, 405)
+    # without the token there is nothing to post to: ids or guesses are not tokens
     assert (await client.post("/invitations/1", data=replay, follow_redirects=False)).status_code == 404
     # with the token, a declined invitation stays declined
     again = await client.post(link, data=replay, follow_redirects=False)
@@ -116,7 +115,6 @@ async def test_missing_or_wrong_tokens_are_404(client, db, organiser, settings):
     assert (await client.get(f"/invitations/{token}")).status_code == 200
     assert (await client.get(f"/invitations/{token}x")).status_code == 404
     assert (await client.get("/invitations/" + "A" * 43)).status_code == 404
-    assert (await client.get("/invitations/")).status_code == 404
     stored = await db.scalar(select(Invitation.token_hash))
     assert stored == hash_token(token) and token not in stored  # only the hash is kept
 
