@@ -13,7 +13,8 @@ from events_app.accounts.models import Account
 from events_app.events.services import EventService
 from events_app.schedule.conflicts import event_problems
 from events_app.schedule.exports import frab_json, frab_xml
-from events_app.schedule.programme import load_programme, programme_head, rendered_cache
+from events_app.schedule.grid import grid_cells
+from events_app.schedule.programme import ProgrammeStore, load_programme, programme_head
 from events_app.schedule.services import (
     ProgrammeVersionService,
     RoomService,
@@ -52,6 +53,14 @@ def _conditional(request: Request, etag: str, *, private: bool = False) -> dict[
     }
 
 
+def programme_store(request: Request) -> ProgrammeStore:
+    """One store per application instance (per process in production)."""
+    store = getattr(request.app.state, "programme_store", None)
+    if store is None:
+        store = request.app.state.programme_store = ProgrammeStore()
+    return store
+
+
 class PublicProgrammePages(Controller):
     include_in_schema = False
 
@@ -70,12 +79,15 @@ class PublicProgrammePages(Controller):
         headers = _conditional(request, etag, private=logged_in)
         if _matches(request, etag):
             return Response(content=b"", status_code=304, headers=headers)
-        body = rendered_cache.get(key)
+        store = programme_store(request)
+        body = store.bodies.get(key)
         if body is None:
-            programme = await load_programme(db_session, head.event_id)
+            programme = await load_programme(db_session, head.event_id, store)
             template = request.app.template_engine.get_template("schedule/programme.html")
-            body = rendered_cache.put(key, template.render(
+            # Rendered once per programme revision and served to everyone: no flash messages, no CSRF token.
+            body = store.bodies.put(key, template.render(
                 request=request, csrf_input="", get_flashes=lambda: [], programme=programme, event=programme.event,
+                cells=grid_cells(programme),
             ).encode("utf-8"))
         return Response(content=body, media_type=MediaType.HTML, headers=headers)
 
@@ -96,11 +108,12 @@ class PublicProgrammePages(Controller):
         headers.pop("Vary")
         if _matches(request, etag):
             return Response(content=b"", status_code=304, headers=headers)
-        body = rendered_cache.get(key)
+        store = programme_store(request)
+        body = store.bodies.get(key)
         if body is None:
-            programme = await load_programme(db_session, head.event_id)
+            programme = await load_programme(db_session, head.event_id, store)
             render = frab_xml if kind == "xml" else frab_json
-            body = rendered_cache.put(key, render(programme, settings.base_url))
+            body = store.bodies.put(key, render(programme, settings.base_url))
         return Response(content=body, media_type=media_type, headers=headers)
 
 

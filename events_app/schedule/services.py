@@ -57,6 +57,22 @@ async def bump_programme(session: AsyncSession, event_ids: int | set[int] | list
         ))
 
 
+def touch(item: Talk | ScheduleSession) -> None:
+    """Marks a row as changed for the programme's per-talk caches (set here, not left to a session listener,
+    so CLI, tests and the app behave the same)."""
+    item.updated_at = dt.datetime.now(dt.UTC)
+
+
+async def touch_talks_of_person(session: AsyncSession, person_id: int) -> None:
+    """A speaker's printed name or affiliation changed: their talks must be rendered again."""
+    await session.execute(
+        update(Talk)
+        .where(Talk.id.in_(select(TalkSpeaker.talk_id).where(TalkSpeaker.person_id == person_id)))
+        .values(updated_at=dt.datetime.now(dt.UTC))
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def events_of_person(session: AsyncSession, person_id: int) -> set[int]:
     talks = await session.scalars(
         select(Talk.event_id).join(TalkSpeaker, TalkSpeaker.talk_id == Talk.id).where(TalkSpeaker.person_id == person_id)
@@ -201,6 +217,7 @@ class ScheduleSessionService(SQLAlchemyAsyncRepositoryService[ScheduleSession]):
             setattr(item, key, value)
         if chairs is not None:
             item.chairs = chairs
+        touch(item)
         if "room_id" in cleaned:
             # Talks that inherit the session's room keep their printed room name in step.
             room = await self.repository.session.get(Room, item.room_id) if item.room_id else None
@@ -372,6 +389,7 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             changed.add("speakers")
         if changed:
             talk.revision += 1
+            touch(talk)
             await bump_programme(self.repository.session, event.id)
         await self.repository.session.flush()
         return await self.by_id(talk.id)
@@ -383,6 +401,7 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
         position = max((link.position for link in talk.speaker_links), default=-1) + 1
         talk.speaker_links.append(TalkSpeaker(person=person, person_id=person.id, position=position))
         talk.revision += 1
+        touch(talk)
         await self.repository.session.flush()
         await bump_programme(self.repository.session, talk.event_id)
 
@@ -391,6 +410,7 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
         if len(links) != len(talk.speaker_links):
             talk.speaker_links = links
             talk.revision += 1
+            touch(talk)
             await self.repository.session.flush()
             await bump_programme(self.repository.session, talk.event_id)
 

@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.events.models import Event
 from events_app.schedule.models import Talk, TalkSpeaker, session_chair
-from events_app.schedule.services import TalkService, bump_programme, events_of_person
+from events_app.schedule.services import (
+    TalkService,
+    bump_programme,
+    events_of_person,
+    touch,
+    touch_talks_of_person,
+)
 from events_app.settings import Settings
 from events_app.speakers.models import Invitation, InvitationStatus, Person
 from events_app.web.i18n import gettext as _
@@ -83,6 +89,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         if changed:
             # Names and affiliations are printed in every programme this person appears in.
             session = self.repository.session
+            await touch_talks_of_person(session, person.id)
             await bump_programme(session, await events_of_person(session, person.id))
         return person
 
@@ -212,6 +219,7 @@ async def merge_people(session: AsyncSession, keep: Person, drop: Person) -> Per
     keep_id = keep.id
     await session.delete(drop)
     await session.flush()
+    await touch_talks_of_person(session, keep_id)
     await bump_programme(session, affected)
     # Links were moved with bulk statements: reload so no stale speaker list survives in this session.
     session.expire_all()
@@ -414,6 +422,7 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
                     setattr(talk, key, value)
                 if changes:
                     talk.revision += 1
+                    touch(talk)
                     await bump_programme(session, talk.event_id)
             elif invitation.status == InvitationStatus.DECLINED.value:
                 await talks.remove_speaker(talk, person.id)
