@@ -120,3 +120,33 @@ async def test_speaker_csv_for_organisers_is_utf8_with_bom(client, db, organiser
     assert lines[0].startswith("name,honorific,affiliation,country,email,status")
     assert any(line.startswith("王小明,Prof.") for line in lines)
     assert any("José Álvarez" in line and "Zeolites <at> scale & beyond | Enzymes" in line for line in lines)
+
+
+async def test_cached_exports_follow_deletions_session_moves_and_renames(client, db, organiser):
+    from events_app.schedule.services import ScheduleSessionService, TalkService
+    from events_app.speakers.services import PersonService
+
+    event = await conference(db, organiser)
+    hall_a, hall_b = await room(db, "Hall A"), await room(db, "Hall B")
+    chair = await person(db, "Olga Petrova")
+    block = await schedule_session(db, event, "Block", "2030-03-04T09:00", "2030-03-04T12:00", room=hall_a, chairs=[chair])
+    inside = await talk(db, event, "Inside the block", "2030-03-04T09:00", "2030-03-04T09:30", session=block,
+                        speakers=[chair])
+    doomed = await talk(db, event, "Soon deleted", "2030-03-05T09:00", "2030-03-05T09:30", room=hall_b)
+    url = f"/events/{event.slug}/schedule.xml"
+
+    def talks_by_title(response):
+        return {e.findtext("title"): e for e in check_frab_structure(ET.fromstring(response.content))}
+
+    assert set(talks_by_title(await client.get(url))) == {"Inside the block", "Soon deleted"}  # warms the caches
+    assert "Soon deleted" in (await client.get(f"/events/{event.slug}/programme")).text
+    await TalkService(session=db).delete_talk(doomed)
+    await ScheduleSessionService(session=db).update_session(event, block, {"room_id": hall_b.id})
+    await PersonService(session=db).update_person(chair, {"full_name": "Ольга Петрова"})
+    await db.commit()
+    after = talks_by_title(await client.get(url))
+    assert set(after) == {"Inside the block"}
+    assert after["Inside the block"].findtext("room") == "Hall B"
+    assert [p.text for p in after["Inside the block"].find("persons")] == ["Ольга Петрова"]
+    page = (await client.get(f"/events/{event.slug}/programme")).text
+    assert "Soon deleted" not in page and "Ольга Петрова" in page and inside.id
