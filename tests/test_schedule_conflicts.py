@@ -185,3 +185,34 @@ async def test_only_managers_edit_the_timetable(client, db, organiser):
     other = await make_account(db, "other@example.org")
     await sign_in(client, other.email)
     assert (await client.get(f"/organiser/events/{event.slug}/timetable")).status_code == 403
+
+
+async def test_two_organisers_booking_one_room_at_once_cannot_both_succeed(db, organiser, settings, is_postgres):
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from events_app.db import create_engine
+
+    if not is_postgres:
+        pytest.skip("SQLite has a single writer; the advisory lock is PostgreSQL's")
+    event = await conference(db, organiser)
+    hall = await room(db, "Hall A")
+    engine = create_engine(settings, pooled=False)
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        async with maker() as first, maker() as second:
+            event_first = await first.merge(event, load=True)
+            event_second = await second.merge(event, load=True)
+            data = {"starts_at": "2030-03-04T10:00", "ends_at": "2030-03-04T11:00", "room_id": hall.id}
+            await TalkService(session=first).create_talk(event_first, {"title": "First", **data})
+            racing = asyncio.create_task(TalkService(session=second).create_talk(event_second, {"title": "Second", **data}))
+            await asyncio.sleep(0.3)
+            assert not racing.done()  # waits for the first organiser's transaction
+            await first.commit()
+            with pytest.raises(ScheduleConflict) as caught:
+                await racing
+            assert "First" in caught.value.message
+            await second.rollback()
+    finally:
+        await engine.dispose()
