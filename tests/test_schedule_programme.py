@@ -26,6 +26,7 @@ async def test_programme_shows_rooms_side_by_side_with_local_times(client, db, o
     assert "Prof. 王小明" in html and "wang@example.cn" not in html
     assert "Parallel 1A" in html and "José Álvarez" in html
     assert 'class="slot break' in html
+    assert "grid-column: 2 / -1" in html and ">Other<" not in html  # a room-less break spans every room
     assert "grid-column: 2" in html and "grid-column: 3" in html  # two rooms, two columns
     assert '/static/schedule.css' in html
     stylesheet = await client.get("/static/schedule.css")

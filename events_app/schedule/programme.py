@@ -130,6 +130,11 @@ class Item:
     def minutes(self) -> int:
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
 
+    @property
+    def spans_all_rooms(self) -> bool:
+        """A break with no room of its own is everyone's break: drawn across the whole grid."""
+        return self.is_break and self.room_id is None and not self.room_name
+
 
 @dataclass
 class SessionInfo:
@@ -160,7 +165,9 @@ class Day:
     def row_of(self, moment: dt.datetime) -> int:
         return int((moment - self.start).total_seconds() // (GRID_MINUTES * 60)) + 2
 
-    def column_of(self, item: Item) -> int:
+    def column_of(self, item: Item) -> int | str:
+        if item.spans_all_rooms:
+            return "2 / -1"
         for position, column in enumerate(self.columns):
             if column.key == item.room_id and (column.key is not None or column.name == item.room_name):
                 return position + 2
@@ -439,8 +446,9 @@ def _days(event: Event, items: list[Item], zone: ZoneInfo) -> list[Day]:
             continue
         named: dict[tuple[int | None, str], Column] = {}
         for item in day_items:
-            named.setdefault((item.room_id, item.room_name), Column(item.room_id, item.room_name))
-        columns = sorted(named.values(), key=lambda c: (c.name == "", c.name))
+            if not item.spans_all_rooms:
+                named.setdefault((item.room_id, item.room_name), Column(item.room_id, item.room_name))
+        columns = sorted(named.values(), key=lambda c: (c.name == "", c.name)) or [Column(None, "")]
         start = min(i.local_start for i in day_items)
         start = start.replace(minute=start.minute - start.minute % 30, second=0, microsecond=0)
         end = max(i.local_end if i.local_end.date() == date else
