@@ -216,3 +216,25 @@ async def test_two_organisers_booking_one_room_at_once_cannot_both_succeed(db, o
             await second.rollback()
     finally:
         await engine.dispose()
+
+
+async def test_api_refuses_a_chairperson_in_two_sessions_at_once(client, db, organiser, token):
+    event = await conference(db, organiser)
+    chair = await person(db, "Ana Souza")
+    headers = {"Authorization": f"Bearer {token}"}
+    made = await client.post("/api/rooms", json={"venue": "Main Building", "name": "Hall A", "capacity": 80},
+                             headers=headers)
+    assert made.status_code == 201 and made.json()["venue"] == "Main Building"
+    first = {"title": "Session A", "starts_at": "2030-03-04T09:00:00+08:00", "ends_at": "2030-03-04T10:00:00+08:00",
+             "room_id": made.json()["id"], "chair_ids": [chair.id]}
+    created = await client.post(f"/api/events/{event.slug}/sessions", json=first, headers=headers)
+    assert created.status_code == 201 and created.json()["room"] == "Hall A"
+    assert created.json()["chairs"][0]["full_name"] == "Ana Souza"
+    second = {**first, "title": "Session B", "room_id": None, "starts_at": "2030-03-04T09:30:00+08:00",
+              "ends_at": "2030-03-04T10:30:00+08:00"}
+    refused = await client.post(f"/api/events/{event.slug}/sessions", json=second, headers=headers)
+    assert refused.status_code == 409
+    assert "Ana Souza" in refused.json()["detail"] and "Session A" in refused.json()["detail"]
+    listed = await client.get(f"/api/events/{event.slug}/sessions")
+    assert [s["title"] for s in listed.json()] == ["Session A"]
+    assert "email" not in listed.json()[0]["chairs"][0]

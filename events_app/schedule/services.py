@@ -131,7 +131,7 @@ class RoomService(SQLAlchemyAsyncRepositoryService[Room]):
             await session.flush()
         elif await session.scalar(select(Room.id).where(Room.venue_id == venue.id, Room.name == name)):
             raise Conflict("name", _("This venue already has a room of that name."))
-        room = Room(venue_id=venue.id, name=name, capacity=capacity)
+        room = Room(venue_id=venue.id, venue=venue, name=name, capacity=capacity)
         session.add(room)
         await session.flush()
         return await self.room(room.id)
