@@ -169,13 +169,14 @@ async def test_html_editor_shows_the_clash_and_asks_before_saving(client, db, or
     await talk(db, event, "Existing talk", "2030-03-04T10:00", "2030-03-04T11:00", room=hall)
     await sign_in(client, organiser.email)
     form = {"title": "New talk", "kind": "talk", "starts_at": "2030-03-04T10:30", "ends_at": "2030-03-04T11:30",
-            "room_id": str(hall.id), "session_id": ""}
+            "room": "Hall A", "session_id": "", "back": "timetable"}
     url = f"/organiser/events/{event.slug}/talks/new"
     asked = await submit(client, url, form)
     assert asked.status_code == 409
     assert "Existing talk" in asked.text and 'name="override"' in asked.text
     saved = await submit(client, url, {**form, "override": "1"})
-    assert saved.status_code in (302, 303)
+    assert saved.status_code in (302, 303) and saved.headers["location"].endswith("/timetable")
+    assert hall.name == "Hall A"  # the typed name found the venue's existing room
     timetable = await client.get(f"/organiser/events/{event.slug}/timetable")
     assert "Room Hall A is booked twice" in timetable.text
 
@@ -238,3 +239,21 @@ async def test_api_refuses_a_chairperson_in_two_sessions_at_once(client, db, org
     listed = await client.get(f"/api/events/{event.slug}/sessions")
     assert [s["title"] for s in listed.json()] == ["Session A"]
     assert "email" not in listed.json()[0]["chairs"][0]
+
+
+async def test_a_room_typed_by_name_is_the_venue_s_room_so_clashes_are_found(db, organiser):
+    from sqlalchemy import func, select
+
+    from events_app.schedule.models import Room
+
+    event = await conference(db, organiser)
+    talks = TalkService(session=db)
+    first = await talks.create_talk(event, {"title": "One", "starts_at": "2030-03-04T10:00",
+                                            "ends_at": "2030-03-04T11:00", "room": "Room 201"})
+    await db.commit()
+    assert first.room_name == "Room 201" and first.room_id is not None
+    with pytest.raises(ScheduleConflict):
+        await talks.create_talk(event, {"title": "Two", "starts_at": "2030-03-04T10:30",
+                                        "ends_at": "2030-03-04T11:30", "room": "Room 201"})
+    await db.rollback()
+    assert await db.scalar(select(func.count()).select_from(Room)) == 1

@@ -31,7 +31,7 @@ from events_app.web.i18n import gettext as _
 from events_app.web.timefmt import local_input_value
 from events_app.web.validation import Conflict, ValidationFailed
 
-TALK_FORM_FIELDS = ("title", "abstract", "starts_at", "ends_at", "kind", "room_id", "session_id", "speaker_ids")
+TALK_FORM_FIELDS = ("title", "abstract", "starts_at", "ends_at", "kind", "room", "session_id", "speaker_ids")
 SESSION_FORM_FIELDS = ("title", "track", "room_id", "starts_at", "ends_at", "chair_ids")
 
 
@@ -253,7 +253,7 @@ class OrganiserTalkPages(Controller):
     dependencies = {"services": Provide(provide_timetable), "organiser": Provide(provide_organiser)}
 
     async def _form(self, services: TimetableServices, event, *, talk=None, values=None, errors=None,
-                    problems=None) -> Template:
+                    problems=None, back: str = "") -> Template:
         everyone, _total = await services.people.search(None, limit=1000)
         if values is None:
             values = {"starts_at": local_input_value(event.starts_at, event.timezone),
@@ -263,12 +263,13 @@ class OrganiserTalkPages(Controller):
                     "title": talk.title,
                     "abstract": talk.abstract,
                     "kind": talk.kind,
-                    "room_id": str(talk.room_id or ""),
+                    "room": talk.room_name if talk.room_id else "",
                     "session_id": str(talk.session_id or ""),
                     "starts_at": local_input_value(talk.starts_at, event.timezone),
                     "ends_at": local_input_value(talk.ends_at, event.timezone),
                     "speaker_ids": [str(link.person_id) for link in talk.speaker_links],
                 }
+        values.setdefault("back", back)
         return form_page("organiser/talk_form.html", errors=errors, status=409 if problems else None, event=event,
                          talk=talk, values=values, people=everyone, rooms=await services.rooms.all_rooms(),
                          sessions=await services.sessions.sessions_of(event), problems=problems or [])
@@ -276,9 +277,14 @@ class OrganiserTalkPages(Controller):
     def _data(self, values: dict) -> dict:
         return {k: values.get(k, "") for k in TALK_FORM_FIELDS}
 
+    def _back(self, slug: str, values: dict) -> Redirect:
+        # Back where the organiser came from: the timetable editor or the event's page.
+        suffix = "/timetable" if values.get("back") == "timetable" else ""
+        return Redirect(path=f"/organiser/events/{slug}{suffix}")
+
     @get("/new", name="talk_new")
-    async def new_talk(self, slug: str, services: TimetableServices, organiser: Account) -> Template:
-        return await self._form(services, await services.events.managed_by_slug(slug, organiser))
+    async def new_talk(self, slug: str, services: TimetableServices, organiser: Account, back: str = "") -> Template:
+        return await self._form(services, await services.events.managed_by_slug(slug, organiser), back=back)
 
     @post("/new")
     async def create_talk(self, request: Request, slug: str, services: TimetableServices,
@@ -292,12 +298,13 @@ class OrganiserTalkPages(Controller):
         except ScheduleConflict as exc:
             return await self._form(services, event, values=values, problems=exc.problems)
         flash(request, _("Talk added."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/timetable")
+        return self._back(slug, values)
 
     @get("/{talk_id:int}/edit", name="talk_edit")
-    async def edit_talk(self, slug: str, talk_id: int, services: TimetableServices, organiser: Account) -> Template:
+    async def edit_talk(self, slug: str, talk_id: int, services: TimetableServices, organiser: Account,
+                        back: str = "") -> Template:
         event = await services.events.managed_by_slug(slug, organiser)
-        return await self._form(services, event, talk=await services.talks.by_id(talk_id, event=event))
+        return await self._form(services, event, talk=await services.talks.by_id(talk_id, event=event), back=back)
 
     @post("/{talk_id:int}/edit")
     async def update_talk(self, request: Request, slug: str, talk_id: int, services: TimetableServices,
@@ -312,7 +319,7 @@ class OrganiserTalkPages(Controller):
         except ScheduleConflict as exc:
             return await self._form(services, event, talk=talk, values=values, problems=exc.problems)
         flash(request, _("Changes saved."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/timetable")
+        return self._back(slug, values)
 
     @post("/{talk_id:int}/delete")
     async def delete_talk(self, request: Request, slug: str, talk_id: int, services: TimetableServices,
@@ -320,7 +327,7 @@ class OrganiserTalkPages(Controller):
         event = await services.events.managed_by_slug(slug, organiser)
         await services.talks.delete_talk(await services.talks.by_id(talk_id, event=event))
         flash(request, _("Talk deleted."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/timetable")
+        return self._back(slug, await read_form(request))
 
 
 route_handlers = [PublicProgrammePages, OrganiserTimetablePages, OrganiserTalkPages]

@@ -360,8 +360,26 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
     def _set_speakers(self, talk: Talk, speakers: list[Person]) -> None:
         talk.speaker_links = [TalkSpeaker(person=p, person_id=p.id, position=i) for i, p in enumerate(speakers)]
 
+    async def _resolve_room(self, event: Event, cleaned: dict[str, Any], data: Mapping[str, Any]) -> None:
+        """A room typed by name is that room of the event's venue (created when new), so clash checks see it."""
+        if "room" not in cleaned or data.get("room_id") not in (None, ""):
+            return  # nothing typed, or an explicit room record, which wins
+        if not cleaned["room"]:
+            cleaned["room_id"] = None
+            return
+        venue_name = event.venue_name or event.title
+        session = self.repository.session
+        room = await session.scalar(
+            select(Room).join(Venue, Venue.id == Room.venue_id)
+            .where(Venue.name == venue_name[:200], Room.name == cleaned["room"])
+        )
+        if room is None:
+            room = await RoomService(session=session).create_room({"venue": venue_name[:200], "name": cleaned["room"]})
+        cleaned["room_id"] = room.id
+
     async def create_talk(self, event: Event, data: Mapping[str, Any], *, override: bool = False) -> Talk:
         cleaned = await self.clean(event, data)
+        await self._resolve_room(event, cleaned, data)
         room = await self._check(event, None, cleaned, override)
         speakers = cleaned.pop("speakers", [])
         if room is not None:
@@ -375,6 +393,7 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
 
     async def update_talk(self, event: Event, talk: Talk, data: Mapping[str, Any], *, override: bool = False) -> Talk:
         cleaned = await self.clean(event, data, existing=talk)
+        await self._resolve_room(event, cleaned, data)
         room = await self._check(event, talk, cleaned, override)
         if "room_id" in cleaned or "session_id" in cleaned:
             cleaned["room"] = room.name if room is not None else cleaned.get("room", "")
