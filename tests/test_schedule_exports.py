@@ -150,3 +150,5 @@ async def test_cached_exports_follow_deletions_session_moves_and_renames(client,
     assert [p.text for p in after["Inside the block"].find("persons")] == ["Ольга Петрова"]
     page = (await client.get(f"/events/{event.slug}/programme")).text
     assert "Soon deleted" not in page and "Ольга Петрова" in page and inside.id
+    sessions = page[page.index('class="sessions"'):]
+    assert "chair: <a" in sessions and "Ольга Петрова" in sessions and "Olga Petrova" not in sessions

@@ -13,7 +13,7 @@ from events_app.accounts.models import Account
 from events_app.events.services import EventService
 from events_app.schedule.conflicts import event_problems
 from events_app.schedule.exports import frab_json, frab_xml
-from events_app.schedule.grid import grid_cells
+from events_app.schedule.grid import grid_cells, session_items
 from events_app.schedule.programme import ProgrammeStore, load_programme, programme_head
 from events_app.schedule.services import (
     ProgrammeVersionService,
@@ -87,7 +87,7 @@ class PublicProgrammePages(Controller):
             # Rendered once per programme revision and served to everyone: no flash messages, no CSRF token.
             body = store.bodies.put(key, template.render(
                 request=request, csrf_input="", get_flashes=lambda: [], programme=programme, event=programme.event,
-                cells=grid_cells(programme),
+                cells=grid_cells(programme), session_items=session_items(programme),
             ).encode("utf-8"))
         return Response(content=body, media_type=MediaType.HTML, headers=headers)
 

@@ -58,3 +58,29 @@ def day_cells(day: Day, pieces: dict | None = None, event_id: int = 0) -> Markup
 
 def grid_cells(programme: Programme) -> dict[int, Markup]:
     return {day.index: day_cells(day, programme.day_pieces, programme.event.id) for day in programme.days}
+
+
+def session_items(programme: Programme) -> Markup:
+    """The list of sessions and their chairs, kept while the sessions are the ones read last time."""
+    locale = current_locale.get()
+    key = ("sessions", programme.event.id, locale)
+    signature = (programme.sessions,)
+    cached = programme.day_pieces.get(key)
+    if cached is not None and cached[0][0] is programme.sessions:
+        return cached[1]
+    chair_label = escape(_("chair"))
+    out = []
+    for s in programme.sessions:
+        line = [f"<li><strong>{escape(s.title)}</strong> — {s.local_start:%Y-%m-%d %H:%M}–{s.local_end:%H:%M}"]
+        if s.room_name:
+            line.append(f", {escape(s.room_name)}")
+        if s.track:
+            line.append(f" ({escape(s.track)})")
+        if s.chairs:
+            chairs = ", ".join(f'<a href="/speakers/{c.id}">{escape(c.display_name)}</a>' for c in s.chairs)
+            line.append(f"; {chair_label}: {chairs}")
+        line.append("</li>")
+        out.append("".join(line))
+    html = Markup("".join(out))
+    programme.day_pieces[key] = (signature, html)
+    return html

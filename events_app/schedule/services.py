@@ -64,11 +64,21 @@ def touch(item: Talk | ScheduleSession) -> None:
 
 
 async def touch_talks_of_person(session: AsyncSession, person_id: int) -> None:
-    """A speaker's printed name or affiliation changed: their talks must be rendered again."""
+    """A speaker's or chair's printed name changed: their talks and sessions must be rendered again."""
+    from events_app.schedule.models import session_chair
+
+    now = dt.datetime.now(dt.UTC)
     await session.execute(
         update(Talk)
         .where(Talk.id.in_(select(TalkSpeaker.talk_id).where(TalkSpeaker.person_id == person_id)))
-        .values(updated_at=dt.datetime.now(dt.UTC))
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(ScheduleSession)
+        .where(ScheduleSession.id.in_(
+            select(session_chair.c.session_id).where(session_chair.c.person_id == person_id)))
+        .values(updated_at=now)
         .execution_options(synchronize_session=False)
     )
 
