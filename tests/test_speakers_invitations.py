@@ -54,6 +54,8 @@ async def test_invited_speaker_accepts_through_the_emailed_link(client, db, orga
 
     # not public before acceptance
     assert "李娜" not in (await client.get(f"/events/{event.slug}/programme")).text
+    invited_id = await db.scalar(select(Invitation.person_id))
+    assert (await client.get(f"/speakers/{invited_id}")).status_code == 404
     board = await client.get(f"/organiser/events/{event.slug}/speakers")
     assert "李娜" in board.text and "badge-invited" in board.text
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from events_app.speakers.services import MAX_PHOTO_BYTES, resized_photo
 from events_app.web.validation import ValidationFailed
-from tests.schedule_support import person, sign_in, submit
+from tests.schedule_support import conference, person, sign_in, submit, talk
 
 
 def image_bytes(fmt: str, size=(1600, 1200), mode="RGB") -> bytes:
@@ -66,6 +66,8 @@ async def test_uploaded_photo_is_stored_under_a_generated_name_and_served(client
     served = await client.get(f"/speakers/{speaker.id}/photo")
     assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(served.content)).size == (600, 450)
+    event = await conference(db, organiser)
+    await talk(db, event, "Photogenic talk", "2030-03-04T10:00", "2030-03-04T10:30", speakers=[speaker])
     assert f"/speakers/{speaker.id}/photo" in (await client.get(f"/speakers/{speaker.id}")).text
     # a new photo replaces the old file
     await submit(client, f"/organiser/speakers/{speaker.id}/edit", {}, action=f"/organiser/speakers/{speaker.id}/photo",

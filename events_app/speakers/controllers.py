@@ -67,6 +67,9 @@ class PublicSpeakerPages(Controller):
     async def speaker_page(self, person_id: int, people: PersonService, talks: TalkService) -> Template:
         person = await people.by_id(person_id)
         public_talks = [t for t in await talks.talks_of_person(person_id) if t.event.status != EventStatus.DRAFT]
+        if not public_talks and not await people.chairs_public_session(person_id):
+            # Invited speakers become public when they accept (their talk link is made then), not before.
+            raise NotFoundException("No such speaker.")
         now = dt.datetime.now(dt.UTC)
         return Template(template_name="speakers/detail.html", context={
             "person": person, "talks": public_talks,

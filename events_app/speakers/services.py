@@ -99,6 +99,19 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
             raise NotFoundException("No such speaker.")
         return person
 
+    async def chairs_public_session(self, person_id: int) -> bool:
+        from events_app.events.models import EventStatus
+        from events_app.schedule.models import ScheduleSession
+
+        found = await self.repository.session.scalar(
+            select(ScheduleSession.id)
+            .join(session_chair, session_chair.c.session_id == ScheduleSession.id)
+            .join(Event, Event.id == ScheduleSession.event_id)
+            .where(session_chair.c.person_id == person_id, Event.status != EventStatus.DRAFT)
+            .limit(1)
+        )
+        return found is not None
+
     async def search(self, q: str | None, *, limit: int = 50, offset: int = 0) -> tuple[list[Person], int]:
         statement = select(Person)
         if q and q.strip():
