@@ -20,6 +20,7 @@ from events_app.db import sqlalchemy_config
 from events_app.settings import PROJECT_ROOT, Settings
 from events_app.web.errors import exception_handlers
 from events_app.web.locale import LocaleMiddleware
+from events_app.web.page_cache import PageCache, page_cache_lifespan, serve_cached_page, store_rendered_page
 from events_app.web.templating import template_engine
 
 
@@ -87,6 +88,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     static_dir = PROJECT_ROOT / "static"
     template_config = TemplateConfig(instance=template_engine(settings.templates_dir))
+    page_cache = PageCache(seconds=settings.page_cache_seconds, needs_listener=not settings.is_sqlite)
+    lifespan = [page_cache_lifespan(page_cache, settings.database_url)]
+    if settings.run_worker_in_process:
+        lifespan.append(in_process_worker(settings))
     return Litestar(
         route_handlers=[
             healthz,
@@ -115,8 +120,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers=exception_handlers,
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
-        state=State({"settings": settings, "db_config": db_config}),
-        lifespan=[in_process_worker(settings)] if settings.run_worker_in_process else [],
+        state=State({"settings": settings, "db_config": db_config, "page_cache": page_cache}),
+        lifespan=lifespan,
+        before_request=serve_cached_page,
+        after_request=store_rendered_page,
         debug=settings.debug,
     )
 

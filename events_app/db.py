@@ -35,6 +35,9 @@ def engine_options(settings: Settings) -> dict:
 
 
 def create_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
+    from events_app.web.page_cache import watch_writes
+
+    watch_writes()  # committed writes clear the rendered public pages, in every process
     options = engine_options(settings) if pooled else {"poolclass": NullPool}
     engine = create_async_engine(settings.database_url, **options)
     if settings.is_sqlite:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from events_app.events.models import Event
 from events_app.events.services import parse_instant
@@ -465,7 +465,8 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             select(Talk)
             .join(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
             .where(TalkSpeaker.person_id == person_id)
-            .options(selectinload(Talk.event))
+            # The talk's event is joined in (its managers are not needed); speakers come by Talk's own selectin.
+            .options(joinedload(Talk.event).raiseload(Event.managers))
             .order_by(Talk.starts_at)
         )
         return list(rows)
