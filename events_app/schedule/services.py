@@ -11,6 +11,7 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from events_app.calendar.services import record_deleted_talk
 from events_app.events.models import Event
 from events_app.events.services import parse_instant
 from events_app.schedule.models import Talk, TalkSpeaker
@@ -102,6 +103,7 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
         return await self.by_id(talk.id)
 
     async def delete_talk(self, talk: Talk) -> None:
+        await record_deleted_talk(self.repository.session, talk)
         await self.repository.session.delete(talk)
         await self.repository.session.flush()
 

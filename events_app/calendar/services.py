@@ -1,0 +1,233 @@
+"""What the calendar feeds contain, read cheaply; and the record a deleted talk leaves behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import noload
+
+from events_app.calendar.build import SpeakerLine, talk_sequence
+from events_app.calendar.models import CalendarTombstone
+from events_app.events.models import Event, EventKind, EventStatus, Series
+from events_app.schedule.models import Talk, TalkSpeaker
+from events_app.speakers.models import Person
+
+# Cancelled events and deleted talks stay in feeds this long, so every polling client sees the cancellation.
+CANCELLED_KEPT_FOR = dt.timedelta(days=30)
+
+
+# ---- deletions ------------------------------------------------------------------------------------------------
+async def record_deleted_talk(session: AsyncSession, talk: Talk) -> CalendarTombstone:
+    """Call before deleting a talk: its feeds keep announcing it as cancelled for CANCELLED_KEPT_FOR."""
+    event_row = (
+        await session.execute(select(Event.timezone, Event.revision).where(Event.id == talk.event_id))
+    ).one()
+    person_ids = list(
+        await session.scalars(
+            select(TalkSpeaker.person_id).where(TalkSpeaker.talk_id == talk.id).order_by(TalkSpeaker.position)
+        )
+    )
+    tombstone = CalendarTombstone(
+        talk_id=talk.id,
+        event_id=talk.event_id,
+        summary=talk.title,
+        starts_at=talk.starts_at,
+        ends_at=talk.ends_at,
+        timezone=event_row.timezone,
+        sequence=talk_sequence(talk.revision, event_row.revision) + 1,
+        deleted_at=dt.datetime.now(dt.UTC),
+        person_ids=person_ids,
+    )
+    session.add(tombstone)
+    await session.flush()
+    return tombstone
+
+
+# ---- which events a feed holds --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FeedScope:
+    """The events of a subscription feed: all public ones, optionally of one kind or one series."""
+
+    kind: EventKind | None = None
+    series_id: int | None = None
+
+    def where(self, now: dt.datetime) -> ColumnElement[bool]:
+        conditions = [
+            Event.status != EventStatus.DRAFT,
+            or_(Event.status != EventStatus.CANCELLED, Event.ends_at >= now - CANCELLED_KEPT_FOR),
+        ]
+        if self.kind is not None:
+            conditions.append(Event.kind == self.kind)
+        if self.series_id is not None:
+            conditions.append(Event.series_id == self.series_id)
+        return and_(*conditions)
+
+
+@dataclass(frozen=True)
+class EventEntry:
+    """One event of a feed with everything its VEVENT depends on; equal keys mean equal bytes."""
+
+    id: int
+    key: tuple
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    timezone: str
+
+
+async def feed_entries(session: AsyncSession, scope: FeedScope, now: dt.datetime) -> list[EventEntry]:
+    """The feed's events in order, each with a cache key, from one aggregate query (no objects loaded)."""
+    programme = (
+        select(
+            Talk.event_id.label("event_id"),
+            func.count(func.distinct(Talk.id)).label("talks"),
+            func.max(Talk.updated_at).label("talks_changed"),
+            func.count(TalkSpeaker.id).label("links"),
+            func.max(Person.updated_at).label("people_changed"),
+        )
+        .outerjoin(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
+        .outerjoin(Person, Person.id == TalkSpeaker.person_id)
+        .group_by(Talk.event_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            Event.id, Event.revision, Event.updated_at, Event.starts_at, Event.ends_at, Event.timezone,
+            Series.updated_at.label("series_changed"),
+            programme.c.talks, programme.c.talks_changed, programme.c.links, programme.c.people_changed,
+        )
+        .outerjoin(Series, Series.id == Event.series_id)
+        .outerjoin(programme, programme.c.event_id == Event.id)
+        .where(scope.where(now))
+        .order_by(Event.starts_at, Event.id)
+    )
+    return [
+        EventEntry(
+            id=row.id,
+            key=(row.id, row.revision, row.updated_at, row.series_changed, row.talks or 0, row.talks_changed,
+                 row.links or 0, row.people_changed),
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            timezone=row.timezone,
+        )
+        for row in rows
+    ]
+
+
+async def load_events(
+    session: AsyncSession, ids: Sequence[int], scope: FeedScope, now: dt.datetime
+) -> dict[int, Event]:
+    """The events (with series, without managers or talks) for the VEVENTs still to be built."""
+    statement = select(Event).options(noload(Event.managers))
+    # A long IN list is slower than the feed's own filter (and hits parameter limits); past a few hundred
+    # misses, load the whole feed.
+    statement = statement.where(Event.id.in_(ids)) if len(ids) <= 500 else statement.where(scope.where(now))
+    return {event.id: event for event in await session.scalars(statement)}
+
+
+async def speakers_by_event(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, list[SpeakerLine]]:
+    """Distinct speakers of each event in programme order, read as plain rows (no Talk objects)."""
+    if not event_ids:
+        return {}
+    statement = (
+        select(Talk.event_id, Person.id, Person.honorific, Person.full_name, Person.affiliation)
+        .join(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
+        .join(Person, Person.id == TalkSpeaker.person_id)
+        .order_by(Talk.event_id, Talk.starts_at, Talk.id, TalkSpeaker.position)
+    )
+    if len(event_ids) <= 500:
+        statement = statement.where(Talk.event_id.in_(event_ids))
+    wanted = set(event_ids)
+    seen: dict[int, dict[int, SpeakerLine]] = defaultdict(dict)
+    for row in await session.execute(statement):
+        if row.event_id in wanted and row.id not in seen[row.event_id]:
+            # Person.display_name is the one rule for how a name is shown; rows carry the same attributes.
+            seen[row.event_id][row.id] = SpeakerLine(Person.display_name.fget(row), row.affiliation or "")
+    return {event_id: list(people.values()) for event_id, people in seen.items()}
+
+
+async def public_talks_of_person(session: AsyncSession, person_id: int, now: dt.datetime) -> list[tuple[Talk, Event]]:
+    """The person's talks in public events (cancelled ones for CANCELLED_KEPT_FOR), each with its event."""
+    statement = (
+        select(Talk)
+        .join(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
+        .join(Event, Event.id == Talk.event_id)
+        .where(TalkSpeaker.person_id == person_id, FeedScope().where(now))
+        .order_by(Talk.starts_at, Talk.id)
+    )
+    talks = list(await session.scalars(statement))
+    events = await load_events(session, sorted({t.event_id for t in talks}), FeedScope(), now)
+    return [(talk, events[talk.event_id]) for talk in talks]
+
+
+async def recent_tombstones(
+    session: AsyncSession, now: dt.datetime, *, event_id: int | None = None, person_id: int | None = None
+) -> list[CalendarTombstone]:
+    statement = select(CalendarTombstone).where(CalendarTombstone.deleted_at >= now - CANCELLED_KEPT_FOR)
+    if event_id is not None:
+        statement = statement.where(CalendarTombstone.event_id == event_id)
+    rows = list(await session.scalars(statement.order_by(CalendarTombstone.starts_at, CalendarTombstone.id)))
+    if person_id is not None:
+        # JSON containment differs between SQLite and PostgreSQL; recent tombstones are few.
+        rows = [row for row in rows if person_id in (row.person_ids or [])]
+    return rows
+
+
+async def event_tombstone_owners(session: AsyncSession, tombstones: Sequence[CalendarTombstone]) -> dict[int, Event]:
+    ids = sorted({t.event_id for t in tombstones})
+    if not ids:
+        return {}
+    return {e.id: e for e in await session.scalars(select(Event).options(noload(Event.managers)).where(Event.id.in_(ids)))}
+
+
+# ---- validators: has anything a feed shows changed? ------------------------------------------------------------
+async def feed_validator(session: AsyncSession, events_where: ColumnElement[bool], now: dt.datetime) -> tuple[Any, ...]:
+    """A few aggregates that change whenever a feed's content may have changed; one round trip.
+
+    The event part is limited to the feed's events; talks, speakers, series and tombstones are counted
+    globally, which is cheaper and errs on the side of sending a fresh copy. Returns the aggregates plus,
+    last, the latest change time for Last-Modified.
+    """
+    cutoff = now - CANCELLED_KEPT_FOR
+    events = select(
+        func.count(Event.id), func.coalesce(func.sum(Event.revision), 0), func.max(Event.updated_at),
+        # When a cancelled event dropped out of the feed (its last day plus the 30 days).
+        func.max(case((and_(Event.status == EventStatus.CANCELLED, Event.ends_at < cutoff), Event.ends_at))),
+    ).where(events_where)
+    others = [
+        select(func.count(Talk.id), func.max(Talk.updated_at)),
+        select(func.count(TalkSpeaker.id), literal(None)),
+        select(func.count(Person.id), func.max(Person.updated_at)),
+        select(func.count(Series.id), func.max(Series.updated_at)),
+        select(func.count(CalendarTombstone.id), func.max(CalendarTombstone.deleted_at)).where(
+            CalendarTombstone.deleted_at >= cutoff
+        ),
+    ]
+    # One-row derived tables cross-joined: each table is scanned once, in one round trip.
+    parts = [statement.subquery() for statement in (events, *others)]
+    combined = select(*[column for part in parts for column in part.c]).select_from(parts[0])
+    for part in parts[1:]:
+        combined = combined.join(part, true())
+    row = (await session.execute(combined)).one()
+    values = list(row)
+    dropped = values[3]
+    changes = [v for v in (values[2], values[5], values[9], values[11], values[13]) if v is not None]
+    if dropped is not None:
+        changes.append(_aware(dropped) + CANCELLED_KEPT_FOR)
+    last_modified = max((_aware(c) for c in changes), default=None)
+    return (*[_plain(v) for v in values], last_modified)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return _aware(value).isoformat()
+    return value
