@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Timezone, vCalAddress, vDuration
+from icalendar import Calendar, Timezone, vCalAddress, vDuration, vText
 from icalendar import Event as VEvent
 
 from events_app.events.models import Event, EventKind, EventStatus
@@ -202,12 +202,18 @@ def feed_calendar(*, name: str, description: str, settings: Settings, zone: str 
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     # No METHOD: with one, DTSTAMP would have to be the time of sending rather than of the last change.
-    calendar.calendar_name = name  # NAME (RFC 7986) and X-WR-CALNAME (Apple, Google, Outlook)
-    calendar.description = description  # DESCRIPTION and X-WR-CALDESC
+    # NAME and DESCRIPTION (RFC 7986) plus the X-WR- names Apple, Google and Outlook read. Added one by one:
+    # Explicitly vText: icalendar types NAME and X- properties as "unknown" and would not escape them
+    # (a line break in a series description would make it fail, a comma would be read as a separator).
+    calendar.add("name", vText(name))
+    calendar.add("x-wr-calname", vText(name))
+    calendar.add("description", description)
+    calendar.add("x-wr-caldesc", vText(description))
     if zone:
         calendar.add("x-wr-timezone", zone)
     refresh = dt.timedelta(seconds=settings.calendar_refresh_seconds)
-    calendar.refresh_interval = refresh  # REFRESH-INTERVAL;VALUE=DURATION (RFC 7986)
+    # RFC 7986 5.7 makes VALUE=DURATION mandatory here; icalendar's refresh_interval setter leaves it out.
+    calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(refresh))  # the older name Outlook and Apple read
     return calendar
 
