@@ -55,7 +55,9 @@ class FeedPaths:
         if scope["type"] == "http":
             match = FEED_PATH.match(scope["path"])
             if match:
-                scope = {**scope, "path": f"{INTERNAL_PREFIX}/{match[1]}/{match[2]}"}  # type: ignore[typeddict-item]
+                # In place, not a copy: Litestar's before-send hook (which commits and closes the request's
+                # database session) holds the scope object it was given.
+                scope["path"] = f"{INTERNAL_PREFIX}/{match[1]}/{match[2]}"
         await self.app(scope, receive, send)
 
 
