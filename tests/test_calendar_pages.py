@@ -15,7 +15,7 @@ async def test_event_page_offers_download_subscriptions_and_calendar_services(cl
     event = await make_event(db, organiser, series=series.slug)
     page = (await client.get(f"/events/{event.slug}")).text
     base = "http://testserver.local"
-    assert f'<link rel="alternate" type="text/calendar"' in page
+    assert '<link rel="alternate" type="text/calendar"' in page
     assert f'href="{base}/events/{event.slug}.ics"' in page
     assert f'href="{base}/series/{series.slug}.ics"' in page
     assert f'href="{base}/calendar.ics"' in page
@@ -41,7 +41,7 @@ async def test_series_and_speaker_pages_link_their_feeds(client, db, organiser):
     await db.commit()
     series_page = (await client.get(f"/series/{series.slug}")).text
     assert f'href="webcal://testserver.local/series/{series.slug}.ics"' in series_page
-    assert f'type="text/calendar"' in series_page
+    assert 'type="text/calendar"' in series_page
     speaker_page = (await client.get(f"/speakers/{person.id}")).text
     assert f'href="webcal://testserver.local/speakers/{person.id}.ics"' in speaker_page
     assert f'href="http://testserver.local/speakers/{person.id}.ics"' in speaker_page

@@ -1,4 +1,4 @@
-"""add calendar tombstones for deleted talks
+"""add calendar tombstones for deleted talks, and updated_at indexes for feed ETags
 
 Revision ID: 0005
 Revises: 0001
@@ -18,6 +18,8 @@ revision: str = '0005'
 down_revision: str | None = '0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+UPDATED_AT_INDEXED = ('event', 'talk', 'person', 'series')
 
 
 def upgrade() -> None:
@@ -42,9 +44,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_calendar_tombstone_deleted_at'), ['deleted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_calendar_tombstone_event_id'), ['event_id'], unique=False)
 
+    # The feeds' ETag is max(updated_at) of these tables: one index lookup each.
+    for table in UPDATED_AT_INDEXED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(f'ix_{table}_updated_at', ['updated_at'], unique=False)
+
 
 
 def downgrade() -> None:
+    for table in UPDATED_AT_INDEXED:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(f'ix_{table}_updated_at')
+
     with op.batch_alter_table('calendar_tombstone', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_calendar_tombstone_event_id'))
         batch_op.drop_index(batch_op.f('ix_calendar_tombstone_deleted_at'))

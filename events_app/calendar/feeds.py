@@ -13,7 +13,7 @@ from litestar import Controller, Litestar, Request, Response, route
 from litestar.enums import HttpMethod
 from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.calendar import build
@@ -172,12 +172,11 @@ async def conditional_feed(
     *,
     feed: str,
     filename: str,
-    events_where: ColumnElement[bool],
     now: dt.datetime,
     render: Callable[[], Awaitable[bytes]],
 ) -> Response:
     """304 from a few aggregates when nothing changed; otherwise render the feed."""
-    *validator, last_modified = await feed_validator(session, events_where, now)
+    *validator, last_modified = await feed_validator(session, now)
     etag = _etag(feed, validator)
     headers = {
         "ETag": etag,
@@ -256,7 +255,7 @@ class CalendarFeeds(Controller):
             )
 
         return await conditional_feed(
-            request, session, settings, feed=feed, filename=filename, events_where=scope.where(now), now=now,
+            request, session, settings, feed=feed, filename=filename, now=now,
             render=render,
         )
 
@@ -288,7 +287,7 @@ class CalendarFeeds(Controller):
 
         return await conditional_feed(
             request, db_session, settings, feed=f"event:{event_id}:{with_talks}", filename=f"{slug}.ics",
-            events_where=Event.id == event_id, now=now, render=render,
+            now=now, render=render,
         )
 
     @route(f"{INTERNAL_PREFIX}/speakers/{{ident:str}}", http_method=FEED_METHODS, name="speaker_feed")
@@ -317,7 +316,7 @@ class CalendarFeeds(Controller):
 
         return await conditional_feed(
             request, db_session, settings, feed=f"speaker:{person.id}", filename=f"speaker-{person.id}.ics",
-            events_where=FeedScope().where(now), now=now, render=render,
+            now=now, render=render,
         )
 
 
