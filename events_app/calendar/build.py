@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Timezone, vCalAddress, vDuration, vText
+from icalendar import Calendar, Component, Timezone, vCalAddress, vDuration, vText
 from icalendar import Event as VEvent
 
 from events_app.events.models import Event, EventKind, EventStatus
@@ -244,9 +244,17 @@ def add_timezones(calendar: Calendar, span: tuple[dt.date, dt.date]) -> None:
         position += 1
 
 
-def used_tzids(component: VEvent) -> frozenset[str]:
-    tzids = {value.params.get("TZID") for _name, value in component.property_items() if hasattr(value, "params")}
-    return frozenset(tzids - {None, "UTC"})
+def used_tzids(component: Component) -> frozenset[str]:
+    """The TZIDs a component refers to, as Calendar.get_used_tzids() would find them (minus UTC)."""
+    tzids: set[str] = set()
+    for value in component.values():
+        for item in value if isinstance(value, list) else (value,):
+            tzid = getattr(item, "params", {}).get("TZID")
+            if tzid:
+                tzids.add(tzid)
+    for sub in component.subcomponents:
+        tzids |= used_tzids(sub)
+    return frozenset(tzids - {"UTC"})
 
 
 def calendar_bytes(calendar: Calendar, components: Iterable[VEvent], span: tuple[dt.date, dt.date]) -> bytes:
