@@ -316,3 +316,24 @@ async def test_event_page_itself_is_unaffected_by_the_feed_urls(client, db, orga
     event = await make_event(db, organiser)
     page = await client.get(f"/events/{event.slug}")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+
+
+async def test_deleting_a_talk_twice_under_a_reused_id_keeps_one_tombstone(client, db, organiser):
+    from events_app.schedule.services import TalkService
+
+    event = await make_event(db, organiser, starts_at="2030-03-05T09:00", ends_at="2030-03-05T18:00")
+    talks = TalkService(session=db)
+    _speaker, talk = await add_speaker_talk(db, event)
+    await talks.delete_talk(await talks.by_id(talk.id))
+    await db.commit()
+    again = await talks.create_talk(event, {"title": "Replacement", "starts_at": "2030-03-05T11:00",
+                                            "ends_at": "2030-03-05T11:30"})
+    await db.commit()
+    calendar = icalendar.Calendar.from_ical((await client.get(f"/events/{event.slug}.ics")).content)
+    uids = [str(e["UID"]) for e in calendar.events]
+    assert len(uids) == len(set(uids))  # one VEVENT per UID, whatever ids the database hands out
+    await talks.delete_talk(await talks.by_id(again.id))
+    await db.commit()
+    calendar = icalendar.Calendar.from_ical((await client.get(f"/events/{event.slug}.ics")).content)
+    cancelled = [e for e in calendar.events if str(e["STATUS"]) == "CANCELLED"]
+    assert {str(e["UID"]) for e in cancelled} == {f"talk-{talk.id}@testserver.local", f"talk-{again.id}@testserver.local"}

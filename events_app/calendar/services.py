@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import noload
 
@@ -33,6 +33,8 @@ async def record_deleted_talk(session: AsyncSession, talk: Talk) -> CalendarTomb
             select(TalkSpeaker.person_id).where(TalkSpeaker.talk_id == talk.id).order_by(TalkSpeaker.position)
         )
     )
+    # SQLite (no AUTOINCREMENT) can hand a deleted talk's id to a new talk; keep one tombstone per id.
+    await session.execute(delete(CalendarTombstone).where(CalendarTombstone.talk_id == talk.id))
     tombstone = CalendarTombstone(
         talk_id=talk.id,
         event_id=talk.event_id,
@@ -168,7 +170,11 @@ async def public_talks_of_person(session: AsyncSession, person_id: int, now: dt.
 async def recent_tombstones(
     session: AsyncSession, now: dt.datetime, *, event_id: int | None = None, person_id: int | None = None
 ) -> list[CalendarTombstone]:
-    statement = select(CalendarTombstone).where(CalendarTombstone.deleted_at >= now - CANCELLED_KEPT_FOR)
+    statement = select(CalendarTombstone).where(
+        CalendarTombstone.deleted_at >= now - CANCELLED_KEPT_FOR,
+        # never two VEVENTs with one UID, should the id live again (SQLite reuses the highest id)
+        ~exists().where(Talk.id == CalendarTombstone.talk_id),
+    )
     if event_id is not None:
         statement = statement.where(CalendarTombstone.event_id == event_id)
     rows = list(await session.scalars(statement.order_by(CalendarTombstone.starts_at, CalendarTombstone.id)))
