@@ -337,3 +337,22 @@ async def test_deleting_a_talk_twice_under_a_reused_id_keeps_one_tombstone(clien
     calendar = icalendar.Calendar.from_ical((await client.get(f"/events/{event.slug}.ics")).content)
     cancelled = [e for e in calendar.events if str(e["STATUS"]) == "CANCELLED"]
     assert {str(e["UID"]) for e in cancelled} == {f"talk-{talk.id}@testserver.local", f"talk-{again.id}@testserver.local"}
+
+
+async def test_an_event_is_the_same_vevent_in_every_feed(client, db, organiser):
+    from events_app.events.services import SeriesService
+
+    series = await SeriesService(session=db).create_series({"title": "Distinguished Lectures"})
+    await db.commit()
+    event = await make_event(db, organiser, series=series.slug, geo_lat="39.9", geo_lon="116.4",
+                             online_url="https://meet.example.org/x", starts_at="2030-03-05T09:00",
+                             ends_at="2030-03-05T18:00")
+    await add_speaker_talk(db, event)
+
+    def vevent_bytes(body: bytes) -> bytes:
+        start = body.index(b"BEGIN:VEVENT\r\nSUMMARY:" + event.title.encode())
+        return body[start: body.index(b"END:VEVENT\r\n", start)]
+
+    bodies = [(await client.get(url)).content for url in
+              ("/calendar.ics", f"/series/{series.slug}.ics", f"/events/{event.slug}.ics?talks=0")]
+    assert vevent_bytes(bodies[0]) == vevent_bytes(bodies[1]) == vevent_bytes(bodies[2])
