@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     from events_app.accounts.controllers import route_handlers as account_routes
     from events_app.api import api_router
+    from events_app.calendar.feeds import route_handlers as calendar_routes
+    from events_app.calendar.feeds import serve_feed_paths
     from events_app.events.controllers import route_handlers as event_routes
     from events_app.schedule.controllers import route_handlers as schedule_routes
     from events_app.speakers.controllers import route_handlers as speaker_routes
@@ -84,7 +86,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cookie_secure=settings.base_url.startswith("https://"),
         cookie_samesite="lax",
         # The JSON API authenticates with bearer tokens, never cookies, so CSRF cannot reach it.
-        exclude=["/api", "/healthz", "/schema"],
+        # Calendar feeds are read-only and publicly cached: no cookie may ride on them.
+        exclude=["/api", "/healthz", "/schema", "/calendar"],
     )
     static_dir = PROJECT_ROOT / "static"
     template_config = TemplateConfig(instance=template_engine(settings.templates_dir))
@@ -92,13 +95,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     lifespan = [page_cache_lifespan(page_cache, settings.database_url)]
     if settings.run_worker_in_process:
         lifespan.append(in_process_worker(settings))
-    return Litestar(
+    application = Litestar(
         route_handlers=[
             healthz,
             *event_routes,
             *speaker_routes,
             *schedule_routes,
             *account_routes,
+            *calendar_routes,
             api_router,
             create_static_files_router(path="/static", directories=[static_dir], include_in_schema=False),
         ],
@@ -126,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         after_request=store_rendered_page,
         debug=settings.debug,
     )
+    return serve_feed_paths(application)
 
 
 def __getattr__(name: str):

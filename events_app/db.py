@@ -21,6 +21,7 @@ metadata = orm_registry.metadata
 def import_models() -> None:
     """Import every domain's models so the metadata is complete (for migrations and create_all)."""
     from events_app.accounts import models as _accounts  # noqa: F401
+    from events_app.calendar import models as _calendar  # noqa: F401
     from events_app.events import models as _events  # noqa: F401
     from events_app.notify import models as _notify  # noqa: F401
     from events_app.schedule import models as _schedule  # noqa: F401

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from events_app.calendar.services import record_deleted_talk
 from events_app.events.models import Event
 from events_app.events.services import parse_instant
 from events_app.schedule.conflicts import ScheduleProblem, Slot, lock_timetables, problems_for
@@ -445,6 +446,7 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
 
     async def delete_talk(self, talk: Talk) -> None:
         event_id = talk.event_id
+        await record_deleted_talk(self.repository.session, talk)
         await self.repository.session.delete(talk)
         await self.repository.session.flush()
         await bump_programme(self.repository.session, event_id)
