@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account, Role
 from events_app.accounts.services import password_hasher
 from events_app.events.models import Event, EventKind, EventStatus, Series
-from events_app.schedule.models import Talk, TalkSpeaker
+from events_app.schedule.models import Room, ScheduleSession, Talk, TalkSpeaker, Venue
 from events_app.speakers.models import Person
 
 HOST = "National Science Library, Chinese Academy of Sciences"
@@ -150,16 +150,36 @@ async def load_demo_data(session: AsyncSession, *, only_if_empty: bool = True, t
     )
     await session.flush()
 
+    # Rooms are records of a venue, so the timetable's clash checks see the demo programme too.
+    main_building = Venue(name="National Science Library, Main Building", address=NSL_ADDRESS)
+    training = Venue(name="National Science Library, Training Centre", address=NSL_ADDRESS)
+    rooms = {
+        name: Room(venue=venue, name=name, capacity=capacity)
+        for venue, name, capacity in [
+            (main_building, "Main Auditorium", 400), (main_building, "Room 201", 80), (main_building, "Room 305", 60),
+            (main_building, "Lecture Hall 1", 150), (training, "Training Room A", 40),
+        ]
+    }
+    session.add_all([main_building, training, *rooms.values()])
+    await session.flush()
+
     def talk(ev: Event, day_offset: int, hour: int, minute: int, length: int, title: str, room: str, speakers: list[int],
              abstract: str = "") -> None:
         day = ev.local_start.date() + dt.timedelta(days=day_offset)
         start = at(day, hour, minute, ev.timezone)
         item = Talk(event_id=ev.id, title=title, abstract=abstract, room=room, revision=0,
+                    room_id=rooms[room].id if room in rooms else None,
                     starts_at=start, ends_at=start + dt.timedelta(minutes=length))
         item.speaker_links = [TalkSpeaker(person=people[i], position=n) for n, i in enumerate(speakers)]
         session.add(item)
 
     hall, r201, r305 = "Main Auditorium", "Room 201", "Room 305"
+    conference_day = conference.local_start.date()
+    opening = ScheduleSession(event_id=conference.id, title="Opening and keynote", track="Plenary",
+                              room_id=rooms[hall].id, starts_at=at(conference_day, 9, 0, shanghai),
+                              ends_at=at(conference_day, 10, 30, shanghai))
+    opening.chairs = [people[0]]
+    session.add(opening)
     talk(conference, 0, 9, 0, 30, "Opening remarks / 开幕致辞", hall, [0])
     talk(conference, 0, 9, 30, 60, "Keynote: Open Science, Open Infrastructure", hall, [3],
          "Why knowledge graphs matter for open science; experiences from TIB.")

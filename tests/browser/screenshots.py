@@ -39,8 +39,13 @@ def arrange(database_url: str) -> dict[str, str]:
             select(Event.slug).where(Event.kind == EventKind.CONFERENCE, Event.status == EventStatus.PUBLISHED)
             .order_by(Event.starts_at.desc()).limit(1)
         )
-        # name -> address (those under /organiser are taken logged in). The lead adds the programme grid here once the timetable lands.
-        return {"home": "/", "event": f"/events/{conference}", "organiser-dashboard": "/organiser"}
+        # name -> address (those under /organiser are taken logged in).
+        return {
+            "home": "/",
+            "event": f"/events/{conference}",
+            "programme": f"/events/{conference}/programme",
+            "organiser-dashboard": "/organiser",
+        }
 
     return run_in_database(database_url, work)
 
