@@ -3,7 +3,8 @@
 from litestar import Router
 
 from events_app.events.api import EventApi, SeriesApi
+from events_app.registration.api import RegistrationApi
 from events_app.schedule.api import TalkApi
 from events_app.speakers.api import SpeakerApi
 
-api_router = Router(path="/api", route_handlers=[EventApi, SeriesApi, SpeakerApi, TalkApi])
+api_router = Router(path="/api", route_handlers=[EventApi, SeriesApi, SpeakerApi, TalkApi, RegistrationApi])
