@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, MediaType, Request, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -13,9 +14,6 @@ from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 
 from events_app.cli import EventsCLIPlugin
 from events_app.db import sqlalchemy_config

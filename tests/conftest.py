@@ -17,6 +17,7 @@ from email.policy import default as default_policy
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events_app.app import create_app
@@ -173,6 +174,26 @@ async def db(clean_db, settings: Settings) -> AsyncIterator[AsyncSession]:
     await engine.dispose()
 
 
+@pytest.fixture
+def empty_database_url(database_url: str, tmp_path) -> str:
+    if not database_url.startswith("postgresql"):
+        return f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
+    url = make_url(database_url)
+    name = f"{url.database}_migrations"
+
+    async def recreate() -> None:
+        admin = create_engine(Settings(database_url=database_url), pooled=False).execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await admin.dispose()
+
+    asyncio.run(recreate())
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 # ---- helpers used across test modules ------------------------------------------------------------------------
 
 
@@ -187,6 +208,7 @@ async def post_form(client: AsyncTestClient, page_url: str, data: dict, *, actio
     page = await client.get(page_url)
     assert page.status_code == 200, (page_url, page.status_code)
     payload = {**data, "_csrf_token": csrf_token_from(page.text)}
+    kwargs.setdefault("follow_redirects", False)
     return await client.post(action or page_url, data=payload, **kwargs)
 
 

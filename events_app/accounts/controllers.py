@@ -117,7 +117,7 @@ class AdminAccountPages(Controller):
     @get("/", name="accounts")
     async def list_accounts(self, accounts: AccountService, organiser: Account) -> Template:
         require_admin(organiser)
-        return form_page("accounts/list.html", accounts=await accounts.list(order_by=[Account.email]), values={})
+        return form_page("accounts/list.html", accounts=await accounts.all_accounts(), values={})
 
     @post("/")
     async def create_account(self, request: Request, accounts: AccountService, organiser: Account) -> Template | Redirect:
@@ -129,10 +129,10 @@ class AdminAccountPages(Controller):
                                           full_name=form.get("full_name", ""), role=role)
         except ValidationFailed as exc:
             form.pop("password", None)
-            return form_page("accounts/list.html", errors=exc.errors, accounts=await accounts.list(order_by=[Account.email]), values=form)
+            return form_page("accounts/list.html", errors=exc.errors, accounts=await accounts.all_accounts(), values=form)
         except Conflict as exc:
             return form_page("accounts/list.html", errors={exc.field: exc.message},
-                             accounts=await accounts.list(order_by=[Account.email]), values=form)
+                             accounts=await accounts.all_accounts(), values=form)
         flash(request, _("Account created."), "success")
         return Redirect(path="/organiser/accounts")
 

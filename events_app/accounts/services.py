@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from contextlib import suppress
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
@@ -49,13 +50,14 @@ class AccountService(SQLAlchemyAsyncRepositoryService[Account]):
             Account(email=email, full_name=full_name, password_hash=password_hasher.hash(password), role=role)
         )
 
+    async def all_accounts(self) -> list[Account]:
+        return list(await self.repository.session.scalars(select(Account).order_by(Account.email)))
+
     async def authenticate(self, email: str, password: str) -> Account | None:
         account = await self.get_one_or_none(Account.email == (email or "").strip().lower())
         if account is None or not account.is_active:
-            try:
+            with suppress(VerificationError):
                 password_hasher.verify(_DUMMY_HASH, password or "")
-            except VerificationError:
-                pass
             return None
         try:
             password_hasher.verify(account.password_hash, password or "")

@@ -20,7 +20,13 @@ from events_app.events.schemas import (
     event_out,
     series_out,
 )
-from events_app.events.services import EventFilters, EventService, SeriesService, can_manage, ensure_can_manage
+from events_app.events.services import (
+    EventFilters,
+    EventService,
+    SeriesService,
+    can_manage,
+    ensure_can_manage,
+)
 from events_app.settings import Settings
 from events_app.web.auth import provide_api_account, provide_optional_api_account
 from events_app.web.schemas import provided_fields

@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account
 from events_app.accounts.services import AccountService
 from events_app.events.models import EventKind, EventStatus
-from events_app.events.services import EventFilters, EventService, SeriesService, can_manage, ensure_can_manage
+from events_app.events.services import (
+    EventFilters,
+    EventService,
+    SeriesService,
+    can_manage,
+    ensure_can_manage,
+)
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import form_page, read_form

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -90,7 +91,7 @@ async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: in
             row.attempts += 1
             try:
                 await send_raw(target, sender, row.to_address, row.raw)
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                 row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 if row.attempts >= MAX_ATTEMPTS:
                     row.status = OutboxStatus.FAILED
@@ -121,9 +122,7 @@ async def run_worker(settings: Settings, *, poll_seconds: float = 2.0, stop: asy
                 logger.exception("outbox pass failed")
                 sent = 0
             if sent == 0:
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
-                except asyncio.TimeoutError:
-                    pass
     finally:
         await engine.dispose()

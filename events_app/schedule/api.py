@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from litestar import Controller, delete, get, patch, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, Struct, UnsetType
-import datetime as dt
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account

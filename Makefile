@@ -1,0 +1,61 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+export EVENTS_DATABASE_URL ?= sqlite+aiosqlite:///./events.db
+
+.PHONY: run test test-postgres worker lint bench-pages bench-registration bench-feeds bench-schedule messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed-run
+
+## run: create the virtualenv, migrate the SQLite database, load demo data once, serve on http://127.0.0.1:8000
+run: $(VENV)/.installed-run
+	$(BIN)/events-app db upgrade
+	$(BIN)/events-app demo --if-empty
+	EVENTS_RUN_WORKER_IN_PROCESS=1 $(BIN)/events-app run --host $(HOST) --port $(PORT)
+
+## test: set up what the tests need and run the whole suite (SQLite; PostgreSQL when EVENTS_TEST_DATABASE_URL is set)
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgres:
+	EVENTS_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(MAKE) test
+
+worker: $(VENV)/.installed-run
+	$(BIN)/events-app worker
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check events_app tests bench
+
+## messages: refresh the gettext catalogue template and merge new strings into every language
+messages: $(VENV)/.installed-test
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k lazy -o events_app/translations/messages.pot .
+	$(BIN)/pybabel update -i events_app/translations/messages.pot -d events_app/translations --no-fuzzy-matching
+
+bench-pages: $(VENV)/.installed-test
+	$(BIN)/python bench/pages.py
+
+bench-registration: $(VENV)/.installed-test
+	$(BIN)/python bench/registration.py
+
+bench-feeds: $(VENV)/.installed-test
+	$(BIN)/python bench/feeds.py
+
+bench-schedule: $(VENV)/.installed-test
+	$(BIN)/python bench/schedule.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache events.db events.db-wal events.db-shm
