@@ -5,7 +5,8 @@ Revises: 0002
 Create Date: 2026-11-25
 
 Registration settings per event (mode, window, capacity, waitlist, questions), registrations (one per
-normalised e-mail per event) and their private manage links (SHA-256 hashes only).
+normalised e-mail per event, enforced by a unique constraint) and further private manage links; tokens are
+stored only as SHA-256 hashes.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def upgrade() -> None:
     sa.Column('offer_expires_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
     sa.Column('checkin_code', sa.String(length=16), nullable=False),
     sa.Column('checked_in_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+    sa.Column('manage_token_hash', sa.String(length=64), nullable=False),
     sa.Column('calendar_token_hash', sa.String(length=64), nullable=True),
     sa.Column('created_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
     sa.Column('updated_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
@@ -45,7 +47,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registration')),
     sa.UniqueConstraint('calendar_token_hash', name=op.f('uq_registration_calendar_token_hash')),
     sa.UniqueConstraint('event_id', 'checkin_code', name='uq_registration_event_checkin_code'),
-    sa.UniqueConstraint('event_id', 'email_normalised', name='uq_registration_event_email')
+    sa.UniqueConstraint('event_id', 'email_normalised', name='uq_registration_event_email'),
+    sa.UniqueConstraint('manage_token_hash', name=op.f('uq_registration_manage_token_hash'))
     )
     with op.batch_alter_table('registration', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_registration_email_normalised'), ['email_normalised'], unique=False)
@@ -62,7 +65,6 @@ def upgrade() -> None:
     sa.Column('promotion', sa.Enum('confirm', 'offer', name='ck_promotionmode', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('offer_hours', sa.Integer(), nullable=False),
     sa.Column('questions', sa.JSON(), nullable=False),
-    sa.Column('last_waitlist_seq', sa.Integer(), nullable=False),
     sa.Column('created_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
     sa.Column('updated_at', advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_registration_settings_event_id_event'), ondelete='CASCADE'),

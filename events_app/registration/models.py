@@ -62,8 +62,6 @@ class RegistrationSettings(Base):
     offer_hours: Mapped[int] = mapped_column(Integer, default=48)
     # [{"key", "label", "kind", "required", "options"}]; answers are stored by key.
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    # Waitlist order: assigned under the row lock, never reused; positions are ranks, so they have no gaps.
-    last_waitlist_seq: Mapped[int] = mapped_column(Integer, default=0)
 
     # View-only: set by services for rendering, never cascades an event into another session.
     event: Mapped[Event] = relationship(lazy="noload", viewonly=True)
@@ -85,10 +83,14 @@ class Registration(Base):
     country: Mapped[str] = mapped_column(String(2), default="")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[RegistrationStatus] = mapped_column(_str_enum(RegistrationStatus))
+    # Waitlist order, assigned under the event's lock (one more than the last person waiting); the position
+    # shown is the rank in this order, so it has no gaps after people leave.
     waitlist_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     offer_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     checkin_code: Mapped[str] = mapped_column(String(16))
     checked_in_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    # SHA-256 of the manage link given at registration; links sent later are RegistrationLink rows.
+    manage_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The personal calendar feed's own token, rotatable without touching the manage links.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
 
@@ -97,8 +99,8 @@ class Registration(Base):
 
 
 class RegistrationLink(Base):
-    """A private manage link. Every e-mail that carries a link gets its own token, since only hashes are kept
-    and older links stay valid."""
+    """A further private manage link. Only hashes are kept, so every later e-mail that carries a link gets a
+    token of its own; older links stay valid."""
 
     __tablename__ = "registration_link"
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import noload
 
 from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
-from events_app.notify.services import Attachment, enqueue_email, render_email
+from events_app.notify.services import Attachment, enqueue_email, prepare_outbox_message, render_email
 from events_app.registration.models import (
     SEAT_HOLDING,
     PromotionMode,
@@ -41,7 +41,14 @@ from events_app.registration.models import (
 from events_app.settings import Settings
 from events_app.web.i18n import gettext as _
 from events_app.web.slugs import slug_base
-from events_app.web.validation import Conflict, Errors, ValidationFailed, clean_country, clean_email, clean_text
+from events_app.web.validation import (
+    Conflict,
+    Errors,
+    ValidationFailed,
+    clean_country,
+    clean_email,
+    clean_text,
+)
 
 FIELD_LIMITS = {"name": 200, "affiliation": 200}
 ANSWER_LIMITS = {QuestionKind.SHORT_TEXT: 200, QuestionKind.LONG_TEXT: 5000}
@@ -259,7 +266,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         if row is None:
             return RegistrationSettings(
                 event_id=event.id, mode=RegistrationMode.CLOSED, capacity=None, waitlist_enabled=True,
-                promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[], last_waitlist_seq=0,
+                promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],
             )
         return row
 
@@ -315,7 +322,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         if row is None:
             self.session.add(RegistrationSettings(
                 event_id=event.id, mode=RegistrationMode.CLOSED, waitlist_enabled=True,
-                promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[], last_waitlist_seq=0,
+                promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],
             ))
             try:
                 await self.session.flush()
@@ -336,7 +343,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             # reads the latest data and no other writer can interleave until commit.
             await self.session.execute(
                 update(RegistrationSettings).where(RegistrationSettings.event_id == event_id)
-                .values(last_waitlist_seq=RegistrationSettings.last_waitlist_seq)
+                .values(offer_hours=RegistrationSettings.offer_hours)
             )
         return await self.session.scalar(
             select(RegistrationSettings).where(RegistrationSettings.event_id == event_id)
@@ -403,59 +410,79 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         email_key = normalise_email(cleaned["email"])
         token, code = new_token(), new_checkin_code()
         registration = Registration(event_id=event.id, email_normalised=email_key, checkin_code=code,
-                                    **cleaned)
+                                    manage_token_hash=hash_token(token), **cleaned)
         registration.event = event
 
-        # Mails are rendered before taking the lock, for the status the unlocked count predicts, so the
-        # serialised part is a handful of statements. A wrong guess (only at the boundary) renders again.
+        # Everything that does not need the lock happens before it: the mail is rendered and queued for the
+        # status an unlocked count predicts (a wrong guess, only right at the boundary, is re-rendered), so
+        # the serialised part is one locking read, one read, one insert and the commit.
         if row.mode == RegistrationMode.APPROVAL:
             guess = RegistrationStatus.PENDING
-        elif row.capacity is None or await self._seats_taken(event.id) < row.capacity:
+        elif row.capacity is None or (await self._counts(event.id, email_key))[1] < row.capacity:
             guess = RegistrationStatus.CONFIRMED
         else:
             guess = RegistrationStatus.WAITLISTED
-        prepared = {guess: self._render_status_mail(registration, guess, token)}
+        outbox = self._outbox_row(registration, self._render_status_mail(registration, guess, token))
+        self.session.add(outbox)
+        await self.session.flush()
 
         locked = await self._lock(event.id)
         if locked is None or self._closed_reason(event, locked, now):
             raise RegistrationUnavailable(self._closed_reason(event, locked or row, now) or _("Registration is closed."))
         await self._expire_offers(event, locked)
-        existing = await self.session.scalar(
-            select(Registration).where(Registration.event_id == event.id, Registration.email_normalised == email_key)
-        )
+        existing_id, seats_taken, waiting, last_seq = await self._counts(event.id, email_key)
+        existing = await self.session.get(Registration, existing_id) if existing_id else None
         if existing is not None and existing.status != RegistrationStatus.CANCELLED:
+            await self.session.delete(outbox)
             await self._resend_link(existing, event)
             raise AlreadyRegistered()
-        if existing is not None:  # someone who cancelled registers again: the same row, a fresh place
-            for key, value in cleaned.items():
-                setattr(existing, key, value)
-            existing.checkin_code, existing.checked_in_at, existing.offer_expires_at = code, None, None
-            existing.event = event
-            registration, prepared = existing, {}
         if locked.mode == RegistrationMode.APPROVAL:
             status = RegistrationStatus.PENDING
-        elif locked.capacity is None or await self._seats_taken(event.id) < locked.capacity:
+        elif locked.capacity is None or seats_taken < locked.capacity:
             status = RegistrationStatus.CONFIRMED
         elif locked.waitlist_enabled:
             status = RegistrationStatus.WAITLISTED
         else:
             raise RegistrationUnavailable(_("This event is full."))
         registration.status = status
+        position = None
         if status == RegistrationStatus.WAITLISTED:
-            locked.last_waitlist_seq += 1
-            registration.waitlist_seq = locked.last_waitlist_seq
-        if existing is None:
+            # Behind everyone waiting now; positions are ranks in this order, so they never have gaps.
+            registration.waitlist_seq, position = last_seq + 1, waiting + 1
+        if existing is not None:  # someone who cancelled registers again: the same row, a fresh place
+            for key in (*cleaned, "checkin_code", "status", "waitlist_seq"):
+                setattr(existing, key, getattr(registration, key))
+            existing.checked_in_at = existing.offer_expires_at = None
+            existing.event = event
+            self.session.add(RegistrationLink(registration_id=existing.id, token_hash=hash_token(token)))
+            registration = existing
+        else:
             self.session.add(registration)
+        if status != guess:
+            replacement = self._outbox_row(registration, self._render_status_mail(registration, status, token))
+            outbox.subject, outbox.raw = replacement.subject, replacement.raw
         try:
             await self.session.flush()
         except IntegrityError as exc:  # the unique constraint is the last guard against a second row
             await self.session.rollback()
             raise Conflict("email", _("This e-mail address is already registered for this event.")) from exc
-        self.session.add(RegistrationLink(registration_id=registration.id, token_hash=hash_token(token)))
-        position = await self.position_of(registration) if status == RegistrationStatus.WAITLISTED else None
-        mail = prepared.get(status) or self._render_status_mail(registration, status, token)
-        await self._enqueue_rendered(registration, mail)
         return Registered(registration=registration, token=token, position=position)
+
+    async def _counts(self, event_id: int, email_key: str) -> tuple[int | None, int, int, int]:
+        """(id of this e-mail's registration, seats held, people waiting, last waitlist number): one query."""
+        of_event = Registration.event_id == event_id
+        waiting = (of_event, Registration.status == RegistrationStatus.WAITLISTED)
+        result = (await self.session.execute(select(
+            select(Registration.id).where(of_event, Registration.email_normalised == email_key).scalar_subquery(),
+            select(func.count()).select_from(Registration)
+            .where(of_event, Registration.status.in_(SEAT_HOLDING)).scalar_subquery(),
+            select(func.count()).select_from(Registration).where(*waiting).scalar_subquery(),
+            select(func.coalesce(func.max(Registration.waitlist_seq), 0)).where(*waiting).scalar_subquery(),
+        ))).one()
+        return result[0], int(result[1]), int(result[2]), int(result[3])
+
+    async def _next_waitlist_seq(self, event_id: int) -> int:
+        return (await self._counts(event_id, ""))[3] + 1
 
     # ---- e-mails ------------------------------------------------------------------------------------------------
     def manage_url(self, token: str) -> str:
@@ -479,6 +506,11 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         )
         qr = Attachment("check-in-code.png", self.qr_png(registration), "image", "png")
         return subject, text, html, (qr, *attachments)
+
+    def _outbox_row(self, registration: Registration, mail):
+        subject, text, html, attachments = mail
+        return prepare_outbox_message(self.settings, to=registration.email, subject=subject, text_body=text,
+                                      html_body=html, attachments=attachments)
 
     async def _enqueue_rendered(self, registration: Registration, mail) -> None:
         subject, text, html, attachments = mail
@@ -516,10 +548,11 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         return token
 
     async def by_token(self, token: str) -> Registration:
-        registration = await self.session.scalar(
-            select(Registration).join(RegistrationLink, RegistrationLink.registration_id == Registration.id)
-            .where(RegistrationLink.token_hash == hash_token(token))
-        )
+        token_hash = hash_token(token)
+        registration = await self.session.scalar(select(Registration).where(or_(
+            Registration.manage_token_hash == token_hash,
+            Registration.id.in_(select(RegistrationLink.registration_id).where(RegistrationLink.token_hash == token_hash)),
+        )))
         if registration is None:
             raise NotFoundException("This link is not valid (any more).")
         registration.event = await self.session.scalar(
@@ -700,9 +733,8 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             await self.session.flush()
             await self.enqueue_confirmation(registration, reason="approved")
         elif locked.waitlist_enabled:
-            locked.last_waitlist_seq += 1
+            registration.waitlist_seq = await self._next_waitlist_seq(event.id)
             registration.status = RegistrationStatus.WAITLISTED
-            registration.waitlist_seq = locked.last_waitlist_seq
             await self.session.flush()
             await self._enqueue_named(registration, "registration_waitlisted",
                                       position=await self.position_of(registration))
@@ -813,11 +845,10 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         return "\ufeff" + buffer.getvalue()
 
     # ---- check-in -----------------------------------------------------------------------------------------------
-    def checkin_url(self, registration: Registration) -> str:
-        return f"{self.settings.base_url}/organiser/events/{registration.event.slug}/checkin?code={registration.checkin_code}"
-
     def qr(self, registration: Registration) -> segno.QRCode:
-        return segno.make(self.checkin_url(registration), error="m")
+        # Only the short code (QR alphanumeric mode, the smallest symbol): any scanner reads it, it types
+        # into the check-in field, and it is cheap to draw for every confirmation mail.
+        return segno.make(registration.checkin_code, error="m", micro=False)
 
     def qr_svg(self, registration: Registration) -> str:
         return self.qr(registration).svg_inline(scale=5, title=_("Check-in code"))
@@ -828,11 +859,8 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         return buffer.getvalue()
 
     async def check_in(self, event: Event, scanned: str) -> CheckInResult:
-        """Marks attendance once; accepts the code itself or the scanned check-in URL."""
-        code = scanned.strip()
-        if "code=" in code:
-            code = code.split("code=", 1)[1].split("&", 1)[0]
-        code = code.upper()
+        """Marks attendance once for the scanned or typed code."""
+        code = scanned.strip().upper()
         registration = await self.session.scalar(
             select(Registration).where(Registration.event_id == event.id, Registration.checkin_code == code)
         ) if code else None
