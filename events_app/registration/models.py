@@ -64,7 +64,7 @@ class RegistrationSettings(Base):
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     # View-only: set by services for rendering, never cascades an event into another session.
-    event: Mapped[Event] = relationship(lazy="noload", viewonly=True)
+    event: Mapped[Event] = relationship(lazy="raise", viewonly=True)
 
 
 class Registration(Base):
@@ -95,7 +95,7 @@ class Registration(Base):
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
 
     # View-only: set by services for rendering, never cascades an event into another session.
-    event: Mapped[Event] = relationship(lazy="noload", viewonly=True)
+    event: Mapped[Event] = relationship(lazy="raise", viewonly=True)
 
 
 class RegistrationLink(Base):

@@ -23,7 +23,7 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import noload
+from sqlalchemy.orm import raiseload
 
 from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
@@ -392,7 +392,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             select(Event, RegistrationSettings)
             .outerjoin(RegistrationSettings, RegistrationSettings.event_id == Event.id)
             .where(Event.slug == slug, Event.status != EventStatus.DRAFT)
-            .options(noload(Event.managers), noload(Event.series), noload(Event.talks))
+            .options(raiseload(Event.managers), raiseload(Event.series))
         )).first()
         if result is None:
             raise NotFoundException("No such event.")
@@ -556,7 +556,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         if registration is None:
             raise NotFoundException("This link is not valid (any more).")
         registration.event = await self.session.scalar(
-            select(Event).where(Event.id == registration.event_id).options(noload(Event.talks))
+            select(Event).where(Event.id == registration.event_id).options(raiseload(Event.managers))
         )
         return registration
 
@@ -903,7 +903,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             ).order_by(Registration.id)
         ))
         events = {e.id: e for e in await self.session.scalars(
-            select(Event).where(Event.id.in_({r.event_id for r in rows})).options(noload(Event.talks))
+            select(Event).where(Event.id.in_({r.event_id for r in rows})).options(raiseload(Event.managers))
         )} if rows else {}
         for r in rows:
             r.event = events[r.event_id]
