@@ -302,3 +302,25 @@ async def test_someone_who_cancelled_can_register_again(db, organiser, settings)
     again = await register(db, settings, event, "Ana")
     assert again.registration.status == RegistrationStatus.CONFIRMED
     assert await count(db) == 1
+
+
+async def test_expire_offers_command_passes_overdue_seats_on(db, organiser, settings, monkeypatch):
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from events_app.cli import main
+
+    event = await make_registration_event(db, organiser, settings, capacity=1, promotion="offer")
+    ana = await register(db, settings, event, "Ana")
+    bo = await register(db, settings, event, "Bo")
+    await register(db, settings, event, "Chen")
+    service = RegistrationService(db, settings)
+    await service.cancel(await service.by_token(ana.token))
+    (await service.by_token(bo.token)).offer_expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    await db.commit()
+    monkeypatch.setenv("EVENTS_DATABASE_URL", settings.database_url)
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["expire-offers"])
+    assert result.exit_code == 0, result.output
+    assert "Expired offers in 1 event(s)." in result.output
+    assert await statuses(db) == {"Ana": "cancelled", "Bo": "cancelled", "Chen": "offered"}
