@@ -35,13 +35,11 @@ class RegistrationApi(Controller):
     @post("/registrations", status_code=HTTP_201_CREATED,
           summary="Register for an event (public, no token): confirmed, pending or waitlisted")
     async def register(self, slug: str, data: RegistrationIn, registrations: RegistrationService) -> RegistrationCreated:
-        event, row = await registrations.event_for_registration(slug)
-        if row is None:
-            row = await registrations.settings_for(event)
+        event, row, seats = await registrations.event_for_registration(slug)
         result = await registrations.register(event, {
             "name": data.name, "email": data.email, "affiliation": data.affiliation, "country": data.country,
             "answers": data.answers,
-        }, row=row)
+        }, row=row, seats_hint=seats)
         return RegistrationCreated(status=result.registration.status.value, position=result.position,
                                    manage_url=registrations.manage_url(result.token))
 

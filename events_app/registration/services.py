@@ -386,20 +386,23 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             waitlist_enabled=row.waitlist_enabled, questions=list(row.questions or []),
         )
 
-    async def event_for_registration(self, slug: str) -> tuple[Event, RegistrationSettings | None]:
-        """The event by address (drafts are unknown to the public), with its settings: one query, no locks."""
+    async def event_for_registration(self, slug: str) -> tuple[Event, RegistrationSettings | None, int]:
+        """The event by address (drafts are unknown to the public), its settings and the seats taken right
+        now (a hint, read without the lock): one query."""
+        seats = (select(func.count()).select_from(Registration)
+                 .where(Registration.event_id == Event.id, Registration.status.in_(SEAT_HOLDING)).scalar_subquery())
         result = (await self.session.execute(
-            select(Event, RegistrationSettings)
+            select(Event, RegistrationSettings, seats)
             .outerjoin(RegistrationSettings, RegistrationSettings.event_id == Event.id)
             .where(Event.slug == slug, Event.status != EventStatus.DRAFT)
             .options(raiseload(Event.managers), raiseload(Event.series))
         )).first()
         if result is None:
             raise NotFoundException("No such event.")
-        return result[0], result[1]
+        return result[0], result[1], int(result[2])
 
-    async def register(self, event: Event, data: Mapping[str, Any], *, row: RegistrationSettings | None = None
-                       ) -> Registered:
+    async def register(self, event: Event, data: Mapping[str, Any], *, row: RegistrationSettings | None = None,
+                       seats_hint: int | None = None) -> Registered:
         """Registers one person: confirmed, pending or waitlisted, decided under the event's lock."""
         now = dt.datetime.now(dt.UTC)
         row = row or await self.settings_for(event)
@@ -416,9 +419,11 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         # Everything that does not need the lock happens before it: the mail is rendered and queued for the
         # status an unlocked count predicts (a wrong guess, only right at the boundary, is re-rendered), so
         # the serialised part is one locking read, one read, one insert and the commit.
+        if seats_hint is None and row.capacity is not None:
+            seats_hint = (await self._counts(event.id, email_key))[1]
         if row.mode == RegistrationMode.APPROVAL:
             guess = RegistrationStatus.PENDING
-        elif row.capacity is None or (await self._counts(event.id, email_key))[1] < row.capacity:
+        elif row.capacity is None or (seats_hint or 0) < row.capacity:
             guess = RegistrationStatus.CONFIRMED
         else:
             guess = RegistrationStatus.WAITLISTED
@@ -848,7 +853,8 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
     def qr(self, registration: Registration) -> segno.QRCode:
         # Only the short code (QR alphanumeric mode, the smallest symbol): any scanner reads it, it types
         # into the check-in field, and it is cheap to draw for every confirmation mail.
-        return segno.make(registration.checkin_code, error="m", micro=False)
+        # A fixed mask skips segno's eight-way penalty search (most of the cost); readers decode any mask.
+        return segno.make(registration.checkin_code, error="m", micro=False, mask=0)
 
     def qr_svg(self, registration: Registration) -> str:
         return self.qr(registration).svg_inline(scale=5, title=_("Check-in code"))
