@@ -163,3 +163,20 @@ async def test_dashboard_shows_counts_and_country_bars(client, db, organiser, se
     assert "Waitlisted" in page and "Checked in" in page
     assert "Spain" in page and "China" in page
     assert 'class="bar" style="width: 100.0%"' in page
+
+
+async def test_registering_twice_through_the_form_says_so_and_stores_no_second_row(client, db, organiser, settings):
+    event = await make_registration_event(db, organiser, settings)
+    await register(db, settings, event, "Ana")
+    response = await post_form(client, f"/events/{event.slug}", {"name": "Ana", "email": "ANA@example.org"},
+                               action=f"/events/{event.slug}/register")
+    assert response.status_code == 409
+    assert "already registered for this event. We have sent your private link again." in response.text
+    assert await db.scalar(select(func.count()).select_from(Registration)) == 1
+
+
+async def test_full_event_without_waitlist_shows_no_form(client, db, organiser, settings):
+    event = await make_registration_event(db, organiser, settings, capacity=1, waitlist_enabled=False)
+    await register(db, settings, event, "Ana")
+    page = (await client.get(f"/events/{event.slug}")).text
+    assert "This event is full." in page and f"/events/{event.slug}/register" not in page
