@@ -162,7 +162,7 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes when starting the server")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument("--capacity", type=int, default=1000)
     args = parser.parse_args()
 
