@@ -504,13 +504,17 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                 RegistrationStatus.WAITLISTED: "registration_waitlisted"}[status]
         return (*render_email(name, self._mail_context(registration, token), self.settings), ())
 
+    def confirmation_attachments(self, registration: Registration) -> list[Attachment]:
+        """What every confirmation mail carries, however the seat was won (registered, approved, promoted,
+        accepted): the check-in QR code. A calendar invitation (.ics, METHOD:REQUEST) belongs here too."""
+        return [Attachment("check-in-code.png", self.qr_png(registration), "image", "png")]
+
     def _confirmation_parts(self, registration: Registration, token: str, *, reason: str,
                             attachments: Sequence[Attachment] = ()):
         subject, text, html = render_email(
             "registration_confirmed", self._mail_context(registration, token, reason=reason), self.settings
         )
-        qr = Attachment("check-in-code.png", self.qr_png(registration), "image", "png")
-        return subject, text, html, (qr, *attachments)
+        return subject, text, html, (*self.confirmation_attachments(registration), *attachments)
 
     def _outbox_row(self, registration: Registration, mail):
         subject, text, html, attachments = mail
