@@ -7,7 +7,7 @@ PORT   ?= 8000
 
 export EVENTS_DATABASE_URL ?= sqlite+aiosqlite:///./events.db
 
-.PHONY: run test test-postgres worker lint bench-pages bench-registration bench-feeds bench-schedule messages clean
+.PHONY: run test browser-setup screenshots test-postgres worker lint bench-pages bench-registration bench-feeds bench-schedule messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,16 @@ run: $(VENV)/.installed-run
 	EVENTS_RUN_WORKER_IN_PROCESS=1 $(BIN)/events-app run --host $(HOST) --port $(PORT)
 
 ## test: set up what the tests need and run the whole suite (SQLite; PostgreSQL when EVENTS_TEST_DATABASE_URL is set)
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser-setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Chromium and fonts (apt, when root) and axe-core (npm) for tests/browser; never fails: the tests skip without them.
+browser-setup:
+	@sh tests/browser/setup.sh
+
+## screenshots: regenerate docs/screenshots/*.png from the demo programme in a real browser
+screenshots: $(VENV)/.installed-test browser-setup
+	$(BIN)/python -m tests.browser.screenshots
 
 test-postgres:
 	EVENTS_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(MAKE) test

@@ -155,7 +155,7 @@ class OrganiserEventPages(Controller):
     async def dashboard(
         self, events: EventService, organiser: Account, q: str | None = None, page: int = Parameter(default=1, ge=1)
     ) -> Template:
-        filters = EventFilters(q=q, limit=50, offset=(page - 1) * 50)
+        filters = EventFilters(q=q, upcoming_only=True, limit=50, offset=(page - 1) * 50)
         rows, total = await events.search(filters, public=False, account=organiser)
         past_rows, _ = await events.search(EventFilters(q=q, past=True, limit=20), public=False, account=organiser)
         return Template(

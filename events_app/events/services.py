@@ -82,6 +82,8 @@ class EventFilters:
     month: str | None = None  # "2026-03"
     q: str | None = None
     past: bool = False
+    # Organiser searches cover every date unless asked for what is still to come (the dashboard's first table).
+    upcoming_only: bool = False
     limit: int = 20
     offset: int = 0
 
@@ -335,7 +337,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         now = dt.datetime.now(dt.UTC)
         if filters.past:
             statement = statement.where(Event.ends_at < now)
-        elif public:
+        elif public or filters.upcoming_only:
             statement = statement.where(Event.ends_at >= now)
         if filters.kind in {k.value for k in EventKind}:
             statement = statement.where(Event.kind == EventKind(filters.kind))
