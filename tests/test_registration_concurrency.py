@@ -137,3 +137,22 @@ async def test_concurrent_cancellations_and_registrations_leave_no_seat_empty_wh
     assert len(promoted) == 6 and max(promoted) < min(still_waiting)
     assert await db.scalar(select(func.count()).select_from(Registration).where(
         Registration.status == RegistrationStatus.CONFIRMED, Registration.name.like("New%"))) == 0
+
+
+async def test_two_doors_scanning_the_same_code_at_once_check_in_once(db, organiser, settings):
+    event = await make_registration_event(db, organiser, settings)
+    ana = await register(db, settings, event, "Ana")
+    engine = create_engine(settings)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def scan() -> str:
+        async with sessions() as session:
+            result = await RegistrationService(session, settings).check_in(event, ana.registration.checkin_code)
+            await session.commit()
+            return result.outcome
+
+    try:
+        outcomes = await asyncio.gather(*(scan() for _ in range(4)))
+    finally:
+        await engine.dispose()
+    assert sorted(outcomes) == ["already", "already", "already", "checked_in"]

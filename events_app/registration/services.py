@@ -882,14 +882,19 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         if registration.status != RegistrationStatus.CONFIRMED:
             return CheckInResult("not_confirmed", registration)
         now = dt.datetime.now(dt.UTC)
-        # A conditional update: two scanners at two doors cannot both check the same person in.
+        # A conditional update: two scanners at two doors cannot both check the same person in, and a
+        # cancellation committed meanwhile is seen.
         result = await self.session.execute(
-            update(Registration).where(Registration.id == registration.id, Registration.checked_in_at.is_(None))
-            .values(checked_in_at=now)
+            update(Registration).where(
+                Registration.id == registration.id, Registration.checked_in_at.is_(None),
+                Registration.status == RegistrationStatus.CONFIRMED,
+            ).values(checked_in_at=now)
         )
         await self.session.refresh(registration)
         if result.rowcount == 1:
             return CheckInResult("checked_in", registration, registration.checked_in_at)
+        if registration.checked_in_at is None:
+            return CheckInResult("not_confirmed", registration)
         return CheckInResult("already", registration, registration.checked_in_at)
 
     async def search_confirmed(self, event: Event, q: str) -> list[Registration]:
