@@ -36,7 +36,7 @@ class RegistrationApi(Controller):
           summary="Register for an event (public, no token): confirmed, pending or waitlisted")
     async def register(self, slug: str, data: RegistrationIn, registrations: RegistrationService) -> RegistrationCreated:
         event, row, seats = await registrations.event_for_registration(slug)
-        result = await registrations.register(event, {
+        result = await registrations.register_and_commit(event, {
             "name": data.name, "email": data.email, "affiliation": data.affiliation, "country": data.country,
             "answers": data.answers,
         }, row=row, seats_hint=seats)

@@ -70,8 +70,8 @@ class PublicRegistrationPages(Controller):
         questions = list(row.questions or []) if row else []
         values = await read_form(request, multi=multi_choice_fields(questions))
         try:
-            result = await registrations.register(event, attendee_data(values, questions), row=row,
-                                                 seats_hint=seats)
+            result = await registrations.register_and_commit(event, attendee_data(values, questions), row=row,
+                                                            seats_hint=seats)
         except AlreadyRegistered as exc:
             return await self._form(registrations, event, values=values, errors={"email": exc.message}, status=409)
         except ValidationFailed as exc:
