@@ -438,7 +438,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             raise RegistrationUnavailable(self._closed_reason(event, locked or row, now) or _("Registration is closed."))
         await self._expire_offers(event, locked)
         existing_id, seats_taken, waiting, last_seq = await self._counts(event.id, email_key)
-        existing = await self.session.get(Registration, existing_id) if existing_id else None
+        existing = await self.session.get(Registration, existing_id, populate_existing=True) if existing_id else None
         if existing is not None and existing.status != RegistrationStatus.CANCELLED:
             await self.session.delete(outbox)
             await self._resend_link(existing, event)
