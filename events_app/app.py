@@ -20,6 +20,7 @@ from events_app.db import sqlalchemy_config
 from events_app.settings import PROJECT_ROOT, Settings
 from events_app.web.errors import exception_handlers
 from events_app.web.locale import LocaleMiddleware
+from events_app.web.page_cache import PageCache, page_cache_lifespan, serve_cached_page, store_rendered_page
 from events_app.web.templating import template_engine
 
 
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     from events_app.accounts.controllers import route_handlers as account_routes
     from events_app.api import api_router
+    from events_app.calendar.feeds import route_handlers as calendar_routes
+    from events_app.calendar.feeds import serve_feed_paths
     from events_app.events.controllers import route_handlers as event_routes
     from events_app.registration.controllers import route_handlers as registration_routes
     from events_app.schedule.controllers import route_handlers as schedule_routes
@@ -84,11 +87,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cookie_secure=settings.base_url.startswith("https://"),
         cookie_samesite="lax",
         # The JSON API authenticates with bearer tokens, never cookies, so CSRF cannot reach it.
-        exclude=["/api", "/healthz", "/schema"],
+        # Calendar feeds are read-only and publicly cached: no cookie may ride on them.
+        exclude=["/api", "/healthz", "/schema", "/calendar"],
     )
     static_dir = PROJECT_ROOT / "static"
     template_config = TemplateConfig(instance=template_engine(settings.templates_dir))
-    return Litestar(
+    page_cache = PageCache(seconds=settings.page_cache_seconds, needs_listener=not settings.is_sqlite)
+    lifespan = [page_cache_lifespan(page_cache, settings.database_url)]
+    if settings.run_worker_in_process:
+        lifespan.append(in_process_worker(settings))
+    application = Litestar(
         route_handlers=[
             healthz,
             *event_routes,
@@ -96,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *schedule_routes,
             *account_routes,
             *registration_routes,
+            *calendar_routes,
             api_router,
             create_static_files_router(path="/static", directories=[static_dir], include_in_schema=False),
         ],
@@ -117,10 +126,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers=exception_handlers,
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
-        state=State({"settings": settings, "db_config": db_config}),
-        lifespan=[in_process_worker(settings)] if settings.run_worker_in_process else [],
+        state=State({"settings": settings, "db_config": db_config, "page_cache": page_cache}),
+        lifespan=lifespan,
+        before_request=serve_cached_page,
+        after_request=store_rendered_page,
         debug=settings.debug,
     )
+    return serve_feed_paths(application)
 
 
 def __getattr__(name: str):

@@ -21,6 +21,7 @@ metadata = orm_registry.metadata
 def import_models() -> None:
     """Import every domain's models so the metadata is complete (for migrations and create_all)."""
     from events_app.accounts import models as _accounts  # noqa: F401
+    from events_app.calendar import models as _calendar  # noqa: F401
     from events_app.events import models as _events  # noqa: F401
     from events_app.notify import models as _notify  # noqa: F401
     from events_app.registration import models as _registration  # noqa: F401
@@ -36,6 +37,9 @@ def engine_options(settings: Settings) -> dict:
 
 
 def create_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
+    from events_app.web.page_cache import watch_writes
+
+    watch_writes()  # committed writes clear the rendered public pages, in every process
     options = engine_options(settings) if pooled else {"poolclass": NullPool}
     engine = create_async_engine(settings.database_url, **options)
     if settings.is_sqlite:

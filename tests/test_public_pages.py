@@ -125,3 +125,10 @@ async def test_interface_switches_to_chinese(client):
 async def test_healthz(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/healthz", params={"db": 1})).json() == {"status": "ok", "database": "ok"}
+
+
+async def test_unknown_addresses_answer_404_pages_not_errors(client):
+    page = await client.get("/no/such/page")
+    assert page.status_code == 404 and "This page does not exist" in page.text
+    api = await client.get("/api/no/such/thing")
+    assert api.status_code == 404 and api.json()["status_code"] == 404

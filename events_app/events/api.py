@@ -82,6 +82,8 @@ class EventApi(Controller):
     async def get_event(
         self, slug: str, events: EventService, maybe_account: Account | None, settings: Settings
     ) -> EventOut:
+        if maybe_account is None:  # anonymous: no need to load who manages the event
+            return event_out(await events.public_by_slug(slug), settings.base_url, with_talks=True)
         event = await events.by_slug(slug)
         private = can_manage(maybe_account, event)
         if event.status == EventStatus.DRAFT and not private:

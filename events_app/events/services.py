@@ -10,9 +10,11 @@ from typing import Any
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, String, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import raiseload, selectinload
+from sqlalchemy.sql.functions import FunctionElement
 
 from events_app.accounts.models import Account
 from events_app.events.models import Event, EventKind, EventStatus, Series, event_managers
@@ -73,6 +75,29 @@ def clean_partners(errors: Errors, value: Any) -> list[str]:
     if len(names) > 20 or any(len(n) > 200 for n in names):
         errors.add("partners", _("At most 20 partners of at most 200 characters each."))
     return names
+
+
+# Public pages never ask who manages an event: skip that query, and fail loudly if a page starts to.
+PUBLIC_EVENT_LOADING = raiseload(Event.managers)
+
+
+class utc_year_month(FunctionElement):
+    """'2026-03' for a UTC instant column, computed by the database."""
+
+    type = String()
+    inherit_cache = True
+    name = "utc_year_month"
+
+
+@compiles(utc_year_month)
+def _utc_year_month_sqlite(element, compiler, **kw) -> str:
+    # SQLite keeps DateTimeUTC values as 'YYYY-MM-DD HH:MM:SS' text in UTC.
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
+
+
+@compiles(utc_year_month, "postgresql")
+def _utc_year_month_postgresql(element, compiler, **kw) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM')"
 
 
 @dataclass
@@ -307,6 +332,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         """Published or cancelled events; drafts are 404 to the public."""
         event = await self.repository.session.scalar(
             self._with_programme(select(Event).where(Event.slug == slug, Event.status != EventStatus.DRAFT))
+            .options(PUBLIC_EVENT_LOADING)
         )
         if event is None:
             raise NotFoundException("No such event.")
@@ -326,7 +352,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     def _filtered(self, filters: EventFilters, *, public: bool, account: Account | None = None) -> Select:
         statement = select(Event)
         if public:
-            statement = statement.where(Event.status != EventStatus.DRAFT)
+            statement = statement.where(Event.status != EventStatus.DRAFT).options(PUBLIC_EVENT_LOADING)
         elif account is not None and not account.is_admin:
             statement = statement.where(
                 or_(
@@ -381,10 +407,13 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
 
     async def months_with_events(self) -> list[str]:
         now = dt.datetime.now(dt.UTC)
+        # Distinct months in SQL: the home page must not fetch every upcoming event to fill one menu.
         rows = await self.repository.session.scalars(
-            select(Event.starts_at).where(Event.status != EventStatus.DRAFT, Event.ends_at >= now)
+            select(utc_year_month(Event.starts_at))
+            .where(Event.status != EventStatus.DRAFT, Event.ends_at >= now)
+            .distinct()
         )
-        return sorted({r.strftime("%Y-%m") for r in rows})
+        return sorted(rows)
 
     async def speakers_of(self, event: Event) -> list:
         """Distinct speakers in programme order (from already loaded talks: no extra query)."""

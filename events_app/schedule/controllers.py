@@ -1,96 +1,333 @@
-"""Organiser pages for an event's talks."""
+"""Timetable pages: the public programme (grid, exports) and the organiser's editor."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.events.services import EventService
-from events_app.schedule.services import TalkService
+from events_app.schedule.conflicts import event_problems
+from events_app.schedule.exports import frab_json, frab_xml
+from events_app.schedule.grid import grid_cells, session_items
+from events_app.schedule.programme import ProgrammeStore, load_programme, programme_head
+from events_app.schedule.services import (
+    ProgrammeVersionService,
+    RoomService,
+    ScheduleConflict,
+    ScheduleSessionService,
+    TalkService,
+)
+from events_app.settings import Settings
 from events_app.speakers.services import PersonService
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import form_page, read_form
+from events_app.web.i18n import current_locale
 from events_app.web.i18n import gettext as _
 from events_app.web.timefmt import local_input_value
-from events_app.web.validation import ValidationFailed
+from events_app.web.validation import Conflict, ValidationFailed
 
-TALK_FORM_FIELDS = ("title", "abstract", "starts_at", "ends_at", "room", "speaker_ids")
+TALK_FORM_FIELDS = ("title", "abstract", "starts_at", "ends_at", "kind", "room", "session_id", "speaker_ids")
+SESSION_FORM_FIELDS = ("title", "track", "room_id", "starts_at", "ends_at", "chair_ids")
 
 
-async def provide_services(db_session: AsyncSession) -> tuple[EventService, TalkService, PersonService]:
-    return EventService(session=db_session), TalkService(session=db_session), PersonService(session=db_session)
+# ---- public programme ------------------------------------------------------------------------------------
+def _matches(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match", "")
+    if not header:
+        return False
+    wanted = {part.strip().removeprefix("W/") for part in header.split(",")}
+    return "*" in wanted or etag in wanted
+
+
+def _conditional(request: Request, etag: str, *, private: bool = False) -> dict[str, str]:
+    return {
+        "ETag": etag,
+        # Clients always revalidate; a matching ETag costs one small query and no rendering.
+        "Cache-Control": ("private" if private else "public") + ", no-cache",
+        "Vary": "Cookie, Accept-Language",
+    }
+
+
+def programme_store(request: Request) -> ProgrammeStore:
+    """One store per application instance (per process in production)."""
+    store = getattr(request.app.state, "programme_store", None)
+    if store is None:
+        store = request.app.state.programme_store = ProgrammeStore()
+    return store
+
+
+class PublicProgrammePages(Controller):
+    include_in_schema = False
+
+    async def _head(self, db_session: AsyncSession, slug: str):
+        head = await programme_head(db_session, slug)
+        if head is None or not head.public:
+            raise NotFoundException("No such event.")
+        return head
+
+    @get("/events/{slug:str}/programme", name="programme")
+    async def programme_page(self, request: Request, slug: str, db_session: AsyncSession) -> Response:
+        head = await self._head(db_session, slug)
+        logged_in = bool(request.session.get("account_id"))
+        key = head.tag("html", current_locale.get(), "o" if logged_in else "p")
+        etag = f'"{key}"'
+        headers = _conditional(request, etag, private=logged_in)
+        if _matches(request, etag):
+            return Response(content=b"", status_code=304, headers=headers)
+        store = programme_store(request)
+        body = store.bodies.get(key)
+        if body is None:
+            programme = await load_programme(db_session, head.event_id, store)
+            template = request.app.template_engine.get_template("schedule/programme.html")
+            # Rendered once per programme revision and served to everyone: no flash messages, no CSRF token.
+            body = store.bodies.put(key, template.render(
+                request=request, csrf_input="", get_flashes=lambda: [], programme=programme, event=programme.event,
+                cells=grid_cells(programme), session_items=session_items(programme),
+            ).encode("utf-8"))
+        return Response(content=body, media_type=MediaType.HTML, headers=headers)
+
+    @get("/events/{slug:str}/schedule.xml", name="schedule_xml")
+    async def schedule_xml(self, request: Request, slug: str, db_session: AsyncSession, settings: Settings) -> Response:
+        return await self._export(request, slug, db_session, settings, "xml", "application/xml; charset=utf-8")
+
+    @get("/events/{slug:str}/schedule.json", name="schedule_json")
+    async def schedule_json(self, request: Request, slug: str, db_session: AsyncSession, settings: Settings) -> Response:
+        return await self._export(request, slug, db_session, settings, "json", "application/json")
+
+    async def _export(self, request: Request, slug: str, db_session: AsyncSession, settings: Settings, kind: str,
+                      media_type: str) -> Response:
+        head = await self._head(db_session, slug)
+        key = head.tag(kind)
+        etag = f'"{key}"'
+        headers = _conditional(request, etag)
+        headers.pop("Vary")
+        if _matches(request, etag):
+            return Response(content=b"", status_code=304, headers=headers)
+        store = programme_store(request)
+        body = store.bodies.get(key)
+        if body is None:
+            programme = await load_programme(db_session, head.event_id, store)
+            render = frab_xml if kind == "xml" else frab_json
+            body = store.bodies.put(key, render(programme, settings.base_url))
+        return Response(content=body, media_type=media_type, headers=headers)
+
+
+# ---- organiser editor ------------------------------------------------------------------------------------
+class TimetableServices:
+    def __init__(self, db_session: AsyncSession) -> None:
+        self.db = db_session
+        self.events = EventService(session=db_session)
+        self.talks = TalkService(session=db_session)
+        self.people = PersonService(session=db_session)
+        self.rooms = RoomService(session=db_session)
+        self.sessions = ScheduleSessionService(session=db_session)
+        self.versions = ProgrammeVersionService(session=db_session)
+
+
+async def provide_timetable(db_session: AsyncSession) -> TimetableServices:
+    return TimetableServices(db_session)
+
+
+def _override(values: dict) -> bool:
+    return values.get("override") in ("1", "on", "true")
+
+
+class OrganiserTimetablePages(Controller):
+    path = "/organiser/events/{slug:str}"
+    include_in_schema = False
+    guards = [requires_login]
+    dependencies = {"services": Provide(provide_timetable), "organiser": Provide(provide_organiser)}
+
+    # ---- overview -----------------------------------------------------------------------------------------
+    @get("/timetable", name="timetable")
+    async def timetable(self, slug: str, services: TimetableServices, organiser: Account) -> Template:
+        event = await services.events.managed_by_slug(slug, organiser)
+        return Template(template_name="schedule/timetable.html", context={
+            "event": event,
+            "organiser": organiser,
+            "programme": await load_programme(services.db, event.id),
+            "problems": await event_problems(services.db, event),
+            "rooms": await services.rooms.all_rooms(),
+            "versions": await services.versions.versions_of(event),
+            "room_values": {}, "errors": {},
+        })
+
+    @post("/rooms")
+    async def add_room(self, request: Request, slug: str, services: TimetableServices, organiser: Account) -> Redirect:
+        await services.events.managed_by_slug(slug, organiser)
+        values = await read_form(request)
+        try:
+            room = await services.rooms.create_room(values)
+        except ValidationFailed as exc:
+            flash(request, " ".join(exc.errors.values()), "error")
+        except Conflict as exc:
+            flash(request, exc.message, "error")
+        else:
+            flash(request, _("Room %(name)s added.", name=room.name), "success")
+        return Redirect(path=f"/organiser/events/{slug}/timetable")
+
+    @post("/programme/publish")
+    async def publish(self, request: Request, slug: str, services: TimetableServices, organiser: Account) -> Redirect:
+        event = await services.events.managed_by_slug(slug, organiser)
+        values = await read_form(request)
+        version = await services.versions.publish(event, note=values.get("note", ""))
+        flash(request, _("Programme version %(n)s published.", n=version.number), "success")
+        return Redirect(path=f"/organiser/events/{slug}/timetable")
+
+    # ---- sessions -----------------------------------------------------------------------------------------
+    async def _session_form(self, services: TimetableServices, event, *, item=None, values=None, errors=None,
+                            problems=None) -> Template:
+        if values is None:
+            values = {"starts_at": local_input_value(event.starts_at, event.timezone),
+                      "ends_at": local_input_value(event.ends_at, event.timezone), "chair_ids": []}
+            if item is not None:
+                values = {
+                    "title": item.title, "track": item.track, "room_id": str(item.room_id or ""),
+                    "starts_at": local_input_value(item.starts_at, event.timezone),
+                    "ends_at": local_input_value(item.ends_at, event.timezone),
+                    "chair_ids": [str(p.id) for p in item.chairs],
+                }
+        everyone, _total = await services.people.search(None, limit=1000)
+        return form_page("schedule/session_form.html", errors=errors, status=409 if problems else None, event=event,
+                         item=item, values=values, people=everyone, rooms=await services.rooms.all_rooms(),
+                         problems=problems or [])
+
+    @get("/sessions/new", name="session_new")
+    async def new_session(self, slug: str, services: TimetableServices, organiser: Account) -> Template:
+        return await self._session_form(services, await services.events.managed_by_slug(slug, organiser))
+
+    @post("/sessions/new")
+    async def create_session(self, request: Request, slug: str, services: TimetableServices,
+                             organiser: Account) -> Template | Redirect:
+        event = await services.events.managed_by_slug(slug, organiser)
+        values = await read_form(request, multi=("chair_ids",))
+        try:
+            await services.sessions.create_session(
+                event, {k: values.get(k, "") for k in SESSION_FORM_FIELDS}, override=_override(values))
+        except ValidationFailed as exc:
+            return await self._session_form(services, event, values=values, errors=exc.errors)
+        except ScheduleConflict as exc:
+            return await self._session_form(services, event, values=values, problems=exc.problems)
+        flash(request, _("Session added."), "success")
+        return Redirect(path=f"/organiser/events/{slug}/timetable")
+
+    @get("/sessions/{session_id:int}/edit", name="session_edit")
+    async def edit_session(self, slug: str, session_id: int, services: TimetableServices, organiser: Account) -> Template:
+        event = await services.events.managed_by_slug(slug, organiser)
+        return await self._session_form(services, event, item=await services.sessions.by_id(session_id, event=event))
+
+    @post("/sessions/{session_id:int}/edit")
+    async def update_session(self, request: Request, slug: str, session_id: int, services: TimetableServices,
+                             organiser: Account) -> Template | Redirect:
+        event = await services.events.managed_by_slug(slug, organiser)
+        item = await services.sessions.by_id(session_id, event=event)
+        values = await read_form(request, multi=("chair_ids",))
+        try:
+            await services.sessions.update_session(
+                event, item, {k: values.get(k, "") for k in SESSION_FORM_FIELDS}, override=_override(values))
+        except ValidationFailed as exc:
+            return await self._session_form(services, event, item=item, values=values, errors=exc.errors)
+        except ScheduleConflict as exc:
+            return await self._session_form(services, event, item=item, values=values, problems=exc.problems)
+        flash(request, _("Changes saved."), "success")
+        return Redirect(path=f"/organiser/events/{slug}/timetable")
+
+    @post("/sessions/{session_id:int}/delete")
+    async def delete_session(self, request: Request, slug: str, session_id: int, services: TimetableServices,
+                             organiser: Account) -> Redirect:
+        event = await services.events.managed_by_slug(slug, organiser)
+        await services.sessions.delete_session(await services.sessions.by_id(session_id, event=event))
+        flash(request, _("Session deleted; its talks stay in the timetable."), "success")
+        return Redirect(path=f"/organiser/events/{slug}/timetable")
 
 
 class OrganiserTalkPages(Controller):
     path = "/organiser/events/{slug:str}/talks"
     include_in_schema = False
     guards = [requires_login]
-    dependencies = {"services": Provide(provide_services), "organiser": Provide(provide_organiser)}
+    dependencies = {"services": Provide(provide_timetable), "organiser": Provide(provide_organiser)}
 
-    async def _form(self, services, event, *, talk=None, values=None, errors=None) -> Template:
-        _events, _talks, people = services
-        everyone, _ = await people.search(None, limit=1000)
+    async def _form(self, services: TimetableServices, event, *, talk=None, values=None, errors=None,
+                    problems=None, back: str = "") -> Template:
+        everyone, _total = await services.people.search(None, limit=1000)
         if values is None:
             values = {"starts_at": local_input_value(event.starts_at, event.timezone),
-                      "ends_at": local_input_value(event.ends_at, event.timezone), "speaker_ids": []}
+                      "ends_at": local_input_value(event.ends_at, event.timezone), "speaker_ids": [], "kind": "talk"}
             if talk is not None:
                 values = {
                     "title": talk.title,
                     "abstract": talk.abstract,
-                    "room": talk.room,
+                    "kind": talk.kind,
+                    "room": talk.room_name if talk.room_id else "",
+                    "session_id": str(talk.session_id or ""),
                     "starts_at": local_input_value(talk.starts_at, event.timezone),
                     "ends_at": local_input_value(talk.ends_at, event.timezone),
                     "speaker_ids": [str(link.person_id) for link in talk.speaker_links],
                 }
-        return form_page("organiser/talk_form.html", errors=errors, event=event, talk=talk, values=values, people=everyone)
+        values.setdefault("back", back)
+        return form_page("organiser/talk_form.html", errors=errors, status=409 if problems else None, event=event,
+                         talk=talk, values=values, people=everyone, rooms=await services.rooms.all_rooms(),
+                         sessions=await services.sessions.sessions_of(event), problems=problems or [])
+
+    def _data(self, values: dict) -> dict:
+        return {k: values.get(k, "") for k in TALK_FORM_FIELDS}
+
+    def _back(self, slug: str, values: dict) -> Redirect:
+        # Back where the organiser came from: the timetable editor or the event's page.
+        suffix = "/timetable" if values.get("back") == "timetable" else ""
+        return Redirect(path=f"/organiser/events/{slug}{suffix}")
 
     @get("/new", name="talk_new")
-    async def new_talk(self, slug: str, services: tuple, organiser: Account) -> Template:
-        event = await services[0].managed_by_slug(slug, organiser)
-        return await self._form(services, event)
+    async def new_talk(self, slug: str, services: TimetableServices, organiser: Account, back: str = "") -> Template:
+        return await self._form(services, await services.events.managed_by_slug(slug, organiser), back=back)
 
     @post("/new")
-    async def create_talk(self, request: Request, slug: str, services: tuple, organiser: Account) -> Template | Redirect:
-        events, talks, _people = services
-        event = await events.managed_by_slug(slug, organiser)
+    async def create_talk(self, request: Request, slug: str, services: TimetableServices,
+                          organiser: Account) -> Template | Redirect:
+        event = await services.events.managed_by_slug(slug, organiser)
         values = await read_form(request, multi=("speaker_ids",))
         try:
-            await talks.create_talk(event, {k: values.get(k, "") for k in TALK_FORM_FIELDS})
+            await services.talks.create_talk(event, self._data(values), override=_override(values))
         except ValidationFailed as exc:
             return await self._form(services, event, values=values, errors=exc.errors)
+        except ScheduleConflict as exc:
+            return await self._form(services, event, values=values, problems=exc.problems)
         flash(request, _("Talk added."), "success")
-        return Redirect(path=f"/organiser/events/{slug}")
+        return self._back(slug, values)
 
     @get("/{talk_id:int}/edit", name="talk_edit")
-    async def edit_talk(self, slug: str, talk_id: int, services: tuple, organiser: Account) -> Template:
-        events, talks, _people = services
-        event = await events.managed_by_slug(slug, organiser)
-        return await self._form(services, event, talk=await talks.by_id(talk_id, event=event))
+    async def edit_talk(self, slug: str, talk_id: int, services: TimetableServices, organiser: Account,
+                        back: str = "") -> Template:
+        event = await services.events.managed_by_slug(slug, organiser)
+        return await self._form(services, event, talk=await services.talks.by_id(talk_id, event=event), back=back)
 
     @post("/{talk_id:int}/edit")
-    async def update_talk(self, request: Request, slug: str, talk_id: int, services: tuple, organiser: Account) -> Template | Redirect:
-        events, talks, _people = services
-        event = await events.managed_by_slug(slug, organiser)
-        talk = await talks.by_id(talk_id, event=event)
+    async def update_talk(self, request: Request, slug: str, talk_id: int, services: TimetableServices,
+                          organiser: Account) -> Template | Redirect:
+        event = await services.events.managed_by_slug(slug, organiser)
+        talk = await services.talks.by_id(talk_id, event=event)
         values = await read_form(request, multi=("speaker_ids",))
         try:
-            await talks.update_talk(event, talk, {k: values.get(k, "") for k in TALK_FORM_FIELDS})
+            await services.talks.update_talk(event, talk, self._data(values), override=_override(values))
         except ValidationFailed as exc:
             return await self._form(services, event, talk=talk, values=values, errors=exc.errors)
+        except ScheduleConflict as exc:
+            return await self._form(services, event, talk=talk, values=values, problems=exc.problems)
         flash(request, _("Changes saved."), "success")
-        return Redirect(path=f"/organiser/events/{slug}")
+        return self._back(slug, values)
 
     @post("/{talk_id:int}/delete")
-    async def delete_talk(self, request: Request, slug: str, talk_id: int, services: tuple, organiser: Account) -> Redirect:
-        events, talks, _people = services
-        event = await events.managed_by_slug(slug, organiser)
-        await talks.delete_talk(await talks.by_id(talk_id, event=event))
+    async def delete_talk(self, request: Request, slug: str, talk_id: int, services: TimetableServices,
+                          organiser: Account) -> Redirect:
+        event = await services.events.managed_by_slug(slug, organiser)
+        await services.talks.delete_talk(await services.talks.by_id(talk_id, event=event))
         flash(request, _("Talk deleted."), "success")
-        return Redirect(path=f"/organiser/events/{slug}")
+        return self._back(slug, await read_form(request))
 
 
-route_handlers = [OrganiserTalkPages]
+route_handlers = [PublicProgrammePages, OrganiserTimetablePages, OrganiserTalkPages]

@@ -1,23 +1,42 @@
-"""Speaker pages: the public profile and the organiser's records."""
+"""Speaker pages: the public profile and photo, the organiser's records, invitations and the speaker board."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+import datetime as dt
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.plugins.flash import flash
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events_app.accounts.models import Account
 from events_app.events.models import EventStatus
+from events_app.events.services import EventService
 from events_app.schedule.services import TalkService
-from events_app.speakers.services import PERSON_TEXT_LIMITS, PersonService
+from events_app.settings import Settings
+from events_app.speakers.models import InvitationStatus
+from events_app.speakers.services import (
+    PERSON_TEXT_LIMITS,
+    InvitationService,
+    PersonService,
+    invitation_state,
+    merge_people,
+    photo_file,
+    speakers_csv,
+    store_photo,
+)
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import form_page, read_form
 from events_app.web.i18n import gettext as _
-from events_app.web.validation import ValidationFailed
+from events_app.web.validation import Conflict, ValidationFailed
 
 PERSON_FORM_FIELDS = (*PERSON_TEXT_LIMITS, "country", "email", "homepage", "orcid")
+RESPONSE_FIELDS = ("full_name", "honorific", "affiliation", "bio", "title", "abstract", "arrival_date",
+                   "departure_date", "needs_visa_letter", "accommodation")
 
 
 async def provide_person_service(db_session: AsyncSession) -> PersonService:
@@ -28,6 +47,18 @@ async def provide_talk_service(db_session: AsyncSession) -> TalkService:
     return TalkService(session=db_session)
 
 
+async def provide_invitation_service(db_session: AsyncSession) -> InvitationService:
+    return InvitationService(session=db_session)
+
+
+async def uploaded_bytes(form, name: str) -> bytes | None:
+    upload = form.get(name)
+    if isinstance(upload, UploadFile) and upload.filename:
+        # Only the content is used: the file's name and declared type are ignored.
+        return await upload.read()
+    return None
+
+
 class PublicSpeakerPages(Controller):
     include_in_schema = False
     dependencies = {"people": Provide(provide_person_service), "talks": Provide(provide_talk_service)}
@@ -36,7 +67,23 @@ class PublicSpeakerPages(Controller):
     async def speaker_page(self, person_id: int, people: PersonService, talks: TalkService) -> Template:
         person = await people.by_id(person_id)
         public_talks = [t for t in await talks.talks_of_person(person_id) if t.event.status != EventStatus.DRAFT]
-        return Template(template_name="speakers/detail.html", context={"person": person, "talks": public_talks})
+        if not public_talks and not await people.chairs_public_session(person_id):
+            # Invited speakers become public when they accept (their talk link is made then), not before.
+            raise NotFoundException("No such speaker.")
+        now = dt.datetime.now(dt.UTC)
+        return Template(template_name="speakers/detail.html", context={
+            "person": person, "talks": public_talks,
+            "upcoming": [t for t in public_talks if t.ends_at >= now],
+            "past_talks": [t for t in reversed(public_talks) if t.ends_at < now],
+        })
+
+    @get("/speakers/{person_id:int}/photo", name="speaker_photo")
+    async def speaker_photo(self, person_id: int, people: PersonService, settings: Settings) -> File:
+        path = photo_file(settings, await people.by_id(person_id))
+        if path is None:
+            raise NotFoundException("No photo.")
+        return File(path=path, media_type="image/jpeg", content_disposition_type="inline",
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 class OrganiserSpeakerPages(Controller):
@@ -84,5 +131,155 @@ class OrganiserSpeakerPages(Controller):
         flash(request, _("Changes saved."), "success")
         return Redirect(path=f"/organiser/speakers/{person_id}/edit")
 
+    @post("/{person_id:int}/photo")
+    async def upload_photo(self, request: Request, person_id: int, people: PersonService, settings: Settings,
+                           db_session: AsyncSession) -> Template | Redirect:
+        person = await people.by_id(person_id)
+        form = await request.form()
+        try:
+            await store_photo(db_session, settings, person, await uploaded_bytes(form, "photo") or b"")
+        except ValidationFailed as exc:
+            values = {k: getattr(person, k) for k in PERSON_FORM_FIELDS}
+            return form_page("organiser/speaker_form.html", errors=exc.errors, person=person, values=values)
+        flash(request, _("Photo saved."), "success")
+        return Redirect(path=f"/organiser/speakers/{person_id}/edit")
 
-route_handlers = [PublicSpeakerPages, OrganiserSpeakerPages]
+    @get("/merge", name="speaker_merge")
+    async def merge_form(self, people: PersonService, q: str | None = None) -> Template:
+        rows, _total = await people.search(q, limit=200)
+        return form_page("speakers/merge.html", people=rows, q=q or "", values={})
+
+    @post("/merge")
+    async def merge(self, request: Request, people: PersonService, db_session: AsyncSession) -> Template | Redirect:
+        values = await read_form(request)
+        try:
+            keep = await people.by_id(int(values.get("keep_id") or 0))
+            drop = await people.by_id(int(values.get("drop_id") or 0))
+            kept = await merge_people(db_session, keep, drop)
+        except (ValueError, NotFoundException):
+            rows, _total = await people.search(None, limit=200)
+            return form_page("speakers/merge.html", people=rows, q="", values=values,
+                             errors={"keep_id": _("Choose two speaker records.")})
+        except ValidationFailed as exc:
+            rows, _total = await people.search(None, limit=200)
+            return form_page("speakers/merge.html", people=rows, q="", values=values, errors=exc.errors)
+        flash(request, _("Records merged into %(name)s.", name=kept.display_name), "success")
+        return Redirect(path=f"/organiser/speakers/{kept.id}/edit")
+
+
+class SpeakerBoardPages(Controller):
+    path = "/organiser/events/{slug:str}"
+    include_in_schema = False
+    guards = [requires_login]
+    dependencies = {
+        "invitations": Provide(provide_invitation_service),
+        "people": Provide(provide_person_service),
+        "organiser": Provide(provide_organiser),
+    }
+
+    async def _board(self, db_session: AsyncSession, event, invitations: InvitationService, people: PersonService,
+                     *, values=None, errors=None) -> Template:
+        everyone, _total = await people.search(None, limit=1000)
+        rows = await invitations.board(event)
+        now = dt.datetime.now(dt.UTC)
+        return form_page(
+            "speakers/board.html", errors=errors, event=event, people=everyone,
+            board=[(inv, invitation_state(inv, now)) for inv in rows],
+            talks=await TalkService(session=db_session).talks_of(event),
+            values=values or {"kind": "talk"},
+        )
+
+    @get("/speakers", name="speaker_board")
+    async def board(self, slug: str, organiser: Account, invitations: InvitationService, people: PersonService,
+                    db_session: AsyncSession) -> Template:
+        event = await EventService(session=db_session).managed_by_slug(slug, organiser)
+        return await self._board(db_session, event, invitations, people)
+
+    @post("/speakers/invite")
+    async def invite(self, request: Request, slug: str, organiser: Account, invitations: InvitationService,
+                     people: PersonService, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
+        event = await EventService(session=db_session).managed_by_slug(slug, organiser)
+        values = await read_form(request)
+        try:
+            invitation, _token = await invitations.invite(event, values, settings=settings)
+        except ValidationFailed as exc:
+            return await self._board(db_session, event, invitations, people, values=values, errors=exc.errors)
+        flash(request, _("Invitation sent to %(email)s.", email=invitation.person.email), "success")
+        return Redirect(path=f"/organiser/events/{slug}/speakers")
+
+    @post("/invitations/{invitation_id:int}/remind")
+    async def remind(self, request: Request, slug: str, invitation_id: int, organiser: Account,
+                     invitations: InvitationService, db_session: AsyncSession, settings: Settings) -> Redirect:
+        event = await EventService(session=db_session).managed_by_slug(slug, organiser)
+        invitation = await invitations.by_id(invitation_id, event=event)
+        try:
+            await invitations.remind(event, invitation, settings=settings)
+        except Conflict as exc:
+            flash(request, exc.message, "error")
+        else:
+            flash(request, _("Reminder sent to %(email)s.", email=invitation.person.email), "success")
+        return Redirect(path=f"/organiser/events/{slug}/speakers")
+
+    @get("/speakers.csv", name="speaker_csv")
+    async def speaker_csv(self, slug: str, organiser: Account, db_session: AsyncSession) -> Response:
+        event = await EventService(session=db_session).managed_by_slug(slug, organiser)
+        return Response(
+            content=await speakers_csv(db_session, event),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{event.slug}-speakers.csv"',
+                     "Cache-Control": "private, no-store"},
+        )
+
+
+class InvitationPages(Controller):
+    """The speaker's side: reached only through the private link in the e-mail."""
+
+    path = "/invitations"
+    include_in_schema = False
+    dependencies = {"invitations": Provide(provide_invitation_service)}
+
+    async def _page(self, db_session: AsyncSession, invitation, *, values=None, errors=None, status=None) -> Template:
+        event = await EventService(session=db_session).load(invitation.event_id)
+        person = invitation.person
+        if values is None:
+            values = {
+                "full_name": person.full_name, "honorific": person.honorific, "affiliation": person.affiliation,
+                "bio": person.bio, "title": invitation.title, "abstract": invitation.abstract,
+                "arrival_date": invitation.arrival_date.isoformat() if invitation.arrival_date else "",
+                "departure_date": invitation.departure_date.isoformat() if invitation.departure_date else "",
+                "needs_visa_letter": "1" if invitation.needs_visa_letter else "",
+                "accommodation": invitation.accommodation,
+            }
+        return form_page("speakers/invitation.html", errors=errors, status=status, invitation=invitation, event=event,
+                         person=person, values=values, declined=invitation.status == InvitationStatus.DECLINED.value)
+
+    @get("/{token:str}", name="invitation")
+    async def show(self, token: str, invitations: InvitationService, db_session: AsyncSession) -> Template:
+        return await self._page(db_session, await invitations.by_token(token))
+
+    @post("/{token:str}")
+    async def answer(self, request: Request, token: str, invitations: InvitationService, db_session: AsyncSession,
+                     settings: Settings) -> Template | Redirect:
+        invitation = await invitations.by_token(token)
+        form = await request.form()
+        values = {k: v for k, v in form.items() if k in RESPONSE_FIELDS and isinstance(v, str)}
+        values.setdefault("needs_visa_letter", "")
+        action = form.get("action") if isinstance(form.get("action"), str) else ""
+        try:
+            photo = await uploaded_bytes(form, "photo")
+            await invitations.respond(invitation, action, values, settings=settings, photo=photo)
+        except ValidationFailed as exc:
+            return await self._page(db_session, invitation, values=values, errors=exc.errors)
+        except Conflict as exc:
+            return await self._page(db_session, invitation, values=values, errors={exc.field: exc.message}, status=409)
+        messages = {
+            "accept": _("Thank you for accepting. We look forward to welcoming you."),
+            "decline": _("Thank you for letting us know. Your answer has been recorded."),
+            "save": _("Your details are saved."),
+        }
+        flash(request, messages[action], "success")
+        return Redirect(path=f"/invitations/{token}")
+
+
+route_handlers = [PublicSpeakerPages, OrganiserSpeakerPages, SpeakerBoardPages, InvitationPages]
+

@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import hashlib
+import io
+import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.exceptions import NotFoundException
-from sqlalchemy import func, or_, select
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from events_app.speakers.models import Person
-from events_app.web.validation import Errors, clean_country, clean_email, clean_orcid, clean_text, clean_url
+from events_app.events.models import Event
+from events_app.schedule.models import Talk, TalkSpeaker, session_chair
+from events_app.schedule.services import (
+    TalkService,
+    bump_programme,
+    events_of_person,
+    touch,
+    touch_talks_of_person,
+)
+from events_app.settings import Settings
+from events_app.speakers.models import Invitation, InvitationStatus, Person
+from events_app.web.i18n import gettext as _
+from events_app.web.validation import (
+    Conflict,
+    Errors,
+    ValidationFailed,
+    clean_country,
+    clean_email,
+    clean_orcid,
+    clean_text,
+    clean_url,
+)
 
 PERSON_TEXT_LIMITS = {"full_name": (200, False), "honorific": (50, False), "affiliation": (300, False), "bio": (5000, True)}
 
@@ -52,9 +80,17 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         return person
 
     async def update_person(self, person: Person, data: Mapping[str, Any]) -> Person:
+        changed = False
         for key, value in self.clean(data, partial=True).items():
-            setattr(person, key, value)
+            if getattr(person, key) != value:
+                setattr(person, key, value)
+                changed = True
         await self.repository.session.flush()
+        if changed:
+            # Names and affiliations are printed in every programme this person appears in.
+            session = self.repository.session
+            await touch_talks_of_person(session, person.id)
+            await bump_programme(session, await events_of_person(session, person.id))
         return person
 
     async def by_id(self, person_id: int) -> Person:
@@ -62,6 +98,19 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         if person is None:
             raise NotFoundException("No such speaker.")
         return person
+
+    async def chairs_public_session(self, person_id: int) -> bool:
+        from events_app.events.models import EventStatus
+        from events_app.schedule.models import ScheduleSession
+
+        found = await self.repository.session.scalar(
+            select(ScheduleSession.id)
+            .join(session_chair, session_chair.c.session_id == ScheduleSession.id)
+            .join(Event, Event.id == ScheduleSession.event_id)
+            .where(session_chair.c.person_id == person_id, Event.status != EventStatus.DRAFT)
+            .limit(1)
+        )
+        return found is not None
 
     async def search(self, q: str | None, *, limit: int = 50, offset: int = 0) -> tuple[list[Person], int]:
         statement = select(Person)
@@ -74,3 +123,360 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         total = await session.scalar(select(func.count()).select_from(statement.subquery()))
         rows = await session.scalars(statement.order_by(Person.full_name, Person.id).limit(limit).offset(offset))
         return list(rows), int(total or 0)
+
+
+# ---- photos -----------------------------------------------------------------------------------------------
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTO_PIXELS = 40_000_000
+PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
+PHOTO_BOX = (600, 600)
+
+
+def photo_file(settings: Settings, person: Person) -> Path | None:
+    if not person.photo_path:
+        return None
+    root = settings.media_dir.resolve()
+    path = (root / person.photo_path).resolve()
+    # photo_path is always a name we generated; the check keeps it that way even if a row is tampered with.
+    if root not in path.parents or not path.is_file():
+        return None
+    return path
+
+
+def resized_photo(data: bytes) -> bytes:
+    """Checks an upload by its content (never its name or declared type) and returns a resized JPEG."""
+    errors = Errors()
+    if not data:
+        errors.add("photo", _("Choose a photo to upload."))
+    elif len(data) > MAX_PHOTO_BYTES:
+        errors.add("photo", _("The photo may be at most 5 MB."))
+    errors.raise_if_any()
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            kind = probe.format
+            width, height = probe.size
+            probe.verify()
+        if kind not in PHOTO_FORMATS:
+            raise ValueError(kind)
+        if width * height > MAX_PHOTO_PIXELS:
+            errors.add("photo", _("The photo has too many pixels."))
+            errors.raise_if_any()
+        with Image.open(io.BytesIO(data)) as image:
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail(PHOTO_BOX)
+            if image.mode not in ("RGB", "L"):
+                background = Image.new("RGB", image.size, "white")
+                background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+                image = background
+            out = io.BytesIO()
+            image.save(out, format="JPEG", quality=85, optimize=True)
+            return out.getvalue()
+    except ValidationFailed:
+        raise
+    except (UnidentifiedImageError, ValueError, OSError, Image.DecompressionBombError):
+        errors.add("photo", _("Upload a JPEG, PNG or WebP image."))
+        errors.raise_if_any()
+        raise
+
+
+async def store_photo(session: AsyncSession, settings: Settings, person: Person, data: bytes) -> Person:
+    resized = resized_photo(data)
+    folder = settings.media_dir / "speakers"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{person.id}-{secrets.token_hex(8)}.jpg"
+    (folder / name).write_bytes(resized)
+    old = photo_file(settings, person)
+    person.photo_path = f"speakers/{name}"
+    await session.flush()
+    if old is not None:
+        old.unlink(missing_ok=True)
+    await bump_programme(session, await events_of_person(session, person.id))
+    return person
+
+
+# ---- merging duplicates ------------------------------------------------------------------------------------
+MERGE_FILL_FIELDS = ("honorific", "affiliation", "country", "email", "bio", "homepage", "orcid", "photo_path")
+
+
+async def merge_people(session: AsyncSession, keep: Person, drop: Person) -> Person:
+    """Folds `drop` into `keep`: talks, chairs and invitations move; empty fields of `keep` are filled from `drop`."""
+    if keep.id == drop.id:
+        raise ValidationFailed({"drop_id": _("Choose two different records.")})
+    affected = await events_of_person(session, drop.id)
+    # A talk both records speak at keeps one link (keep's); the others move over.
+    both = select(TalkSpeaker.talk_id).where(TalkSpeaker.person_id == keep.id)
+    await session.execute(
+        delete(TalkSpeaker).where(TalkSpeaker.person_id == drop.id, TalkSpeaker.talk_id.in_(both))
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(TalkSpeaker).where(TalkSpeaker.person_id == drop.id).values(person_id=keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    chaired = select(session_chair.c.session_id).where(session_chair.c.person_id == keep.id)
+    await session.execute(
+        delete(session_chair).where(session_chair.c.person_id == drop.id, session_chair.c.session_id.in_(chaired))
+    )
+    await session.execute(update(session_chair).where(session_chair.c.person_id == drop.id).values(person_id=keep.id))
+    await session.execute(
+        update(Invitation).where(Invitation.person_id == drop.id).values(person_id=keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    for field in MERGE_FILL_FIELDS:
+        if not getattr(keep, field) and getattr(drop, field):
+            setattr(keep, field, getattr(drop, field))
+    if drop.bio and keep.bio and drop.bio.strip() not in keep.bio:
+        keep.bio = f"{keep.bio}\n\n{drop.bio}"
+    drop.photo_path = ""
+    await session.flush()
+    keep_id = keep.id
+    await session.delete(drop)
+    await session.flush()
+    await touch_talks_of_person(session, keep_id)
+    await bump_programme(session, affected)
+    # Links were moved with bulk statements: reload so no stale speaker list survives in this session.
+    session.expire_all()
+    return await session.get(Person, keep_id)
+
+
+# ---- invitations ------------------------------------------------------------------------------------------
+# An invitation nobody answered for this long (since the invitation or the last reminder) shows as "no answer".
+NO_ANSWER_AFTER = dt.timedelta(days=14)
+INVITATION_KINDS = ("talk", "lecture")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def invitation_state(invitation: Invitation, now: dt.datetime | None = None) -> str:
+    """invited, accepted, declined, or no_answer (invited, and silent since the last contact)."""
+    if invitation.status != InvitationStatus.INVITED.value:
+        return invitation.status
+    now = now or dt.datetime.now(dt.UTC)
+    last_contact = invitation.last_reminder_at or invitation.invited_at
+    return "no_answer" if now - last_contact > NO_ANSWER_AFTER else "invited"
+
+
+def _clean_date(errors: Errors, field: str, value: Any) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        errors.add(field, _("Enter a date, e.g. 2030-03-04."))
+        return None
+
+
+class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
+    class Repo(SQLAlchemyAsyncRepository[Invitation]):
+        model_type = Invitation
+
+    repository_type = Repo
+
+    async def invite(
+        self, event: Event, data: Mapping[str, Any], *, settings: Settings
+    ) -> tuple[Invitation, str]:
+        """Creates (or renews) the invitation and queues the e-mail with its private link; returns the token."""
+        session = self.repository.session
+        errors = Errors()
+        people = PersonService(session=session)
+        person: Person | None = None
+        if data.get("person_id") not in (None, ""):
+            try:
+                person = await session.get(Person, int(data["person_id"]))
+            except (TypeError, ValueError):
+                person = None
+            if person is None:
+                errors.add("person_id", _("Choose a speaker from the list."))
+        email = clean_email(errors, "email", data.get("email"))
+        kind = data.get("kind") or "talk"
+        if kind not in INVITATION_KINDS:
+            errors.add("kind", _("Choose talk or lecture."))
+        title = clean_text(errors, "title", data.get("title"), max_length=300, multiline=False)
+        talk = None
+        if data.get("talk_id") not in (None, ""):
+            try:
+                talk = await session.get(Talk, int(data["talk_id"]))
+            except (TypeError, ValueError):
+                talk = None
+            if talk is None or talk.event_id != event.id:
+                errors.add("talk_id", _("Choose a talk of this event."))
+        if person is None and "person_id" not in errors and not (data.get("full_name") or "").strip():
+            errors.add("full_name", _("Choose a speaker or enter a new speaker's name."))
+        if person is not None and not (email or person.email):
+            errors.add("email", _("This speaker has no e-mail address; enter one."))
+        if person is None and not email and "email" not in errors:
+            errors.add("email", _("This field is required."))
+        errors.raise_if_any()
+        if person is None:
+            person = await people.create_person({"full_name": data.get("full_name"), "email": email,
+                                                 "affiliation": data.get("affiliation", "")})
+        elif email and email != person.email:
+            person.email = email
+        token = secrets.token_urlsafe(32)
+        now = dt.datetime.now(dt.UTC)
+        invitation = await session.scalar(
+            select(Invitation).where(Invitation.event_id == event.id, Invitation.person_id == person.id)
+        )
+        if invitation is None:
+            invitation = Invitation(event_id=event.id, person_id=person.id, person=person, accommodation="",
+                                    abstract="", needs_visa_letter=False)
+            session.add(invitation)
+        invitation.kind = kind
+        invitation.status = InvitationStatus.INVITED.value
+        invitation.token_hash = hash_token(token)
+        invitation.title = title or (talk.title if talk else "")
+        invitation.abstract = talk.abstract if talk else invitation.abstract or ""
+        invitation.talk_id = talk.id if talk else None
+        invitation.invited_at = now
+        invitation.responded_at = None
+        invitation.last_reminder_at = None
+        await session.flush()
+        await self._send(event, invitation, person, token, settings, "speaker_invitation")
+        return invitation, token
+
+    async def remind(self, event: Event, invitation: Invitation, *, settings: Settings) -> str:
+        """Sends the speaker a fresh link (only the hash is stored, so the old link is replaced)."""
+        if invitation.status != InvitationStatus.INVITED.value:
+            raise Conflict("status", _("Only unanswered invitations can be reminded."))
+        token = secrets.token_urlsafe(32)
+        invitation.token_hash = hash_token(token)
+        invitation.last_reminder_at = dt.datetime.now(dt.UTC)
+        await self.repository.session.flush()
+        await self._send(event, invitation, invitation.person, token, settings, "speaker_reminder")
+        return token
+
+    async def _send(self, event: Event, invitation: Invitation, person: Person, token: str, settings: Settings,
+                    template: str) -> None:
+        from events_app.notify.services import enqueue_templated_email
+
+        await enqueue_templated_email(
+            self.repository.session, template, to=person.email, settings=settings,
+            context={"event": event, "invitation": invitation, "person": person,
+                     "link": f"{settings.base_url}/invitations/{token}"},
+        )
+
+    async def by_token(self, token: str) -> Invitation:
+        if not token or len(token) > 200:
+            raise NotFoundException("No such invitation.")
+        invitation = await self.repository.session.scalar(
+            select(Invitation).where(Invitation.token_hash == hash_token(token))
+        )
+        if invitation is None:
+            raise NotFoundException("No such invitation.")
+        return invitation
+
+    async def by_id(self, invitation_id: int, *, event: Event) -> Invitation:
+        invitation = await self.repository.session.get(Invitation, invitation_id)
+        if invitation is None or invitation.event_id != event.id:
+            raise NotFoundException("No such invitation.")
+        return invitation
+
+    async def board(self, event: Event) -> list[Invitation]:
+        rows = await self.repository.session.scalars(
+            select(Invitation).where(Invitation.event_id == event.id).order_by(Invitation.invited_at, Invitation.id)
+        )
+        return list(rows)
+
+    async def respond(
+        self, invitation: Invitation, action: str, data: Mapping[str, Any], *, settings: Settings,
+        photo: bytes | None = None,
+    ) -> Invitation:
+        """The speaker's answer through their link: accept, decline, or just save corrected details."""
+        session = self.repository.session
+        if action not in ("accept", "decline", "save"):
+            raise ValidationFailed({"action": _("Choose accept or decline.")})
+        if invitation.status == InvitationStatus.DECLINED.value and action != "decline":
+            raise Conflict("action", _("This invitation was declined. Please write to the organisers if you can come after all."))
+        errors = Errors()
+        person = invitation.person
+        person_data = {k: data.get(k) for k in ("full_name", "honorific", "affiliation", "bio") if k in data}
+        title = clean_text(errors, "title", data.get("title", invitation.title), max_length=300, multiline=False)
+        abstract = clean_text(errors, "abstract", data.get("abstract", invitation.abstract), max_length=20000)
+        arrival = _clean_date(errors, "arrival_date", data.get("arrival_date"))
+        departure = _clean_date(errors, "departure_date", data.get("departure_date"))
+        if arrival and departure and departure < arrival:
+            errors.add("departure_date", _("Departure must not be before arrival."))
+        accommodation = clean_text(errors, "accommodation", data.get("accommodation"), max_length=2000)
+        if action == "accept" and not title:
+            errors.add("title", _("Please give a title for your talk."))
+        try:
+            cleaned_person = PersonService(session=session).clean(person_data, partial=True)
+        except ValidationFailed as exc:
+            for key, message in exc.errors.items():
+                errors.add(key, message)
+            cleaned_person = {}
+        errors.raise_if_any()
+        if photo:
+            await store_photo(session, settings, person, photo)
+        await PersonService(session=session).update_person(person, cleaned_person)
+        invitation.title, invitation.abstract = title, abstract
+        invitation.arrival_date, invitation.departure_date = arrival, departure
+        invitation.needs_visa_letter = str(data.get("needs_visa_letter", "")).lower() in ("1", "on", "true", "yes")
+        invitation.accommodation = accommodation
+        talks = TalkService(session=session)
+        talk = await talks.by_id(invitation.talk_id) if invitation.talk_id else None
+        if action == "accept":
+            invitation.status = InvitationStatus.ACCEPTED.value
+            invitation.responded_at = dt.datetime.now(dt.UTC)
+        elif action == "decline":
+            invitation.status = InvitationStatus.DECLINED.value
+            invitation.responded_at = dt.datetime.now(dt.UTC)
+        await session.flush()
+        if talk is not None:
+            if invitation.status == InvitationStatus.ACCEPTED.value:
+                # Only accepted speakers reach public pages: the link to the talk is made on acceptance.
+                await talks.add_speaker(talk, person)
+                changes = {k: v for k, v in (("title", title), ("abstract", abstract)) if v and getattr(talk, k) != v}
+                for key, value in changes.items():
+                    setattr(talk, key, value)
+                if changes:
+                    talk.revision += 1
+                    touch(talk)
+                    await bump_programme(session, talk.event_id)
+            elif invitation.status == InvitationStatus.DECLINED.value:
+                await talks.remove_speaker(talk, person.id)
+        await session.flush()
+        return invitation
+
+
+SPEAKER_CSV_COLUMNS = (
+    "name", "honorific", "affiliation", "country", "email", "status", "kind", "title", "talks",
+    "arrival_date", "departure_date", "needs_visa_letter", "accommodation", "orcid", "homepage",
+)
+
+
+async def speakers_csv(session: AsyncSession, event: Event) -> bytes:
+    """Everyone speaking at or invited to the event, for organisers; UTF-8 with a BOM so Excel reads 中文 right."""
+    invitations = {
+        inv.person_id: inv for inv in await session.scalars(select(Invitation).where(Invitation.event_id == event.id))
+    }
+    talk_rows = await session.execute(
+        select(TalkSpeaker.person_id, Talk.title)
+        .join(Talk, Talk.id == TalkSpeaker.talk_id)
+        .where(Talk.event_id == event.id)
+        .order_by(Talk.starts_at)
+    )
+    talks: dict[int, list[str]] = {}
+    for person_id, title in talk_rows:
+        talks.setdefault(person_id, []).append(title)
+    ids = set(invitations) | set(talks)
+    people = list(await session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.full_name))) if ids else []
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(SPEAKER_CSV_COLUMNS)
+    for person in people:
+        inv = invitations.get(person.id)
+        writer.writerow([
+            person.full_name, person.honorific, person.affiliation, person.country, person.email,
+            invitation_state(inv) if inv else "speaker", inv.kind if inv else "", inv.title if inv else "",
+            " | ".join(talks.get(person.id, [])),
+            inv.arrival_date.isoformat() if inv and inv.arrival_date else "",
+            inv.departure_date.isoformat() if inv and inv.departure_date else "",
+            ("yes" if inv.needs_visa_letter else "no") if inv else "",
+            inv.accommodation if inv else "", person.orcid, person.homepage,
+        ])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import lru_cache
+
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -7,5 +9,11 @@ from markupsafe import Markup
 _renderer = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
+# The same descriptions and bios are shown again and again; the HTML depends on the text alone.
+@lru_cache(maxsize=512)
+def _render(text: str) -> Markup:
+    return Markup(_renderer.render(text))
+
+
 def render_markdown(text: str | None) -> Markup:
-    return Markup(_renderer.render(text or ""))
+    return _render(text or "")

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.contrib.jinja import JinjaTemplateEngine
 
+from events_app.calendar.links import calendar_links
 from events_app.web import timefmt
 from events_app.web.i18n import LANGUAGES, current_locale, gettext, ngettext
 from events_app.web.markdown import render_markdown
@@ -50,6 +51,7 @@ def build_environment(templates_dir: Path) -> Environment:
     env.globals.update(LANGUAGES=LANGUAGES, current_locale=current_locale.get, query_string=query_string,
                        country_names=lambda: country_names(current_locale.get()),
                        timezones=timefmt.common_timezones)
+    env.globals["calendar_links"] = calendar_links
     return env
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 
 from events_app.web.i18n import current_locale
 
@@ -39,29 +40,54 @@ def zone_abbreviation(value: dt.datetime, zone: str) -> str:
     return in_zone(value, zone).tzname() or zone
 
 
+# Babel re-reads the locale's patterns on every call, and pages show the same few instants again and again
+# (20 cards on the home page, a programme), so formatted strings are memoised per (instant, zone, locale).
+# The results depend on nothing else, so the caches can never be stale; they are bounded.
+@lru_cache(maxsize=16384)
+def _format_when(value: dt.datetime, zone: str, fmt: str, locale: str) -> str:
+    # Date in the locale's style, clock always 24-hour HH:mm: the same look as ranges and programmes.
+    return f"{_format_day(value, zone, fmt, locale)} {_format_clock(value, zone, locale)}"
+
+
+@lru_cache(maxsize=16384)
+def _format_day(value: dt.datetime, zone: str, fmt: str, locale: str) -> str:
+    return format_date(in_zone(value, zone), format=fmt, locale=locale)
+
+
+@lru_cache(maxsize=16384)
+def _format_clock(value: dt.datetime, zone: str, locale: str) -> str:
+    return format_time(in_zone(value, zone), format="HH:mm", tzinfo=ZoneInfo(zone), locale=locale)
+
+
+@lru_cache(maxsize=16384)
+def _format_range(start: dt.datetime, end: dt.datetime, zone: str, locale: str) -> str:
+    local_start, local_end = in_zone(start, zone), in_zone(end, zone)
+    if local_start.date() == local_end.date():
+        text = (f"{_format_day(start, zone, 'full', locale)}, {_format_clock(start, zone, locale)} – "
+                f"{_format_clock(end, zone, locale)}")
+    else:
+        text = (
+            f"{_format_day(start, zone, 'medium', locale)} {_format_clock(start, zone, locale)} – "
+            f"{_format_day(end, zone, 'medium', locale)} {_format_clock(end, zone, locale)}"
+        )
+    return f"{text} ({zone_abbreviation(start, zone)}, {zone})"
+
+
 def format_when(value: dt.datetime, zone: str, fmt: str = "medium") -> str:
-    return format_datetime(in_zone(value, zone), format=fmt, tzinfo=ZoneInfo(zone), locale=current_locale.get())
+    return _format_when(value, zone, fmt, current_locale.get())
 
 
 def format_day(value: dt.datetime, zone: str, fmt: str = "full") -> str:
-    return format_date(in_zone(value, zone), format=fmt, locale=current_locale.get())
+    return _format_day(value, zone, fmt, current_locale.get())
 
 
 def format_clock(value: dt.datetime, zone: str) -> str:
-    return format_time(in_zone(value, zone), format="HH:mm", tzinfo=ZoneInfo(zone), locale=current_locale.get())
+    return _format_clock(value, zone, current_locale.get())
 
 
 def format_range(start: dt.datetime, end: dt.datetime, zone: str) -> str:
     """'Tuesday, 3 March 2026, 14:00 – 16:00 (China Standard Time, Asia/Shanghai)' style ranges."""
-    local_start, local_end = in_zone(start, zone), in_zone(end, zone)
-    if local_start.date() == local_end.date():
-        text = f"{format_day(start, zone)}, {format_clock(start, zone)} – {format_clock(end, zone)}"
-    else:
-        text = (
-            f"{format_day(start, zone, 'medium')} {format_clock(start, zone)} – "
-            f"{format_day(end, zone, 'medium')} {format_clock(end, zone)}"
-        )
-    return f"{text} ({zone_abbreviation(start, zone)}, {zone})"
+    return _format_range(start, end, zone, current_locale.get())
 
 
 def local_input_value(value: dt.datetime | None, zone: str) -> str:

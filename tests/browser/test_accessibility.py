@@ -34,7 +34,10 @@ def demo_addresses(site) -> dict[str, str]:
         )
         person = await session.scalar(select(Person.id).where(Person.full_name == "张晓林"))
         return {"event": f"/events/{conference}", "speaker": f"/speakers/{person}",
-                "talk form": f"/organiser/events/{conference}/talks/new"}
+                "talk form": f"/organiser/events/{conference}/talks/new",
+                "programme": f"/events/{conference}/programme",
+                "timetable": f"/organiser/events/{conference}/timetable",
+                "speaker board": f"/organiser/events/{conference}/speakers"}
 
     return site.arrange(find)
 
@@ -48,6 +51,9 @@ PAGES = {
     "event form": ("/organiser/events/new", True),
     "talk form": (None, True),
     "speaker form": ("/organiser/speakers/new", True),
+    "programme": (None, False),
+    "timetable": (None, True),
+    "speaker board": (None, True),
 }
 
 

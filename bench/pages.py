@@ -1,0 +1,382 @@
+"""Public pages under load: requests/s and p50/p99 for the home page, an event page, the event list API,
+each against the framework floor (/healthz) measured in the same run.
+
+    python bench/pages.py [--duration 10] [--connections 64] [--database-url postgresql+asyncpg://...]
+
+What it does, all on loopback and bounded in time:
+1. Empties the given database (DROP SCHEMA public CASCADE), applies the Alembic migrations and bulk-inserts
+   2,000 events (kinds, zones, series, some cancelled and drafts), 500 of them with a programme of 10 talks
+   of 3 speakers each, names in Chinese and Latin scripts. `--no-seed` reuses what is there.
+2. Starts `uvicorn events_app.app:app --workers 2` on a free port, waits for /healthz.
+3. Drives each URL with wrk (a separate process: a Python client saturates before the server does),
+   after a short warm-up, and prints a table. wrk must be installed (`apt-get install -y wrk`).
+4. Stops the server, then does the same for the home and event pages on a second server started with
+   EVENTS_PAGE_CACHE_SECONDS=0, so every request queries the database and renders the template.
+
+The target (issue "Foundation"): home page and event page at 25% of the floor's requests/s or better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import importlib.util
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/ev_bench"
+EVENTS = 2000
+EVENTS_WITH_PROGRAMME = 500
+TALKS_PER_EVENT = 10
+SPEAKERS_PER_TALK = 3
+PEOPLE = 1500
+TARGET_RATIO = 0.25
+
+# wrk's done() hook: one JSON line with the figures we need (latencies in microseconds).
+WRK_REPORT = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "p50": %d, "p90": %d, "p99": %d, "max": %d, ' ..
+    '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+SURNAMES_ZH = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN_ZH = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "晓林", "建华"]
+GIVEN_LATIN = ["Maria", "Jean-Luc", "Anna", "Kwame", "Sarah", "Fiona", "João", "Ingrid", "Pedro", "Amélie",
+               "Lars", "Chiara", "Tomasz", "Aisha", "Diego", "Hannah", "Olivier", "Sven", "Lucía", "Nikolai"]
+SURNAMES_LATIN = ["González", "Dupont", "Müller", "Mensah", "O'Connor", "Campbell", "Silva", "Johansson",
+                  "Rossi", "Nowak", "Ferreira", "Schmidt", "Moreau", "Kowalski", "Haddad", "Larsen", "Novak"]
+AFFILIATIONS = ["National Science Library, CAS", "Peking University Library", "Université Paris-Saclay",
+                "TIB Hannover", "University of Ghana", "Universidade de São Paulo", "中国科学院文献情报中心",
+                "清华大学图书馆", "University of Edinburgh", "National Institute of Informatics"]
+COUNTRIES = ["CN", "CN", "CN", "FR", "DE", "GH", "BR", "GB", "JP", "ES", "US", "IT", "PL"]
+ZONES = ["Asia/Shanghai", "Asia/Shanghai", "Europe/Berlin", "America/New_York", "Asia/Tokyo",
+         "Africa/Nairobi", "America/Sao_Paulo", "Australia/Sydney"]
+KIND_ZH = {"conference": "国际会议", "workshop": "研讨会", "lecture": "讲座"}
+TOPICS = ["Open Science", "开放科学", "Research Data", "科研数据管理", "Scholarly Communication", "知识图谱",
+          "Bibliometrics", "学术评价", "Digital Preservation", "Persistent Identifiers", "Text Mining",
+          "数字图书馆", "Science Policy", "Open Access"]
+
+
+# ---- data ---------------------------------------------------------------------------------------------------
+
+
+def reset_schema(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from events_app.db import create_engine
+    from events_app.settings import Settings
+
+    async def run() -> None:
+        engine = create_engine(Settings(database_url=database_url), pooled=False)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def migrate(database_url: str) -> None:
+    from alembic import command
+    from events_app.cli import alembic_config
+
+    config = alembic_config(database_url)
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
+
+
+def person_name(rng: random.Random, i: int) -> str:
+    if i % 2 == 0:
+        return rng.choice(SURNAMES_ZH) + rng.choice(GIVEN_ZH)
+    return f"{rng.choice(GIVEN_LATIN)} {rng.choice(SURNAMES_LATIN)}"
+
+
+def seed(database_url: str) -> dict[str, str]:
+    """Bulk-inserts the data set; returns the URLs to measure."""
+    from sqlalchemy import insert
+
+    from events_app.accounts.models import Account
+    from events_app.db import create_engine
+    from events_app.events.models import Event, Series, event_managers
+    from events_app.schedule.models import Talk, TalkSpeaker
+    from events_app.settings import Settings
+    from events_app.speakers.models import Person
+
+    rng = random.Random(2026)
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    series_rows = [
+        {"id": i + 1, "slug": f"series-{i + 1}", "title": f"{topic} Series" if topic.isascii() else f"{topic}系列讲座",
+         "description": ""}
+        for i, topic in enumerate(TOPICS[:12])
+    ]
+    people_rows = [
+        {"id": i + 1, "full_name": person_name(rng, i), "honorific": rng.choice(["", "Dr.", "Prof."]),
+         "affiliation": rng.choice(AFFILIATIONS), "country": rng.choice(COUNTRIES), "email": f"p{i}@example.org",
+         "bio": "", "homepage": "", "orcid": ""}
+        for i in range(PEOPLE)
+    ]
+    event_rows, talk_rows, link_rows, manager_rows = [], [], [], []
+    programme_every = EVENTS // EVENTS_WITH_PROGRAMME
+    talk_id = 0
+    for i in range(EVENTS):
+        with_programme = i % programme_every == 0
+        kind = ("conference", "workshop")[i % 2] if with_programme else ("conference", "workshop", "lecture")[i % 3]
+        # Two years back to three years ahead: most of the list is upcoming, as on the real site.
+        starts = now + dt.timedelta(days=rng.randint(-730, 1095), hours=rng.randint(0, 23))
+        length = {"conference": dt.timedelta(days=3), "workshop": dt.timedelta(days=1),
+                  "lecture": dt.timedelta(minutes=90)}[kind]
+        status = "cancelled" if i % 20 == 7 else "draft" if i % 25 == 3 else "published"
+        topic = TOPICS[i % len(TOPICS)]
+        title = f"{topic}: {kind.title()} {i}" if topic.isascii() else f"{topic}{KIND_ZH[kind]} {i}"
+        event_rows.append({
+            "id": i + 1, "slug": f"event-{i + 1}", "kind": kind, "title": title,
+            "summary": f"{title} — an event of the international programme. 国际交流项目活动。",
+            "description": "## About\n\nTalks and discussion on **" + topic + "**.\n\n- Open to all\n- 欢迎参加",
+            "starts_at": starts, "ends_at": starts + length, "timezone": ZONES[i % len(ZONES)],
+            "venue_name": "Lecture Hall 1" if i % 4 else "报告厅", "venue_address": "33 Beisihuan Xilu, Beijing",
+            "online_url": "", "language": "en" if i % 3 else "zh", "organiser": "National Science Library",
+            "partners": ["TIB Hannover", "中国科学院"] if i % 5 == 0 else [], "status": status,
+            "series_id": (i % 12) + 1 if i % 5 < 2 else None, "revision": 0, "geo_lat": None, "geo_lon": None,
+        })
+        manager_rows.append({"event_id": i + 1, "account_id": 1})
+        if with_programme:
+            for t in range(TALKS_PER_EVENT):
+                talk_id += 1
+                talk_start = starts + dt.timedelta(minutes=30 * t)
+                talk_rows.append({
+                    "id": talk_id, "event_id": i + 1, "title": f"Talk {t + 1}: {rng.choice(TOPICS)}",
+                    "abstract": "", "starts_at": talk_start, "ends_at": talk_start + dt.timedelta(minutes=25),
+                    "room": f"Room {t % 3 + 1}", "revision": 0,
+                })
+                for position, person in enumerate(rng.sample(range(1, PEOPLE + 1), SPEAKERS_PER_TALK)):
+                    link_rows.append({"talk_id": talk_id, "person_id": person, "position": position})
+
+    async def run() -> None:
+        from sqlalchemy import text
+
+        engine = create_engine(Settings(database_url=database_url), pooled=False)
+        async with engine.begin() as conn:
+            await conn.execute(insert(Account), [{"id": 1, "email": "bench@example.org", "full_name": "Bench",
+                                                  "password_hash": "!", "role": "admin", "is_active": True}])
+            await conn.execute(insert(Series), series_rows)
+            await conn.execute(insert(Person), people_rows)
+            for start in range(0, len(event_rows), 500):
+                await conn.execute(insert(Event), event_rows[start:start + 500])
+            await conn.execute(insert(event_managers), manager_rows)
+            for start in range(0, len(talk_rows), 1000):
+                await conn.execute(insert(Talk), talk_rows[start:start + 1000])
+            for start in range(0, len(link_rows), 2000):
+                await conn.execute(insert(TalkSpeaker), link_rows[start:start + 2000])
+            # Explicit ids were given, so move the sequences past them for anything the app inserts later.
+            for table in ("account", "series", "person", "event", "talk", "talk_speaker"):
+                await conn.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                ))
+            await conn.execute(text("ANALYZE"))
+        await engine.dispose()
+
+    asyncio.run(run())
+    return {"events": str(len(event_rows)), "talks": str(len(talk_rows)), "speaker_links": str(len(link_rows))}
+
+
+def pick_event_with_programme(database_url: str) -> str:
+    """An upcoming published event with a full programme (so the page shows 10 talks, 30 speaker links)."""
+    from sqlalchemy import func, select
+
+    from events_app.db import create_engine
+    from events_app.events.models import Event
+    from events_app.schedule.models import Talk
+    from events_app.settings import Settings
+
+    async def run() -> str:
+        engine = create_engine(Settings(database_url=database_url), pooled=False)
+        async with engine.connect() as conn:
+            slug = await conn.scalar(
+                select(Event.slug)
+                .join(Talk, Talk.event_id == Event.id)
+                .where(Event.status == "published", Event.ends_at > func.now())
+                .group_by(Event.id, Event.slug, Event.starts_at)
+                .having(func.count(Talk.id) >= TALKS_PER_EVENT)
+                .order_by(Event.starts_at)
+                .limit(1)
+            )
+        await engine.dispose()
+        if slug is None:
+            raise SystemExit("No event with a programme in this database; run without --no-seed.")
+        return slug
+
+    return asyncio.run(run())
+
+
+# ---- server and load ----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(database_url: str, port: int, workers: int, page_cache_seconds: int) -> subprocess.Popen:
+    env = {**os.environ, "EVENTS_DATABASE_URL": database_url, "EVENTS_DEBUG": "0",
+           "EVENTS_PAGE_CACHE_SECONDS": str(page_cache_seconds),
+           "EVENTS_RUN_WORKER_IN_PROCESS": "0", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "uvicorn", "events_app.app:app", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    # Its own process group, so stopping it also stops its worker processes and nothing else.
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=5)
+
+
+def wait_until_up(base: str, server: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"The server exited with code {server.returncode}.")
+        try:
+            with urllib.request.urlopen(base + "/healthz?db=1", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("The server did not answer /healthz in time.")
+
+
+def check_page(url: str, must_contain: str) -> int:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = response.read().decode()
+        if response.status != 200 or must_contain not in body:
+            raise SystemExit(f"{url} did not answer as expected ({response.status}).")
+        return len(body)
+
+
+def run_wrk(url: str, *, seconds: int, connections: int, threads: int, script: str) -> dict:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", script, url]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    for line in result.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            figures = json.loads(line.removeprefix("WRK_JSON "))
+            figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+            figures["errors"] = sum(figures[k] for k in ("connect", "read", "write", "status", "timeout"))
+            return figures
+    raise SystemExit(f"wrk gave no figures for {url}:\n{result.stdout}\n{result.stderr}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
+                        help="PostgreSQL database to EMPTY and fill (default: %(default)s)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per URL (default: 10)")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load per URL first (default: 2)")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent connections (default: 64)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default: 2)")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default: 2)")
+    parser.add_argument("--no-seed", action="store_true", help="reuse the data already in the database")
+    parser.add_argument("--no-uncached", dest="with_uncached", action="store_false",
+                        help="skip the second server that runs without the rendered-page cache")
+    args = parser.parse_args()
+
+    if not args.database_url.startswith("postgresql"):
+        raise SystemExit("This benchmark runs on PostgreSQL (give --database-url postgresql+asyncpg://...).")
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+
+    if not args.no_seed:
+        started = time.monotonic()
+        reset_schema(args.database_url)
+        migrate(args.database_url)
+        counts = seed(args.database_url)
+        print(f"Seeded {counts['events']} events, {counts['talks']} talks, {counts['speaker_links']} speaker links "
+              f"in {time.monotonic() - started:.1f}s.")
+    slug = pick_event_with_programme(args.database_url)
+    # Other work on the machine shows in every row; the ratios to the floor, measured in the same run, less so.
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+    targets = [
+        ("/healthz (floor)", "/healthz", '"ok"'),
+        ("/healthz?db=1", "/healthz?db=1", '"database"'),
+        ("home page", "/", "Upcoming events"),
+        ("event page (10 talks x 3 speakers)", f"/events/{slug}", "Programme"),
+        ("GET /api/events", "/api/events", '"items"'),
+    ]
+    # The same pages again from a server without the rendered-page cache: every request queries and renders.
+    uncached = [
+        ("home page, cache off", "/", "Upcoming events"),
+        ("event page, cache off", f"/events/{slug}", "Programme"),
+    ]
+    results: list[tuple[str, str, dict, int]] = []
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(WRK_REPORT)
+        script = handle.name
+    try:
+        for page_cache_seconds, group in ((30, targets), (0, uncached if args.with_uncached else [])):
+            if not group:
+                continue
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            server = start_server(args.database_url, port, args.workers, page_cache_seconds)
+            try:
+                wait_until_up(base, server)
+                for label, path, marker in group:
+                    size = check_page(base + path, marker)
+                    if args.warmup:
+                        run_wrk(base + path, seconds=args.warmup, connections=args.connections,
+                                threads=args.threads, script=script)
+                    figures = run_wrk(base + path, seconds=args.duration, connections=args.connections,
+                                      threads=args.threads, script=script)
+                    results.append((label, path, figures, size))
+                    print(f"  {label}: {figures['rps']:.0f} req/s", file=sys.stderr)
+            finally:
+                stop_server(server)
+    finally:
+        os.unlink(script)
+
+    floor = results[0][2]["rps"]
+    extras = ", ".join(f"{name} {'yes' if importlib.util.find_spec(name) else 'no'}" for name in ("uvloop", "httptools"))
+    print()
+    print(f"{args.workers} uvicorn workers ({extras}), wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
+          f"{os.cpu_count()} CPUs, load average before the run {load_before}, "
+          f"database {args.database_url.rsplit('@', 1)[-1]}")
+    header = f"{'URL':<38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'bytes':>7} {'vs floor':>9}  target"
+    print(header)
+    print("-" * len(header))
+    for label, _path, figures, size in results:
+        ratio = figures["rps"] / floor
+        target = "" if label.startswith("/healthz") or "api" in label or "cache off" in label else (
+            "met" if ratio >= TARGET_RATIO else "NOT met")
+        print(f"{label:<38} {figures['rps']:>8.0f} {figures['p50'] / 1000:>8.2f} {figures['p99'] / 1000:>8.2f} "
+              f"{figures['errors']:>7} {size:>7} {ratio:>8.0%}  {target}")
+    print(f"\nTarget: home page and event page at {TARGET_RATIO:.0%} of the floor or better. Event: /events/{slug}")
+
+
+if __name__ == "__main__":
+    main()

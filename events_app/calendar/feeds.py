@@ -1,0 +1,323 @@
+"""Public iCalendar feeds: routes, conditional requests (ETag / Last-Modified) and the VEVENT cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from email.utils import format_datetime, parsedate_to_datetime
+
+from litestar import Controller, Litestar, Request, Response, route
+from litestar.enums import HttpMethod
+from litestar.exceptions import NotFoundException
+from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events_app.calendar import build
+from events_app.calendar.services import (
+    EventEntry,
+    FeedScope,
+    event_tombstone_owners,
+    feed_entries,
+    feed_validator,
+    load_events,
+    public_talks_of_person,
+    recent_tombstones,
+    speakers_by_event,
+)
+from events_app.events.models import Event, EventKind, EventStatus, Series
+from events_app.events.services import EventService
+from events_app.settings import Settings
+from events_app.speakers.models import Person
+from events_app.web.i18n import current_locale
+from events_app.web.i18n import gettext as _
+
+# Part of every ETag: bump it when the builder's output changes, so clients refetch after a deploy.
+BUILD_VERSION = "1"
+CACHE_ENTRIES = 50_000  # ~1 KB each: enough for every event of a large programme in every language
+CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
+
+# ---- public URLs ----------------------------------------------------------------------------------------------
+# Litestar routes whole path segments, and "/events/{slug}" is the event page, so "/events/{slug}.ics" cannot
+# be a route of its own. The feed URLs are rewritten to internal routes before routing; public URLs stay.
+FEED_PATH = re.compile(r"^/(events|series|speakers)/([^/]+)\.ics$")
+INTERNAL_PREFIX = "/calendar-feeds"
+
+
+class FeedPaths:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            match = FEED_PATH.match(scope["path"])
+            if match:
+                # In place, not a copy: Litestar's before-send hook (which commits and closes the request's
+                # database session) holds the scope object it was given.
+                scope["path"] = f"{INTERNAL_PREFIX}/{match[1]}/{match[2]}"
+        await self.app(scope, receive, send)
+
+
+def serve_feed_paths(app: Litestar) -> Litestar:
+    """Installs the rewrite in front of Litestar's router (middleware would run after routing)."""
+    app.asgi_handler = FeedPaths(app.asgi_handler)
+    return app
+
+
+# ---- the cache ------------------------------------------------------------------------------------------------
+class VEventCache:
+    """Serialised VEVENTs by everything they depend on. Per process and safe to lose: a miss rebuilds."""
+
+    def __init__(self, max_entries: int = CACHE_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple, tuple[bytes, frozenset[str]]] = OrderedDict()
+
+    def get(self, key: tuple) -> tuple[bytes, frozenset[str]] | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: tuple, value: tuple[bytes, frozenset[str]]) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def feed_cache(app: Litestar) -> VEventCache:
+    return app.state.setdefault("calendar_vevent_cache", VEventCache())
+
+
+# ---- building -------------------------------------------------------------------------------------------------
+def _main_zone(entries: Sequence[EventEntry]) -> str | None:
+    zones = Counter(entry.timezone for entry in entries)
+    return min(zones, key=lambda zone: (-zones[zone], zone)) if zones else None
+
+
+async def render_events_feed(
+    session: AsyncSession,
+    scope: FeedScope,
+    *,
+    name: str,
+    description: str,
+    settings: Settings,
+    now: dt.datetime,
+    cache: VEventCache | None,
+) -> bytes:
+    """A feed of events; with a cache only changed events are serialised again, to the same bytes."""
+    entries = await feed_entries(session, scope, now)
+    calendar = build.feed_calendar(name=name, description=description, settings=settings, zone=_main_zone(entries))
+    span = build.event_span(entries)
+    locale = current_locale.get()
+    parts: dict[int, tuple[bytes, frozenset[str]]] = {}
+    if cache is not None:
+        for entry in entries:
+            hit = cache.get((locale, entry.key))
+            if hit is not None:
+                parts[entry.id] = hit
+    missing = [entry.id for entry in entries if entry.id not in parts]
+    events = await load_events(session, missing, scope, now) if missing else {}
+    speakers = await speakers_by_event(session, missing) if missing else {}
+    components = {}
+    for event_id in missing:
+        if event_id in events:  # an event unpublished between the two queries is simply left out
+            components[event_id] = build.event_to_vevent(
+                events[event_id], speakers=speakers.get(event_id, []), settings=settings
+            )
+    if cache is None:
+        return build.calendar_bytes(calendar, [components[e.id] for e in entries if e.id in components], span)
+    for entry in entries:
+        if entry.id in components:
+            component = components[entry.id]
+            parts[entry.id] = (component.to_ical(), build.used_tzids(component))
+            cache.put((locale, entry.key), parts[entry.id])
+    return build.assemble(calendar, [parts[e.id] for e in entries if e.id in parts], span)
+
+
+# ---- conditional requests -------------------------------------------------------------------------------------
+def _etag(feed: str, validator: Sequence) -> str:
+    digest = hashlib.blake2b(repr((BUILD_VERSION, feed, current_locale.get(), tuple(validator))).encode(), digest_size=16)
+    return f'"{digest.hexdigest()}"'
+
+
+def _not_modified(request: Request, etag: str, last_modified: dt.datetime | None) -> bool:
+    # RFC 9110 13.2.2: If-None-Match decides when present; If-Modified-Since only without it.
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or etag in tags
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_modified_since and last_modified is not None:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=dt.UTC)
+        return last_modified.replace(microsecond=0) <= since
+    return False
+
+
+async def conditional_feed(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    feed: str,
+    filename: str,
+    now: dt.datetime,
+    render: Callable[[], Awaitable[bytes]],
+) -> Response:
+    """304 from a few aggregates when nothing changed; otherwise render the feed."""
+    *validator, last_modified = await feed_validator(session, now)
+    etag = _etag(feed, validator)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={settings.calendar_refresh_seconds}",
+        # Labels in descriptions follow the language (?lang=, cookie, Accept-Language).
+        "Vary": "Accept-Language, Cookie",
+    }
+    if last_modified is not None:
+        headers["Last-Modified"] = format_datetime(last_modified.astimezone(dt.UTC), usegmt=True)
+    if _not_modified(request, etag, last_modified):
+        return Response(content=b"", status_code=304, headers=headers)
+    body = await render()
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    headers["Content-Type"] = CALENDAR_MEDIA_TYPE
+    if request.method == HttpMethod.HEAD:
+        headers["Content-Length"] = str(len(body))
+        body = b""
+    return Response(content=body, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
+
+
+# ---- routes ---------------------------------------------------------------------------------------------------
+FEED_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+
+
+class CalendarFeeds(Controller):
+    include_in_schema = False
+
+    @route("/calendar.ics", http_method=FEED_METHODS, name="calendar_feed")
+    async def all_events(
+        self,
+        request: Request,
+        db_session: AsyncSession,
+        settings: Settings,
+        kind: str | None = None,
+        series: str | None = None,
+    ) -> Response:
+        now = dt.datetime.now(dt.UTC)
+        try:
+            event_kind = EventKind(kind) if kind else None
+        except ValueError:
+            raise NotFoundException("No such kind of event.") from None
+        series_row = None
+        if series:
+            series_row = await db_session.scalar(select(Series).where(Series.slug == series))
+            if series_row is None:
+                raise NotFoundException("No such series.")
+        scope = FeedScope(kind=event_kind, series_id=series_row.id if series_row else None)
+        name = series_row.title if series_row else _("International Programme")
+        if event_kind is not None:
+            name = f"{name} – {build.kind_label(event_kind)}"
+        return await self._events_feed(
+            request, db_session, settings, scope, now, name=name,
+            description=_("Conferences, workshops and invited lectures of the International Programme."),
+            feed=f"all:{event_kind}:{series}", filename="calendar.ics",
+        )
+
+    @route(f"{INTERNAL_PREFIX}/series/{{slug:str}}", http_method=FEED_METHODS, name="series_feed")
+    async def series_feed(self, request: Request, slug: str, db_session: AsyncSession, settings: Settings) -> Response:
+        now = dt.datetime.now(dt.UTC)
+        series = await db_session.scalar(select(Series).where(Series.slug == slug))
+        if series is None:
+            raise NotFoundException("No such series.")
+        return await self._events_feed(
+            request, db_session, settings, FeedScope(series_id=series.id), now, name=series.title,
+            description=series.description or series.title, feed=f"series:{series.id}", filename=f"{slug}.ics",
+        )
+
+    async def _events_feed(
+        self, request: Request, session: AsyncSession, settings: Settings, scope: FeedScope, now: dt.datetime,
+        *, name: str, description: str, feed: str, filename: str,
+    ) -> Response:
+        async def render() -> bytes:
+            return await render_events_feed(
+                session, scope, name=name, description=description, settings=settings, now=now,
+                cache=feed_cache(request.app),
+            )
+
+        return await conditional_feed(
+            request, session, settings, feed=feed, filename=filename, now=now,
+            render=render,
+        )
+
+    @route(f"{INTERNAL_PREFIX}/events/{{slug:str}}", http_method=FEED_METHODS, name="event_feed")
+    async def event_feed(
+        self, request: Request, slug: str, db_session: AsyncSession, settings: Settings, talks: str | None = None
+    ) -> Response:
+        now = dt.datetime.now(dt.UTC)
+        event_id = await db_session.scalar(
+            select(Event.id).where(Event.slug == slug, Event.status != EventStatus.DRAFT)
+        )
+        if event_id is None:
+            raise NotFoundException("No such event.")
+        with_talks = (talks or "1").lower() not in {"0", "false", "no", "off"}
+
+        async def render() -> bytes:
+            event = await EventService(session=db_session).public_by_slug(slug)
+            speakers = (await speakers_by_event(db_session, [event.id])).get(event.id, [])
+            components = [build.event_to_vevent(event, speakers=speakers, settings=settings)]
+            tombstones = []
+            if with_talks:
+                components += [build.talk_to_vevent(talk, event, settings=settings) for talk in event.talks]
+                tombstones = await recent_tombstones(db_session, now, event_id=event.id)
+                components += [build.tombstone_to_vevent(t, settings=settings, event=event) for t in tombstones]
+            calendar = build.feed_calendar(
+                name=event.title, description=event.summary or event.title, settings=settings, zone=event.timezone
+            )
+            return build.calendar_bytes(calendar, components, build.event_span([event, *tombstones]))
+
+        return await conditional_feed(
+            request, db_session, settings, feed=f"event:{event_id}:{with_talks}", filename=f"{slug}.ics",
+            now=now, render=render,
+        )
+
+    @route(f"{INTERNAL_PREFIX}/speakers/{{ident:str}}", http_method=FEED_METHODS, name="speaker_feed")
+    async def speaker_feed(self, request: Request, ident: str, db_session: AsyncSession, settings: Settings) -> Response:
+        now = dt.datetime.now(dt.UTC)
+        person = await db_session.get(Person, int(ident)) if ident.isdigit() and len(ident) < 19 else None
+        if person is None:
+            raise NotFoundException("No such speaker.")
+
+        async def render() -> bytes:
+            talks = await public_talks_of_person(db_session, person.id, now)
+            components = [build.talk_to_vevent(talk, event, settings=settings) for talk, event in talks]
+            tombstones = await recent_tombstones(db_session, now, person_id=person.id)
+            owners = await event_tombstone_owners(db_session, tombstones)
+            components += [
+                build.tombstone_to_vevent(t, settings=settings, event=owners.get(t.event_id)) for t in tombstones
+            ]
+            zone = Counter(event.timezone for _talk, event in talks).most_common(1)
+            calendar = build.feed_calendar(
+                name=person.display_name, description=_("Talks by %(name)s", name=person.display_name),
+                settings=settings, zone=zone[0][0] if zone else None,
+            )
+            return build.calendar_bytes(
+                calendar, components, build.event_span([*(talk for talk, _event in talks), *tombstones])
+            )
+
+        return await conditional_feed(
+            request, db_session, settings, feed=f"speaker:{person.id}", filename=f"speaker-{person.id}.ics",
+            now=now, render=render,
+        )
+
+
+route_handlers = [CalendarFeeds]

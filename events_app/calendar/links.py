@@ -1,0 +1,80 @@
+"""Absolute links to the feeds and to "add to calendar" services, for pages and e-mails."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import pass_context
+
+GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
+OUTLOOK_COMPOSE = "https://outlook.live.com/calendar/0/action/compose"
+
+
+def _utc(instant: dt.datetime, fmt: str) -> str:
+    return instant.astimezone(dt.UTC).strftime(fmt)
+
+
+@dataclass(frozen=True)
+class CalendarLinks:
+    base_url: str
+
+    def https(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def webcal(self, path: str) -> str:
+        # webcal:// makes the browser hand the feed to the calendar app as a subscription.
+        return "webcal://" + self.https(path).split("://", 1)[1]
+
+    def event_feed(self, event: Any) -> str:
+        return f"/events/{event.slug}.ics"
+
+    def event_download(self, event: Any) -> str:
+        return f"/events/{event.slug}.ics?talks=0"
+
+    def series_feed(self, series: Any) -> str:
+        return f"/series/{series.slug}.ics"
+
+    def speaker_feed(self, person: Any) -> str:
+        return f"/speakers/{person.id}.ics"
+
+    def all_events_feed(self) -> str:
+        return "/calendar.ics"
+
+    def _details(self, event: Any) -> str:
+        page = self.https(f"/events/{event.slug}")
+        return "\n\n".join(part for part in (event.summary, event.online_url, page) if part)
+
+    def _location(self, event: Any) -> str:
+        return ", ".join(part for part in (event.venue_name, event.venue_address) if part)
+
+    def google(self, event: Any) -> str:
+        query = {
+            "action": "TEMPLATE",
+            "text": event.title,
+            "dates": f"{_utc(event.starts_at, '%Y%m%dT%H%M%SZ')}/{_utc(event.ends_at, '%Y%m%dT%H%M%SZ')}",
+            "ctz": event.timezone,
+            "details": self._details(event),
+            "location": self._location(event),
+        }
+        return f"{GOOGLE_TEMPLATE}?{urlencode(query)}"
+
+    def outlook(self, event: Any) -> str:
+        query = {
+            "path": "/calendar/action/compose",
+            "rru": "addevent",
+            "subject": event.title,
+            "startdt": _utc(event.starts_at, "%Y-%m-%dT%H:%M:%SZ"),
+            "enddt": _utc(event.ends_at, "%Y-%m-%dT%H:%M:%SZ"),
+            "body": self._details(event),
+            "location": self._location(event),
+        }
+        return f"{OUTLOOK_COMPOSE}?{urlencode(query)}"
+
+
+@pass_context
+def calendar_links(context: Any) -> CalendarLinks:
+    """Jinja global: ``{% set cal = calendar_links() %}``; absolute URLs come from settings.base_url."""
+    return CalendarLinks(context["request"].app.state.settings.base_url)

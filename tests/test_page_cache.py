@@ -1,0 +1,161 @@
+"""Public pages are kept rendered for anonymous visitors, and never shown stale after a change is committed."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from litestar import get
+from litestar.response import Template
+from litestar.testing import AsyncTestClient
+
+from events_app.web import page_cache
+from tests.conftest import TEST_PASSWORD, csrf_token_from, make_event, post_form
+from tests.test_query_counts import counted_statements
+
+
+async def test_repeat_anonymous_visits_of_an_event_page_cost_no_queries(app, client, db, organiser):
+    event = await make_event(db, organiser, title="Open Science Lecture")
+    first = await client.get(f"/events/{event.slug}")
+    with counted_statements(app) as statements:
+        again = await client.get(f"/events/{event.slug}")
+    assert again.status_code == 200 and again.text == first.text
+    assert statements == []
+
+
+async def test_visitors_see_an_organisers_change_at_once(app, client, db, organiser):
+    from events_app.events.services import EventService
+
+    event = await make_event(db, organiser, title="Open Science Lecture")
+    assert "Open Science Lecture" in (await client.get(f"/events/{event.slug}")).text
+    assert "Open Science Lecture" in (await client.get("/")).text
+
+    await EventService(session=db).update_event(event, {"title": "Open Science Lecture (new room)"})
+    await db.commit()
+
+    assert "Open Science Lecture (new room)" in (await client.get(f"/events/{event.slug}")).text
+    assert "Open Science Lecture (new room)" in (await client.get("/")).text
+
+
+async def test_a_rolled_back_change_keeps_the_page(app, client, db, organiser):
+    from events_app.events.services import EventService
+
+    event = await make_event(db, organiser, title="Open Science Lecture")
+    url = f"/events/{event.slug}"
+    await client.get(url)
+    await EventService(session=db).update_event(event, {"title": "Never saved"})
+    await db.rollback()
+    with counted_statements(app) as statements:
+        page = await client.get(url)
+    assert "Never saved" not in page.text and statements == []
+
+
+async def test_logged_in_organisers_always_get_a_fresh_page(app, client, db, organiser):
+    event = await make_event(db, organiser, title="Open Science Lecture")
+    await client.get(f"/events/{event.slug}")  # kept for anonymous visitors
+    logged_in = await post_form(client, "/login", {"email": organiser.email, "password": TEST_PASSWORD},
+                                follow_redirects=False)
+    assert logged_in.status_code in (302, 303)
+    with counted_statements(app) as statements:
+        page = await client.get(f"/events/{event.slug}")
+    assert statements, "an organiser's page must be rendered, not taken from memory"
+    assert "Organiser area" in page.text and "Organiser login" not in page.text
+
+
+async def test_pages_in_each_language_are_kept_apart(client, db, organiser):
+    await make_event(db, organiser, title="Open Science Lecture")
+    assert 'lang="en"' in (await client.get("/")).text
+    assert 'lang="zh"' in (await client.get("/", headers={"accept-language": "zh-CN"})).text
+    assert 'lang="en"' in (await client.get("/")).text
+
+
+async def test_each_visitor_gets_a_form_with_their_own_csrf_token(app, monkeypatch):
+    @get("/test-cached-form", name="test_cached_form")
+    async def cached_form() -> Template:
+        return Template(template_name="accounts/login.html", context={"values": {}, "errors": {}})
+
+    app.register(cached_form)
+    monkeypatch.setattr(page_cache, "CACHED_ROUTES", page_cache.CACHED_ROUTES | {"test_cached_form"})
+    tokens = []
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as first, \
+            AsyncTestClient(app=app, base_url="http://testserver.local") as second:
+        for visitor in (first, second, first):
+            page = await visitor.get("/test-cached-form")
+            token = csrf_token_from(page.text)
+            assert token == visitor.cookies["csrftoken"]
+            tokens.append(token)
+        # the second visitor's page came from memory, with their own token put in
+        assert tokens[0] != tokens[1] and tokens[0] == tokens[2]
+        response = await second.post("/login", data={"email": "nobody@example.org", "password": "x",
+                                                      "_csrf_token": tokens[1]})
+        assert response.status_code != 403
+
+
+async def test_a_change_committed_by_another_process_clears_the_page(app, client, db, organiser, database_url, is_postgres):
+    if not is_postgres:
+        pytest.skip("cross-process notification is PostgreSQL's LISTEN/NOTIFY")
+    import asyncpg
+
+    event = await make_event(db, organiser, title="Open Science Lecture")
+    await client.get(f"/events/{event.slug}")
+    # Another process (here: a bare connection, no ORM) changes the title and says so, as the app's writes do.
+    connection = await asyncpg.connect(page_cache.asyncpg_dsn(database_url))
+    try:
+        async with connection.transaction():
+            await connection.execute("UPDATE event SET title = 'Renamed elsewhere' WHERE id = $1", event.id)
+            await connection.execute(f"NOTIFY {page_cache.CHANNEL}")
+    finally:
+        await connection.close()
+    for _ in range(50):
+        page = await client.get(f"/events/{event.slug}")
+        if "Renamed elsewhere" in page.text:
+            break
+        await asyncio.sleep(0.02)
+    assert re.search(r"<h1>Renamed elsewhere</h1>", page.text)
+
+
+async def test_committed_writes_are_announced_to_other_workers_and_reads_are_not(db, organiser, database_url, is_postgres):
+    if not is_postgres:
+        pytest.skip("cross-process notification is PostgreSQL's LISTEN/NOTIFY")
+    import asyncpg
+
+    from events_app.events.services import EventService
+
+    event = await make_event(db, organiser, title="Open Science Lecture")
+    heard: list[str] = []
+    listener = await asyncpg.connect(page_cache.asyncpg_dsn(database_url))
+    await listener.add_listener(page_cache.CHANNEL, lambda _c, _pid, channel, _payload: heard.append(channel))
+    try:
+        await EventService(session=db).public_by_slug(event.slug)
+        await db.commit()  # a read-only transaction says nothing
+        await asyncio.sleep(0.1)
+        assert heard == []
+        await EventService(session=db).update_event(event, {"title": "Open Science Lecture, moved"})
+        await db.commit()
+        for _ in range(50):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+        assert heard == [page_cache.CHANNEL]
+    finally:
+        await listener.close()
+
+
+async def test_a_kept_page_expires_because_upcoming_depends_on_the_clock():
+    cache = page_cache.PageCache(seconds=0.05, needs_listener=False)
+    key = ("/", b"", "en")
+    cache.put(key, "<p>upcoming</p>", page_cache.current_generation())
+    assert cache.get(key).body == "<p>upcoming</p>"
+    await asyncio.sleep(0.08)
+    assert cache.get(key) is None
+
+
+async def test_a_page_rendered_while_a_write_committed_is_not_kept():
+    cache = page_cache.PageCache(seconds=30, needs_listener=False)
+    key = ("/", b"", "en")
+    cache.get(key)  # the request starts: nothing kept yet
+    started_at = cache.generation
+    page_cache.pages_changed()  # someone commits while the page renders
+    cache.put(key, "<p>maybe stale</p>", started_at)
+    assert cache.get(key) is None
