@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 from events_app.db import create_engine, import_models  # noqa: E402
 from events_app.settings import Settings  # noqa: E402
 
+import_models()  # every domain's models, so mappers configure whichever module is touched first
+
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
@@ -58,7 +60,6 @@ async def prepare_event(database_url: str, capacity: int) -> str:
     from events_app.events.services import EventService
     from events_app.registration.services import RegistrationService
 
-    import_models()
     settings = Settings(database_url=database_url)
     engine = create_engine(settings, pooled=False)
     async with async_sessionmaker(engine, expire_on_commit=False)() as session:
