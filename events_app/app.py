@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from events_app.calendar.feeds import route_handlers as calendar_routes
     from events_app.calendar.feeds import serve_feed_paths
     from events_app.events.controllers import route_handlers as event_routes
+    from events_app.registration.controllers import route_handlers as registration_routes
     from events_app.schedule.controllers import route_handlers as schedule_routes
     from events_app.speakers.controllers import route_handlers as speaker_routes
 
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *speaker_routes,
             *schedule_routes,
             *account_routes,
+            *registration_routes,
             *calendar_routes,
             api_router,
             create_static_files_router(path="/static", directories=[static_dir], include_in_schema=False),

@@ -170,6 +170,18 @@ def worker(once: bool) -> None:
     asyncio.run(run_worker(settings))
 
 
+@main.command("expire-offers", help="Pass seats whose offer deadline has passed to the next person (run from cron).")
+def expire_offers() -> None:
+    from events_app.registration.services import RegistrationService
+
+    settings = Settings.from_env()
+
+    async def work(session: AsyncSession) -> int:
+        return await RegistrationService(session, settings).expire_due_offers()
+
+    click.echo(f"Expired offers in {run_in_session(work, settings)} event(s).")
+
+
 class EventsCLIPlugin(CLIPluginProtocol):
     """Also offers these commands under Litestar's own `litestar` CLI."""
 

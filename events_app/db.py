@@ -24,6 +24,7 @@ def import_models() -> None:
     from events_app.calendar import models as _calendar  # noqa: F401
     from events_app.events import models as _events  # noqa: F401
     from events_app.notify import models as _notify  # noqa: F401
+    from events_app.registration import models as _registration  # noqa: F401
     from events_app.schedule import models as _schedule  # noqa: F401
     from events_app.speakers import models as _speakers  # noqa: F401
 

@@ -20,6 +20,7 @@ from events_app.events.services import (
     can_manage,
     ensure_can_manage,
 )
+from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import form_page, read_form
 from events_app.web.i18n import gettext as _
@@ -87,11 +88,17 @@ class PublicEventPages(Controller):
         )
 
     @get("/events/{slug:str}", name="event")
-    async def event_page(self, request: Request, slug: str, events: EventService) -> Template:
+    async def event_page(self, request: Request, slug: str, events: EventService, settings: Settings) -> Template:
+        from events_app.registration.services import registration_panel
+
         event = await events.public_by_slug(slug)
         return Template(
             template_name="events/detail.html",
-            context={"event": event, "speakers": await events.speakers_of(event)},
+            context={
+                "event": event,
+                "speakers": await events.speakers_of(event),
+                "registration": await registration_panel(events.repository.session, event, settings),
+            },
         )
 
     @get("/series/{slug:str}", name="series")

@@ -80,6 +80,29 @@ def build_message(
     return message
 
 
+def prepare_outbox_message(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> OutboxMessage:
+    """The outbox row, not yet added: callers holding a lock can build the message before taking it."""
+    message = build_message(
+        settings, to=to, subject=subject, text_body=text_body, html_body=html_body, attachments=attachments
+    )
+    return OutboxMessage(
+        to_address=to,
+        subject=str(message["Subject"])[:300],
+        raw=message.as_bytes(),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=dt.datetime.now(dt.UTC),
+    )
+
+
 async def enqueue_email(
     session: AsyncSession,
     *,
@@ -92,16 +115,8 @@ async def enqueue_email(
 ) -> OutboxMessage:
     """Adds the message to the outbox; it is sent only if the caller's transaction commits."""
     settings = settings or Settings.from_env()
-    message = build_message(
+    row = prepare_outbox_message(
         settings, to=to, subject=subject, text_body=text_body, html_body=html_body, attachments=attachments
-    )
-    row = OutboxMessage(
-        to_address=to,
-        subject=str(message["Subject"])[:300],
-        raw=message.as_bytes(),
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=dt.datetime.now(dt.UTC),
     )
     session.add(row)
     await session.flush()

@@ -1,0 +1,215 @@
+"""Registration under load: concurrent clients against server processes on PostgreSQL.
+
+    python bench/registration.py                        # starts 2 uvicorn workers on a fresh database
+    python bench/registration.py --url http://127.0.0.1:8000 --database-url postgresql+asyncpg://...
+
+Prints registrations per second, p50/p99 latency and the final count check (confirmed never above capacity,
+waitlist positions 1..N without gaps, one row per e-mail). Without --url it creates (and afterwards drops) the
+database ``<name>_bench`` next to the one given, migrates it, and serves it with ``uvicorn --workers``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from events_app.db import create_engine, import_models  # noqa: E402
+from events_app.settings import Settings  # noqa: E402
+
+import_models()  # every domain's models, so mappers configure whichever module is touched first
+
+DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+async def recreate_database(url: str) -> None:
+    admin = create_engine(Settings(database_url=url), pooled=False).execution_options(isolation_level="AUTOCOMMIT")
+    name = make_url(url).database + "_bench"
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+
+
+async def drop_database(url: str) -> None:
+    admin = create_engine(Settings(database_url=url), pooled=False).execution_options(isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}_bench" WITH (FORCE)'))
+    await admin.dispose()
+
+
+async def prepare_event(database_url: str, capacity: int) -> str:
+    """An organiser and a published lecture with open registration; returns the event's slug."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from events_app.accounts.models import Role
+    from events_app.accounts.services import AccountService
+    from events_app.events.services import EventService
+    from events_app.registration.services import RegistrationService
+
+    settings = Settings(database_url=database_url)
+    engine = create_engine(settings, pooled=False)
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+        email = f"bench-{secrets.token_hex(4)}@example.org"
+        account = await AccountService(session=session).create_account(
+            email, secrets.token_urlsafe(16), full_name="Bench", role=Role.ORGANISER
+        )
+        event = await EventService(session=session).create_event({
+            "title": f"Popular invited lecture {secrets.token_hex(3)}", "kind": "lecture",
+            "starts_at": "2031-03-05T14:00", "ends_at": "2031-03-05T16:00", "timezone": "Asia/Shanghai",
+            "venue_name": "Main Auditorium", "status": "published",
+        }, creator=account)
+        await RegistrationService(session, settings).update_settings(
+            event, {"mode": "open", "capacity": capacity, "waitlist_enabled": True}
+        )
+        await session.commit()
+    await engine.dispose()
+    return event.slug
+
+
+async def check_counts(database_url: str, slug: str, capacity: int) -> dict[str, object]:
+    from events_app.events.models import Event
+    from events_app.registration.models import Registration, RegistrationStatus
+
+    engine = create_engine(Settings(database_url=database_url), pooled=False)
+    async with engine.connect() as conn:
+        event_id = await conn.scalar(select(Event.id).where(Event.slug == slug))
+        rows = (await conn.execute(
+            select(Registration.status, func.count()).where(Registration.event_id == event_id)
+            .group_by(Registration.status)
+        )).all()
+        emails = await conn.scalar(select(func.count(func.distinct(Registration.email_normalised)))
+                                   .where(Registration.event_id == event_id))
+        seqs = list(await conn.scalars(
+            select(Registration.waitlist_seq).where(Registration.event_id == event_id,
+                                                    Registration.status == RegistrationStatus.WAITLISTED)
+            .order_by(Registration.waitlist_seq)
+        ))
+    await engine.dispose()
+    counts = {(s.value if hasattr(s, "value") else s): n for s, n in rows}
+    return {
+        "counts": counts, "distinct_emails": emails, "rows": sum(counts.values()),
+        "waitlist_sequence_unique": len(seqs) == len(set(seqs)),
+        "overbooked": counts.get("confirmed", 0) > capacity,
+    }
+
+
+def start_servers(database_url: str, workers: int, port: int) -> subprocess.Popen:
+    env = {**os.environ, "EVENTS_DATABASE_URL": database_url, "EVENTS_RUN_WORKER_IN_PROCESS": "0"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "events_app.app:app", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env=env,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz?db=1", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.terminate()
+            raise SystemExit("the server did not start")
+        time.sleep(0.3)
+
+
+async def drive(url: str, slug: str, total: int, clients: int) -> tuple[list[float], dict[int, int], float]:
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    counter = iter(range(total))
+    run_id = secrets.token_hex(3)
+
+    async def client_loop(http: httpx.AsyncClient) -> None:
+        for n in counter:
+            body = {"name": f"Attendee {n}", "email": f"attendee{n}.{run_id}@example.org",
+                    "affiliation": "Institute of Physics", "country": "CN"}
+            started = time.perf_counter()
+            response = await http.post(f"{url}/api/events/{slug}/registrations", json=body)
+            latencies.append(time.perf_counter() - started)
+            codes[response.status_code] = codes.get(response.status_code, 0) + 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        # Warm-up: connections opened and the first-request costs paid before timing.
+        await asyncio.gather(*(http.get(f"{url}/healthz") for _ in range(clients)))
+        started = time.perf_counter()
+        await asyncio.gather(*(client_loop(http) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return latencies, codes, elapsed
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("EVENTS_BENCH_DATABASE_URL", DEFAULT_DATABASE))
+    parser.add_argument("--url", help="a running server on --database-url (else one is started)")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes when starting the server")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument("--capacity", type=int, default=1000)
+    args = parser.parse_args()
+
+    server = None
+    database_url = args.database_url
+    if not args.url:
+        if not database_url.startswith("postgresql"):
+            raise SystemExit("the benchmark needs PostgreSQL (--database-url postgresql+asyncpg://...)")
+        await recreate_database(database_url)
+        database_url = make_url(database_url).set(database=make_url(database_url).database + "_bench") \
+            .render_as_string(hide_password=False)
+        await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-c", "from events_app.cli import main; main()", "db", "upgrade"],
+            cwd=ROOT, check=True, env={**os.environ, "EVENTS_DATABASE_URL": database_url},
+        )
+    slug = await prepare_event(database_url, args.capacity)
+    try:
+        if not args.url:
+            server = await asyncio.to_thread(start_servers, database_url, args.workers, args.port)
+        url = args.url or f"http://127.0.0.1:{args.port}"
+        latencies, codes, elapsed = await drive(url, slug, args.requests, args.clients)
+        check = await check_counts(database_url, slug, args.capacity)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        if not args.url:
+            await drop_database(args.database_url)
+
+    ok = codes.get(201, 0)
+    print(f"server: {url} ({args.workers if not args.url else '?'} worker processes), PostgreSQL")
+    print(f"requests: {args.requests} from {args.clients} concurrent clients; capacity {args.capacity}")
+    print(f"answers: {dict(sorted(codes.items()))}")
+    print(f"throughput: {ok / elapsed:.0f} registrations/s ({elapsed:.2f} s)")
+    print(f"latency: p50 {percentile(latencies, 50) * 1000:.1f} ms, p99 {percentile(latencies, 99) * 1000:.1f} ms, "
+          f"max {max(latencies) * 1000:.1f} ms")
+    counts = check["counts"]
+    print(f"final counts: {counts}; rows {check['rows']}, distinct e-mails {check['distinct_emails']}")
+    expected_confirmed = min(args.capacity, ok)
+    good = (not check["overbooked"] and counts.get("confirmed", 0) == expected_confirmed
+            and check["rows"] == ok == check["distinct_emails"] and check["waitlist_sequence_unique"])
+    print(f"count check: {'OK' if good else 'FAILED'} (confirmed {counts.get('confirmed', 0)} <= capacity "
+          f"{args.capacity}, waitlist order unique)")
+    if not good:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from litestar import Controller, Response, get, post, put
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events_app.accounts.models import Account
+from events_app.events.services import EventService
+from events_app.registration.schemas import (
+    RegistrationCreated,
+    RegistrationIn,
+    RegistrationOut,
+    RegistrationSettingsIn,
+    RegistrationSettingsOut,
+    registration_out,
+    settings_out,
+)
+from events_app.registration.services import RegistrationService
+from events_app.settings import Settings
+from events_app.web.auth import provide_api_account
+from events_app.web.schemas import provided_fields
+
+
+async def provide_registration_service(db_session: AsyncSession, settings: Settings) -> RegistrationService:
+    return RegistrationService(db_session, settings)
+
+
+class RegistrationApi(Controller):
+    path = "/events/{slug:str}"
+    tags = ["registration"]
+    dependencies = {"registrations": Provide(provide_registration_service), "account": Provide(provide_api_account)}
+
+    @post("/registrations", status_code=HTTP_201_CREATED,
+          summary="Register for an event (public, no token): confirmed, pending or waitlisted")
+    async def register(self, slug: str, data: RegistrationIn, registrations: RegistrationService) -> RegistrationCreated:
+        event, row, seats = await registrations.event_for_registration(slug)
+        result = await registrations.register_and_commit(event, {
+            "name": data.name, "email": data.email, "affiliation": data.affiliation, "country": data.country,
+            "answers": data.answers,
+        }, row=row, seats_hint=seats)
+        return RegistrationCreated(status=result.registration.status.value, position=result.position,
+                                   manage_url=registrations.manage_url(result.token))
+
+    async def _event(self, slug: str, account: Account, registrations: RegistrationService):
+        return await EventService(session=registrations.session).managed_by_slug(slug, account)
+
+    @get("/registrations", summary="List registrations (organisers)")
+    async def list_registrations(
+        self, slug: str, registrations: RegistrationService, account: Account, status: str | None = None,
+        q: str | None = None,
+    ) -> list[RegistrationOut]:
+        event = await self._event(slug, account, registrations)
+        return [registration_out(r, p) for r, p in await registrations.list_for_event(event, status=status, q=q)]
+
+    @get("/registrations/export", summary="Registrations as CSV (UTF-8 with BOM, for Excel)",
+         media_type="text/csv; charset=utf-8")
+    async def export(self, slug: str, registrations: RegistrationService, account: Account) -> Response[str]:
+        event = await self._event(slug, account, registrations)
+        return Response(
+            await registrations.export_csv(event), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{event.slug}-registrations.csv"'},
+        )
+
+    @post("/registrations/{registration_id:int}/{action:str}", status_code=200,
+          summary="approve, reject, cancel or promote (move from the waitlist) one registration")
+    async def change(
+        self, slug: str, registration_id: int, action: str, registrations: RegistrationService, account: Account
+    ) -> RegistrationOut:
+        event = await self._event(slug, account, registrations)
+        registration = await registrations.for_event(event, registration_id)
+        actions = {
+            "approve": registrations.approve,
+            "reject": registrations.reject,
+            "cancel": lambda r: registrations.cancel(r, by_organiser=True),
+            "promote": registrations.move_from_waitlist,
+        }
+        if action not in actions:
+            raise NotFoundException("Unknown action; use approve, reject, cancel or promote.")
+        registration = await actions[action](registration)
+        return registration_out(registration, await registrations.position_of(registration))
+
+    @get("/registration-settings", summary="Registration settings (organisers)")
+    async def get_settings(self, slug: str, registrations: RegistrationService, account: Account
+                           ) -> RegistrationSettingsOut:
+        event = await self._event(slug, account, registrations)
+        return settings_out(await registrations.settings_for(event))
+
+    @put("/registration-settings", summary="Change registration settings; a larger capacity promotes at once")
+    async def put_settings(
+        self, slug: str, data: RegistrationSettingsIn, registrations: RegistrationService, account: Account
+    ) -> RegistrationSettingsOut:
+        event = await self._event(slug, account, registrations)
+        fields = provided_fields(data)
+        if "questions" in fields:
+            fields["questions"] = [
+                {"label": q.label, "kind": q.kind, "required": q.required, "options": q.options, "key": q.key}
+                for q in fields["questions"]
+            ]
+        return settings_out(await registrations.update_settings(event, fields))
+
+
+__all__ = ["RegistrationApi"]

@@ -1,0 +1,301 @@
+"""HTML pages: the public form and the attendee's private page; the organiser's list, settings, check-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from events_app.accounts.models import Account
+from events_app.events.models import Event
+from events_app.events.services import EventService
+from events_app.registration.models import QuestionKind, RegistrationSettings, RegistrationStatus
+from events_app.registration.services import AlreadyRegistered, RegistrationService
+from events_app.settings import Settings
+from events_app.web.auth import provide_organiser, requires_login
+from events_app.web.forms import form_page, read_form
+from events_app.web.i18n import gettext as _
+from events_app.web.timefmt import local_input_value
+from events_app.web.validation import Conflict, ValidationFailed
+
+ATTENDEE_FIELDS = ("name", "email", "affiliation", "country")
+
+
+async def provide_registration_service(db_session: AsyncSession, settings: Settings) -> RegistrationService:
+    return RegistrationService(db_session, settings)
+
+
+def multi_choice_fields(questions: list[dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(f"answers.{q['key']}" for q in questions if q["kind"] == QuestionKind.MULTIPLE_CHOICE)
+
+
+def attendee_data(values: dict[str, Any], questions: list[dict[str, Any]]) -> dict[str, Any]:
+    data = {k: values.get(k, "") for k in ATTENDEE_FIELDS}
+    data["answers"] = {q["key"]: values.get(f"answers.{q['key']}") for q in questions}
+    return data
+
+
+def form_values(registration) -> dict[str, Any]:
+    values: dict[str, Any] = {k: getattr(registration, k) for k in ATTENDEE_FIELDS}
+    for key, value in (registration.answers or {}).items():
+        values[f"answers.{key}"] = value
+    return values
+
+
+class PublicRegistrationPages(Controller):
+    include_in_schema = False
+    dependencies = {"registrations": Provide(provide_registration_service)}
+
+    async def _form(self, registrations: RegistrationService, event: Event, *, values=None, errors=None,
+                    status: int | None = None) -> Template:
+        return form_page(
+            "registration/form.html", errors=errors, status=status, event=event,
+            registration={"availability": await registrations.availability(event), "values": values or {},
+                          "errors": errors or {}},
+        )
+
+    @get("/events/{slug:str}/register", name="registration_form")
+    async def form(self, slug: str, registrations: RegistrationService) -> Template:
+        event, _row, _seats = await registrations.event_for_registration(slug)
+        return await self._form(registrations, event)
+
+    @post("/events/{slug:str}/register")
+    async def register(self, request: Request, slug: str, registrations: RegistrationService) -> Template | Redirect:
+        event, row, seats = await registrations.event_for_registration(slug)
+        questions = list(row.questions or []) if row else []
+        values = await read_form(request, multi=multi_choice_fields(questions))
+        try:
+            result = await registrations.register_and_commit(event, attendee_data(values, questions), row=row,
+                                                            seats_hint=seats)
+        except AlreadyRegistered as exc:
+            return await self._form(registrations, event, values=values, errors={"email": exc.message}, status=409)
+        except ValidationFailed as exc:
+            return await self._form(registrations, event, values=values, errors=exc.errors)
+        except Conflict as exc:
+            return await self._form(registrations, event, values=values, errors={exc.field: exc.message}, status=409)
+        messages = {
+            RegistrationStatus.CONFIRMED: _("You are registered. A confirmation is on its way by e-mail."),
+            RegistrationStatus.PENDING: _("Thank you. Your registration awaits the organisers' approval."),
+            RegistrationStatus.WAITLISTED: _("The event is full; you are on the waitlist at position %(n)s.",
+                                             n=result.position),
+        }
+        flash(request, messages[result.registration.status], "success")
+        return Redirect(path=f"/registrations/{result.token}")
+
+    # ---- the private manage link ------------------------------------------------------------------------
+    async def _manage_page(self, registrations: RegistrationService, token: str, registration, *, values=None,
+                           errors=None) -> Template:
+        row = await registrations.settings_for(registration.event)
+        confirmed = registration.status == RegistrationStatus.CONFIRMED
+        return form_page(
+            "registration/manage.html", errors=errors, token=token, reg=registration, event=registration.event,
+            position=await registrations.position_of(registration), questions=list(row.questions or []),
+            values=values or form_values(registration),
+            qr_svg=registrations.qr_svg(registration) if confirmed else None,
+            active=registration.status not in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED),
+        )
+
+    @get("/registrations/{token:str}", name="registration_manage")
+    async def manage(self, token: str, registrations: RegistrationService) -> Template:
+        registration = await registrations.by_token(token)
+        return await self._manage_page(registrations, token, registration)
+
+    @post("/registrations/{token:str}/edit")
+    async def edit(self, request: Request, token: str, registrations: RegistrationService) -> Template | Redirect:
+        registration = await registrations.by_token(token)
+        row = await registrations.settings_for(registration.event)
+        questions = list(row.questions or [])
+        values = await read_form(request, multi=multi_choice_fields(questions))
+        try:
+            await registrations.update_answers(registration, attendee_data(values, questions))
+        except ValidationFailed as exc:
+            return await self._manage_page(registrations, token, registration, values=values, errors=exc.errors)
+        flash(request, _("Your changes are saved."), "success")
+        return Redirect(path=f"/registrations/{token}")
+
+    @get("/registrations/{token:str}/withdraw", name="registration_withdraw")
+    async def withdraw_page(self, token: str, registrations: RegistrationService) -> Template:
+        # Mail scanners open links in e-mails; a GET must never free a seat, so the one click is the button here.
+        registration = await registrations.by_token(token)
+        return Template(template_name="registration/withdraw.html",
+                        context={"token": token, "reg": registration, "event": registration.event})
+
+    @post("/registrations/{token:str}/cancel")
+    async def cancel(self, request: Request, token: str, registrations: RegistrationService) -> Redirect:
+        registration = await registrations.by_token(token)
+        await registrations.cancel(registration)
+        flash(request, _("Your registration is cancelled. Thank you for freeing your place."), "success")
+        return Redirect(path=f"/registrations/{token}")
+
+    @post("/registrations/{token:str}/accept")
+    async def accept(self, request: Request, token: str, registrations: RegistrationService) -> Redirect:
+        registration = await registrations.by_token(token)
+        try:
+            await registrations.accept_offer(registration)
+        except ValidationFailed as exc:
+            flash(request, "; ".join(exc.errors.values()), "error")
+        else:
+            flash(request, _("The seat is yours. See you there!"), "success")
+        return Redirect(path=f"/registrations/{token}")
+
+    @post("/registrations/{token:str}/delete")
+    async def delete(self, request: Request, token: str, registrations: RegistrationService) -> Redirect:
+        registration = await registrations.by_token(token)
+        slug = registration.event.slug
+        await registrations.delete_personal_data(registration)
+        flash(request, _("Your registration and all personal data in it have been deleted."), "success")
+        return Redirect(path=f"/events/{slug}")
+
+
+# ---- organiser ---------------------------------------------------------------------------------------------------
+
+
+def questions_to_text(questions: list[dict[str, Any]]) -> str:
+    lines = []
+    for q in questions:
+        parts = [q["label"], q["kind"], "required" if q["required"] else "optional"]
+        if q["options"]:
+            parts.append("; ".join(q["options"]))
+        lines.append(" | ".join(parts))
+    return "\n".join(lines)
+
+
+def questions_from_text(text: str, existing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One question per line: `label | kind | required or optional | option; option`."""
+    keys = {q["label"]: q["key"] for q in existing}
+    questions = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")] + ["", "", ""]
+        label, kind, required, options = parts[0], parts[1] or "short_text", parts[2], parts[3]
+        questions.append({"label": label, "kind": kind, "required": required.lower() in ("required", "yes", "true"),
+                          "options": [o.strip() for o in options.split(";") if o.strip()], "key": keys.get(label)})
+    return questions
+
+
+def settings_values(event: Event, row: RegistrationSettings) -> dict[str, Any]:
+    return {
+        "mode": row.mode.value, "capacity": "" if row.capacity is None else str(row.capacity),
+        "waitlist_enabled": "on" if row.waitlist_enabled else "", "promotion": row.promotion.value,
+        "offer_hours": str(row.offer_hours), "opens_at": local_input_value(row.opens_at, event.timezone),
+        "closes_at": local_input_value(row.closes_at, event.timezone),
+        "questions": questions_to_text(list(row.questions or [])),
+    }
+
+
+class OrganiserRegistrationPages(Controller):
+    path = "/organiser/events/{slug:str}"
+    include_in_schema = False
+    guards = [requires_login]
+    dependencies = {"registrations": Provide(provide_registration_service), "organiser": Provide(provide_organiser)}
+
+    async def _event(self, slug: str, organiser: Account, registrations: RegistrationService) -> Event:
+        return await EventService(session=registrations.session).managed_by_slug(slug, organiser)
+
+    @get("/registrations", name="registration_list")
+    async def registrant_list(self, slug: str, registrations: RegistrationService, organiser: Account,
+                   status: str | None = None, q: str | None = None) -> Template:
+        event = await self._event(slug, organiser, registrations)
+        await registrations.expire_due_offers()
+        return Template(template_name="registration/organiser_list.html", context={
+            "event": event, "organiser": organiser, "rows": await registrations.list_for_event(event, status=status, q=q),
+            "counts": await registrations.status_counts(event), "statuses": list(RegistrationStatus),
+            "filters": {"status": status or "", "q": q or ""},
+            "availability": await registrations.availability(event),
+        })
+
+    @post("/registrations/{registration_id:int}/{action:str}")
+    async def change(self, request: Request, slug: str, registration_id: int, action: str,
+                     registrations: RegistrationService, organiser: Account) -> Redirect:
+        event = await self._event(slug, organiser, registrations)
+        registration = await registrations.for_event(event, registration_id)
+        actions = {
+            "approve": (registrations.approve, _("Approved.")),
+            "reject": (registrations.reject, _("Rejected.")),
+            "cancel": (lambda r: registrations.cancel(r, by_organiser=True), _("Cancelled; the seat has passed on.")),
+            "promote": (registrations.move_from_waitlist, _("Moved from the waitlist and confirmed.")),
+        }
+        if action not in actions:
+            raise NotFoundException("Unknown action.")
+        run, message = actions[action]
+        try:
+            await run(registration)
+        except ValidationFailed as exc:
+            flash(request, "; ".join(exc.errors.values()), "error")
+        else:
+            flash(request, f"{registration.name}: {message}", "success")
+        return Redirect(path=f"/organiser/events/{slug}/registrations")
+
+    @get("/registrations/settings", name="registration_settings")
+    async def settings_form(self, slug: str, registrations: RegistrationService, organiser: Account) -> Template:
+        event = await self._event(slug, organiser, registrations)
+        row = await registrations.settings_for(event)
+        return form_page("registration/settings_form.html", event=event, organiser=organiser,
+                         values=settings_values(event, row))
+
+    @post("/registrations/settings")
+    async def save_settings(self, request: Request, slug: str, registrations: RegistrationService,
+                            organiser: Account) -> Template | Redirect:
+        event = await self._event(slug, organiser, registrations)
+        row = await registrations.settings_for(event)
+        values = await read_form(request)
+        data = {k: values.get(k, "") for k in ("mode", "capacity", "promotion", "offer_hours", "opens_at", "closes_at")}
+        data["waitlist_enabled"] = values.get("waitlist_enabled", "")
+        data["questions"] = questions_from_text(values.get("questions", ""), list(row.questions or []))
+        try:
+            await registrations.update_settings(event, data)
+        except ValidationFailed as exc:
+            return form_page("registration/settings_form.html", event=event, organiser=organiser, values=values,
+                             errors=exc.errors)
+        flash(request, _("Registration settings saved."), "success")
+        return Redirect(path=f"/organiser/events/{slug}/registrations")
+
+    @get("/registrations/export.csv", name="registration_export")
+    async def export(self, slug: str, registrations: RegistrationService, organiser: Account) -> Response[str]:
+        event = await self._event(slug, organiser, registrations)
+        return Response(
+            await registrations.export_csv(event), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{event.slug}-registrations.csv"'},
+        )
+
+    @get("/registrations/dashboard", name="registration_dashboard")
+    async def dashboard(self, slug: str, registrations: RegistrationService, organiser: Account) -> Template:
+        event = await self._event(slug, organiser, registrations)
+        board = await registrations.dashboard(event)
+        return Template(template_name="registration/dashboard.html", context={
+            "event": event, "organiser": organiser, "board": board,
+            "availability": await registrations.availability(event),
+        })
+
+    # ---- check-in at the door ----------------------------------------------------------------------------
+    @get("/checkin", name="registration_checkin")
+    async def checkin_page(self, slug: str, registrations: RegistrationService, organiser: Account,
+                           code: str | None = None, q: str | None = None) -> Template:
+        event = await self._event(slug, organiser, registrations)
+        return Template(template_name="registration/checkin.html", context={
+            "event": event, "organiser": organiser, "code": code or "", "q": q or "",
+            "matches": await registrations.search_confirmed(event, q or ""), "result": None,
+        })
+
+    @post("/checkin")
+    async def checkin(self, request: Request, slug: str, registrations: RegistrationService,
+                      organiser: Account) -> Template:
+        event = await self._event(slug, organiser, registrations)
+        form = await read_form(request)
+        if form.get("registration_id"):
+            registration = await registrations.for_event(event, int(form["registration_id"]))
+            result = await registrations.check_in_registration(registration)
+        else:
+            result = await registrations.check_in(event, form.get("code", ""))
+        return Template(template_name="registration/checkin.html", context={
+            "event": event, "organiser": organiser, "code": "", "q": "", "matches": [], "result": result,
+        }, status_code=200 if result.outcome in ("checked_in", "already") else 422)
+
+
+route_handlers = [PublicRegistrationPages, OrganiserRegistrationPages]

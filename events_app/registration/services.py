@@ -1,0 +1,968 @@
+"""Registration rules: who gets a seat, the waitlist, offers, manage links, check-in, export.
+
+Every change to an event's seats happens with the event's ``registration_settings`` row locked (PostgreSQL:
+``SELECT ... FOR UPDATE``; SQLite: a write to that row, which takes SQLite's single writer lock first), so the
+count, the decision and the insert are one step whichever server process handles the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import hashlib
+import io
+import secrets
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import segno
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from litestar.exceptions import NotFoundException
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
+
+from events_app.events.models import Event, EventStatus
+from events_app.events.services import parse_instant
+from events_app.notify.services import Attachment, enqueue_email, prepare_outbox_message, render_email
+from events_app.registration.models import (
+    SEAT_HOLDING,
+    PromotionMode,
+    QuestionKind,
+    Registration,
+    RegistrationLink,
+    RegistrationMode,
+    RegistrationSettings,
+    RegistrationStatus,
+)
+from events_app.settings import Settings
+from events_app.web.i18n import gettext as _
+from events_app.web.slugs import slug_base
+from events_app.web.validation import (
+    Conflict,
+    Errors,
+    ValidationFailed,
+    clean_country,
+    clean_email,
+    clean_text,
+)
+
+FIELD_LIMITS = {"name": 200, "affiliation": 200}
+ANSWER_LIMITS = {QuestionKind.SHORT_TEXT: 200, QuestionKind.LONG_TEXT: 5000}
+MAX_QUESTIONS = 30
+MAX_OPTIONS = 30
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def normalise_email(email: str) -> str:
+    # email_validator has already lower-cased the domain; mailbox case is kept by servers but never matters
+    # to people, so "Wang@Example.cn" and "wang@example.cn" are one registration.
+    return email.strip().lower()
+
+
+def new_checkin_code() -> str:
+    # 10 characters from an alphabet without look-alikes: easy to type if a scanner fails.
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+class RegistrationUnavailable(ValidationFailed):
+    """Registration is closed, full, or the event is not open for it; nothing is stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"event": message})
+        self.message = message
+
+
+class AlreadyRegistered(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "email",
+            _("This e-mail address is already registered for this event. We have sent your private link again."),
+        )
+
+
+@dataclass
+class Availability:
+    mode: RegistrationMode
+    is_open: bool
+    message: str
+    capacity: int | None
+    confirmed: int
+    waitlisted: int
+    waitlist_enabled: bool
+    questions: list[dict[str, Any]]
+
+    @property
+    def seats_left(self) -> int | None:
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.confirmed, 0)
+
+
+@dataclass
+class Registered:
+    registration: Registration
+    token: str
+    position: int | None
+
+
+@dataclass
+class CheckInResult:
+    outcome: str  # "checked_in" | "already" | "not_confirmed" | "unknown"
+    registration: Registration | None = None
+    checked_in_at: dt.datetime | None = None
+
+
+@dataclass
+class Dashboard:
+    counts: dict[str, int]
+    checked_in: int
+    by_country: list[tuple[str, int]] = field(default_factory=list)
+    by_affiliation: list[tuple[str, int]] = field(default_factory=list)
+
+
+# ---- questions and answers ------------------------------------------------------------------------------------
+
+
+def clean_questions(errors: Errors, value: Any) -> list[dict[str, Any]]:
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list) or len(value) > MAX_QUESTIONS:
+        errors.add("questions", _("Give at most %(n)s questions as a list.", n=MAX_QUESTIONS))
+        return []
+    questions: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    kinds = {k.value for k in QuestionKind}
+    for index, item in enumerate(value, start=1):
+        if not isinstance(item, Mapping):
+            errors.add("questions", _("Question %(n)s is not understood.", n=index))
+            continue
+        label = " ".join(str(item.get("label") or "").split())
+        kind = str(item.get("kind") or "")
+        if not label or len(label) > 300:
+            errors.add("questions", _("Question %(n)s needs a label of at most 300 characters.", n=index))
+            continue
+        if kind not in kinds:
+            errors.add("questions", _("Question %(n)s: choose short_text, long_text, single_choice, "
+                                      "multiple_choice or checkbox.", n=index))
+            continue
+        options = [" ".join(str(o).split()) for o in (item.get("options") or []) if str(o).strip()]
+        if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
+            if not options or len(options) > MAX_OPTIONS or any(len(o) > 200 for o in options):
+                errors.add("questions", _("Question %(n)s needs between 1 and %(m)s options.", n=index, m=MAX_OPTIONS))
+                continue
+        else:
+            options = []
+        key = str(item.get("key") or "") or slug_base(label, f"q{index}")[:40]
+        base, n = key, 2
+        while key in keys:
+            key, n = f"{base}-{n}", n + 1
+        keys.add(key)
+        questions.append({"key": key, "label": label, "kind": kind, "required": bool(item.get("required")),
+                          "options": options})
+    return questions
+
+
+def clean_answers(errors: Errors, questions: Sequence[Mapping[str, Any]], answers: Any) -> dict[str, Any]:
+    if answers is None:
+        answers = {}
+    if not isinstance(answers, Mapping):
+        errors.add("answers", _("Answers must be given by question."))
+        return {}
+    cleaned: dict[str, Any] = {}
+    for question in questions:
+        key, kind, name = question["key"], QuestionKind(question["kind"]), f"answers.{question['key']}"
+        value = answers.get(key)
+        if kind in ANSWER_LIMITS:
+            text = clean_text(errors, name, value, max_length=ANSWER_LIMITS[kind], required=question["required"],
+                              multiline=kind == QuestionKind.LONG_TEXT)
+            if text:
+                cleaned[key] = text
+        elif kind == QuestionKind.SINGLE_CHOICE:
+            if value in (None, ""):
+                if question["required"]:
+                    errors.add(name, _("Please choose one."))
+            elif value not in question["options"]:
+                errors.add(name, _("Choose one of the offered options."))
+            else:
+                cleaned[key] = value
+        elif kind == QuestionKind.MULTIPLE_CHOICE:
+            chosen = value if isinstance(value, list) else ([] if value in (None, "") else [value])
+            if any(c not in question["options"] for c in chosen):
+                errors.add(name, _("Choose among the offered options."))
+            elif question["required"] and not chosen:
+                errors.add(name, _("Please choose at least one."))
+            elif chosen:
+                cleaned[key] = [o for o in question["options"] if o in chosen]
+        else:  # checkbox
+            checked = value in (True, "on", "true", "1", "yes", 1)
+            if question["required"] and not checked:
+                errors.add(name, _("Please tick this box to continue."))
+            cleaned[key] = checked
+    return cleaned
+
+
+def answer_text(question: Mapping[str, Any], answers: Mapping[str, Any]) -> str:
+    value = answers.get(question["key"])
+    if question["kind"] == QuestionKind.CHECKBOX:
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return "; ".join(value)
+    return "" if value is None else str(value)
+
+
+def clean_attendee(data: Mapping[str, Any], questions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The attendee's fields; the same checks for the HTML form and the JSON API."""
+    errors = Errors()
+    cleaned = {
+        "name": clean_text(errors, "name", data.get("name"), max_length=FIELD_LIMITS["name"], required=True,
+                           multiline=False),
+        "email": clean_email(errors, "email", data.get("email"), required=True),
+        "affiliation": clean_text(errors, "affiliation", data.get("affiliation"),
+                                  max_length=FIELD_LIMITS["affiliation"], multiline=False),
+        "country": clean_country(errors, "country", data.get("country")),
+        "answers": clean_answers(errors, questions, data.get("answers")),
+    }
+    errors.raise_if_any()
+    return cleaned
+
+
+# ---- the service ----------------------------------------------------------------------------------------------
+
+
+class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
+    class Repo(SQLAlchemyAsyncRepository[Registration]):
+        model_type = Registration
+
+    repository_type = Repo
+
+    def __init__(self, session: AsyncSession, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(session=session, **kwargs)
+        self.settings = settings
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.repository.session
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.session.get_bind().dialect.name == "sqlite"
+
+    # ---- settings ---------------------------------------------------------------------------------------------
+    async def settings_for(self, event: Event) -> RegistrationSettings:
+        """The event's settings; an event never configured has registration closed."""
+        row = await self.session.scalar(select(RegistrationSettings).where(RegistrationSettings.event_id == event.id))
+        if row is None:
+            return RegistrationSettings(
+                event_id=event.id, mode=RegistrationMode.CLOSED, capacity=None, waitlist_enabled=True,
+                promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],
+            )
+        return row
+
+    def clean_settings(self, event: Event, data: Mapping[str, Any]) -> dict[str, Any]:
+        errors = Errors()
+        cleaned: dict[str, Any] = {}
+        if "mode" in data:
+            if data["mode"] not in {m.value for m in RegistrationMode}:
+                errors.add("mode", _("Choose open, approval or closed."))
+            else:
+                cleaned["mode"] = RegistrationMode(data["mode"])
+        for name in ("opens_at", "closes_at"):
+            if name in data:
+                cleaned[name] = (
+                    None if data[name] in (None, "") else parse_instant(errors, name, data[name], event.timezone)
+                )
+        if cleaned.get("opens_at") and cleaned.get("closes_at") and cleaned["closes_at"] <= cleaned["opens_at"]:
+            errors.add("closes_at", _("Registration must close after it opens."))
+        if "capacity" in data:
+            cleaned["capacity"] = self._whole_number(errors, "capacity", data["capacity"], low=0, high=100000,
+                                                     allow_empty=True)
+        if "waitlist_enabled" in data:
+            cleaned["waitlist_enabled"] = data["waitlist_enabled"] in (True, "on", "true", "1", 1)
+        if "promotion" in data:
+            if data["promotion"] not in {p.value for p in PromotionMode}:
+                errors.add("promotion", _("Choose confirm or offer."))
+            else:
+                cleaned["promotion"] = PromotionMode(data["promotion"])
+        if "offer_hours" in data:
+            cleaned["offer_hours"] = self._whole_number(errors, "offer_hours", data["offer_hours"], low=1, high=720)
+        if "questions" in data:
+            cleaned["questions"] = clean_questions(errors, data["questions"])
+        errors.raise_if_any()
+        return cleaned
+
+    @staticmethod
+    def _whole_number(errors: Errors, name: str, value: Any, *, low: int, high: int, allow_empty: bool = False):
+        if value in (None, "") and allow_empty:
+            return None
+        try:
+            number = int(str(value).strip())
+        except (TypeError, ValueError):
+            errors.add(name, _("Enter a whole number."))
+            return None
+        if not low <= number <= high:
+            errors.add(name, _("Enter a number from %(low)s to %(high)s.", low=low, high=high))
+        return number
+
+    async def update_settings(self, event: Event, data: Mapping[str, Any]) -> RegistrationSettings:
+        """Changes the settings; a larger capacity fills the new seats from the waitlist at once."""
+        cleaned = self.clean_settings(event, data)
+        row = await self._lock(event.id)
+        if row is None:
+            self.session.add(RegistrationSettings(
+                event_id=event.id, mode=RegistrationMode.CLOSED, waitlist_enabled=True,
+                promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],
+            ))
+            try:
+                await self.session.flush()
+            except IntegrityError:  # created by a concurrent request: lock that one
+                await self.session.rollback()
+            row = await self._lock(event.id)
+            assert row is not None
+        for key, value in cleaned.items():
+            setattr(row, key, value)
+        await self.session.flush()
+        await self._fill_free_seats(event, row)
+        return row
+
+    # ---- locking ----------------------------------------------------------------------------------------------
+    async def _lock(self, event_id: int) -> RegistrationSettings | None:
+        if self.is_sqlite:
+            # A write first: it takes SQLite's writer lock (waiting up to the busy timeout), so what follows
+            # reads the latest data and no other writer can interleave until commit.
+            await self.session.execute(
+                update(RegistrationSettings).where(RegistrationSettings.event_id == event_id)
+                .values(offer_hours=RegistrationSettings.offer_hours)
+            )
+        return await self.session.scalar(
+            select(RegistrationSettings).where(RegistrationSettings.event_id == event_id)
+            .with_for_update().execution_options(populate_existing=True)
+        )
+
+    async def _seats_taken(self, event_id: int) -> int:
+        return int(await self.session.scalar(
+            select(func.count()).select_from(Registration)
+            .where(Registration.event_id == event_id, Registration.status.in_(SEAT_HOLDING))
+        ) or 0)
+
+    # ---- public: availability and registering --------------------------------------------------------------
+    def _closed_reason(self, event: Event, row: RegistrationSettings, now: dt.datetime) -> str | None:
+        if event.status == EventStatus.CANCELLED:
+            return _("This event has been cancelled; registration is closed.")
+        if event.status != EventStatus.PUBLISHED:
+            return _("This event is not open for registration.")
+        if row.mode == RegistrationMode.CLOSED:
+            return _("Registration is closed.")
+        if row.opens_at and now < row.opens_at:
+            return _("Registration opens on %(when)s.", when=_format_when(row.opens_at, event))
+        if (row.closes_at and now >= row.closes_at) or now >= event.ends_at:
+            return _("Registration has closed.")
+        return None
+
+    async def availability(self, event: Event) -> Availability:
+        row = await self.settings_for(event)
+        counts = await self.status_counts(event) if row.id else {}
+        confirmed = counts.get(RegistrationStatus.CONFIRMED.value, 0) + counts.get(RegistrationStatus.OFFERED.value, 0)
+        reason = self._closed_reason(event, row, dt.datetime.now(dt.UTC))
+        full = row.capacity is not None and confirmed >= row.capacity and row.mode == RegistrationMode.OPEN
+        if reason is None and full and not row.waitlist_enabled:
+            reason = _("This event is full.")
+        if reason is None:
+            message = _("The event is full; you can join the waitlist.") if full else _("Registration is open.")
+        return Availability(
+            mode=row.mode, is_open=reason is None, message=reason or message, capacity=row.capacity,
+            confirmed=confirmed, waitlisted=counts.get(RegistrationStatus.WAITLISTED.value, 0),
+            waitlist_enabled=row.waitlist_enabled, questions=list(row.questions or []),
+        )
+
+    async def event_for_registration(self, slug: str) -> tuple[Event, RegistrationSettings | None, int]:
+        """The event by address (drafts are unknown to the public), its settings and the seats taken right
+        now (a hint, read without the lock): one query."""
+        seats = (select(func.count()).select_from(Registration)
+                 .where(Registration.event_id == Event.id, Registration.status.in_(SEAT_HOLDING)).scalar_subquery())
+        result = (await self.session.execute(
+            select(Event, RegistrationSettings, seats)
+            .outerjoin(RegistrationSettings, RegistrationSettings.event_id == Event.id)
+            .where(Event.slug == slug, Event.status != EventStatus.DRAFT)
+            .options(raiseload(Event.managers), raiseload(Event.series))
+        )).first()
+        if result is None:
+            raise NotFoundException("No such event.")
+        return result[0], result[1], int(result[2])
+
+    async def register(self, event: Event, data: Mapping[str, Any], *, row: RegistrationSettings | None = None,
+                       seats_hint: int | None = None) -> Registered:
+        """Registers one person: confirmed, pending or waitlisted, decided under the event's lock."""
+        now = dt.datetime.now(dt.UTC)
+        row = row or await self.settings_for(event)
+        reason = self._closed_reason(event, row, now)
+        if reason:
+            raise RegistrationUnavailable(reason)
+        cleaned = clean_attendee(data, row.questions or [])
+        email_key = normalise_email(cleaned["email"])
+        token, code = new_token(), new_checkin_code()
+        registration = Registration(event_id=event.id, email_normalised=email_key, checkin_code=code,
+                                    manage_token_hash=hash_token(token), **cleaned)
+        registration.event = event
+
+        # Everything that does not need the lock happens before it: the mail is rendered and queued for the
+        # status an unlocked count predicts (a wrong guess, only right at the boundary, is re-rendered), so
+        # the serialised part is one locking read, one read, one insert and the commit.
+        if seats_hint is None and row.capacity is not None:
+            seats_hint = (await self._counts(event.id, email_key))[1]
+        if row.mode == RegistrationMode.APPROVAL:
+            guess = RegistrationStatus.PENDING
+        elif row.capacity is None or (seats_hint or 0) < row.capacity:
+            guess = RegistrationStatus.CONFIRMED
+        else:
+            guess = RegistrationStatus.WAITLISTED
+        outbox = self._outbox_row(registration, self._render_status_mail(registration, guess, token))
+        self.session.add(outbox)
+        await self.session.flush()
+
+        locked = await self._lock(event.id)
+        if locked is None or self._closed_reason(event, locked, now):
+            raise RegistrationUnavailable(self._closed_reason(event, locked or row, now) or _("Registration is closed."))
+        await self._expire_offers(event, locked)
+        existing_id, seats_taken, waiting, last_seq = await self._counts(event.id, email_key)
+        existing = await self.session.get(Registration, existing_id, populate_existing=True) if existing_id else None
+        if existing is not None and existing.status != RegistrationStatus.CANCELLED:
+            await self.session.delete(outbox)
+            await self._resend_link(existing, event)
+            raise AlreadyRegistered()
+        if locked.mode == RegistrationMode.APPROVAL:
+            status = RegistrationStatus.PENDING
+        elif locked.capacity is None or seats_taken < locked.capacity:
+            status = RegistrationStatus.CONFIRMED
+        elif locked.waitlist_enabled:
+            status = RegistrationStatus.WAITLISTED
+        else:
+            raise RegistrationUnavailable(_("This event is full."))
+        registration.status = status
+        position = None
+        if status == RegistrationStatus.WAITLISTED:
+            # Behind everyone waiting now; positions are ranks in this order, so they never have gaps.
+            registration.waitlist_seq, position = last_seq + 1, waiting + 1
+        if existing is not None:  # someone who cancelled registers again: the same row, a fresh place
+            for key in (*cleaned, "checkin_code", "status", "waitlist_seq"):
+                setattr(existing, key, getattr(registration, key))
+            existing.checked_in_at = existing.offer_expires_at = None
+            existing.event = event
+            self.session.add(RegistrationLink(registration_id=existing.id, token_hash=hash_token(token)))
+            registration = existing
+        else:
+            self.session.add(registration)
+        if status != guess:
+            replacement = self._outbox_row(registration, self._render_status_mail(registration, status, token))
+            outbox.subject, outbox.raw = replacement.subject, replacement.raw
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:  # the unique constraint is the last guard against a second row
+            await self.session.rollback()
+            raise Conflict("email", _("This e-mail address is already registered for this event.")) from exc
+        return Registered(registration=registration, token=token, position=position)
+
+    async def register_and_commit(self, event: Event, data: Mapping[str, Any], *,
+                                  row: RegistrationSettings | None = None, seats_hint: int | None = None
+                                  ) -> Registered:
+        """`register`, then commit, taking this process's turn for the event first.
+
+        The database lock alone keeps seats right; the turn is for speed. While one request holds the event's
+        row lock, every step it awaits waits for this process's event loop, which is busy rendering other
+        people's mails: one registration per event per process at a time keeps the lock held briefly.
+        """
+        async with _event_turn(event.id):
+            result = await self.register(event, data, row=row, seats_hint=seats_hint)
+            await self.session.commit()
+        return result
+
+    async def _counts(self, event_id: int, email_key: str) -> tuple[int | None, int, int, int]:
+        """(id of this e-mail's registration, seats held, people waiting, last waitlist number): one query."""
+        of_event = Registration.event_id == event_id
+        waiting = (of_event, Registration.status == RegistrationStatus.WAITLISTED)
+        result = (await self.session.execute(select(
+            select(Registration.id).where(of_event, Registration.email_normalised == email_key).scalar_subquery(),
+            select(func.count()).select_from(Registration)
+            .where(of_event, Registration.status.in_(SEAT_HOLDING)).scalar_subquery(),
+            select(func.count()).select_from(Registration).where(*waiting).scalar_subquery(),
+            select(func.coalesce(func.max(Registration.waitlist_seq), 0)).where(*waiting).scalar_subquery(),
+        ))).one()
+        return result[0], int(result[1]), int(result[2]), int(result[3])
+
+    async def _next_waitlist_seq(self, event_id: int) -> int:
+        return (await self._counts(event_id, ""))[3] + 1
+
+    # ---- e-mails ------------------------------------------------------------------------------------------------
+    def manage_url(self, token: str) -> str:
+        return f"{self.settings.base_url}/registrations/{token}"
+
+    def _mail_context(self, registration: Registration, token: str, **extra: Any) -> dict[str, Any]:
+        return {"registration": registration, "event": registration.event, "manage_url": self.manage_url(token),
+                "withdraw_url": f"{self.manage_url(token)}/withdraw", **extra}
+
+    def _render_status_mail(self, registration: Registration, status: RegistrationStatus, token: str):
+        if status == RegistrationStatus.CONFIRMED:
+            return self._confirmation_parts(registration, token, reason="registered")
+        name = {RegistrationStatus.PENDING: "registration_pending",
+                RegistrationStatus.WAITLISTED: "registration_waitlisted"}[status]
+        return (*render_email(name, self._mail_context(registration, token), self.settings), ())
+
+    def confirmation_attachments(self, registration: Registration) -> list[Attachment]:
+        """What every confirmation mail carries, however the seat was won (registered, approved, promoted,
+        accepted): the check-in QR code. A calendar invitation (.ics, METHOD:REQUEST) belongs here too."""
+        return [Attachment("check-in-code.png", self.qr_png(registration), "image", "png")]
+
+    def _confirmation_parts(self, registration: Registration, token: str, *, reason: str,
+                            attachments: Sequence[Attachment] = ()):
+        subject, text, html = render_email(
+            "registration_confirmed", self._mail_context(registration, token, reason=reason), self.settings
+        )
+        return subject, text, html, (*self.confirmation_attachments(registration), *attachments)
+
+    def _outbox_row(self, registration: Registration, mail):
+        subject, text, html, attachments = mail
+        return prepare_outbox_message(self.settings, to=registration.email, subject=subject, text_body=text,
+                                      html_body=html, attachments=attachments)
+
+    async def _enqueue_rendered(self, registration: Registration, mail) -> None:
+        subject, text, html, attachments = mail
+        await enqueue_email(self.session, to=registration.email, subject=subject, text_body=text, html_body=html,
+                            attachments=attachments, settings=self.settings)
+
+    async def enqueue_confirmation(self, registration: Registration, *, reason: str = "registered",
+                                   token: str | None = None, attachments: Sequence[Attachment] = ()) -> None:
+        """The one confirmation mail (registered, approved or promoted), with the check-in QR code.
+
+        ``attachments`` is where a calendar invitation (.ics, METHOD:REQUEST) joins it."""
+        token = token or await self.new_link(registration)
+        await self._enqueue_rendered(
+            registration, self._confirmation_parts(registration, token, reason=reason, attachments=attachments)
+        )
+
+    async def _enqueue_named(self, registration: Registration, name: str, **extra: Any) -> None:
+        token = await self.new_link(registration)
+        subject, text, html = render_email(name, self._mail_context(registration, token, **extra), self.settings)
+        await enqueue_email(self.session, to=registration.email, subject=subject, text_body=text, html_body=html,
+                            settings=self.settings)
+
+    async def _resend_link(self, registration: Registration, event: Event) -> None:
+        registration.event = event
+        await self._enqueue_named(registration, "registration_link",
+                                  position=await self.position_of(registration))
+        # The 409 answer rolls the request back; the re-sent link must survive it.
+        await self.session.commit()
+
+    # ---- manage links -------------------------------------------------------------------------------------------
+    async def new_link(self, registration: Registration) -> str:
+        token = new_token()
+        self.session.add(RegistrationLink(registration_id=registration.id, token_hash=hash_token(token)))
+        await self.session.flush()
+        return token
+
+    async def by_token(self, token: str) -> Registration:
+        token_hash = hash_token(token)
+        registration = await self.session.scalar(select(Registration).where(or_(
+            Registration.manage_token_hash == token_hash,
+            Registration.id.in_(select(RegistrationLink.registration_id).where(RegistrationLink.token_hash == token_hash)),
+        )))
+        if registration is None:
+            raise NotFoundException("This link is not valid (any more).")
+        registration.event = await self.session.scalar(
+            select(Event).where(Event.id == registration.event_id).options(raiseload(Event.managers))
+        )
+        return registration
+
+    async def rotate_calendar_token(self, registration: Registration) -> str:
+        """A new token for the personal calendar feed; the previous one stops working."""
+        token = new_token()
+        registration.calendar_token_hash = hash_token(token)
+        await self.session.flush()
+        return token
+
+    async def by_calendar_token(self, token: str) -> Registration | None:
+        return await self.session.scalar(
+            select(Registration).where(Registration.calendar_token_hash == hash_token(token))
+        )
+
+    async def position_of(self, registration: Registration) -> int | None:
+        if registration.status != RegistrationStatus.WAITLISTED or registration.waitlist_seq is None:
+            return None
+        return int(await self.session.scalar(
+            select(func.count()).select_from(Registration).where(
+                Registration.event_id == registration.event_id,
+                Registration.status == RegistrationStatus.WAITLISTED,
+                Registration.waitlist_seq <= registration.waitlist_seq,
+            )
+        ) or 0)
+
+    # ---- attendee changes -----------------------------------------------------------------------------------
+    async def update_answers(self, registration: Registration, data: Mapping[str, Any]) -> Registration:
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED):
+            raise RegistrationUnavailable(_("This registration is no longer active."))
+        row = await self.settings_for(registration.event)
+        cleaned = clean_attendee({**data, "email": registration.email}, row.questions or [])
+        for key in ("name", "affiliation", "country", "answers"):
+            setattr(registration, key, cleaned[key])
+        await self.session.flush()
+        return registration
+
+    async def cancel(self, registration: Registration, *, by_organiser: bool = False) -> Registration:
+        """Frees the seat and, in the same transaction, gives it to the first person waiting."""
+        event = registration.event
+        locked = await self._lock(registration.event_id)
+        await self.session.refresh(registration)
+        if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED):
+            return registration
+        registration.status = RegistrationStatus.CANCELLED
+        registration.waitlist_seq = None
+        registration.offer_expires_at = None
+        await self.session.flush()
+        registration.event = event
+        await self._enqueue_named(registration, "registration_cancelled", by_organiser=by_organiser)
+        if locked is not None:
+            await self._expire_offers(event, locked)
+            await self._fill_free_seats(event, locked)
+        return registration
+
+    async def delete_personal_data(self, registration: Registration) -> None:
+        """Cancels (so the seat passes on) and removes the row with every answer and link."""
+        event = registration.event
+        if registration.status not in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED):
+            locked = await self._lock(registration.event_id)
+            await self.session.refresh(registration)
+            registration.status = RegistrationStatus.CANCELLED
+            await self.session.flush()
+            if locked is not None:
+                await self._fill_free_seats(event, locked)
+        await self.session.delete(registration)
+        await self.session.flush()
+
+    async def accept_offer(self, registration: Registration) -> Registration:
+        event = registration.event
+        locked = await self._lock(registration.event_id)
+        if locked is not None:
+            await self._expire_offers(event, locked)
+        await self.session.refresh(registration)
+        registration.event = event
+        if registration.status != RegistrationStatus.OFFERED:
+            raise RegistrationUnavailable(_("This offer is no longer open."))
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.offer_expires_at = None
+        await self.session.flush()
+        await self.enqueue_confirmation(registration, reason="accepted")
+        return registration
+
+    # ---- waitlist -------------------------------------------------------------------------------------------------
+    async def _expire_offers(self, event: Event, locked: RegistrationSettings) -> None:
+        """Offers past their deadline lapse (called with the lock held); their seats are then refilled."""
+        if locked.promotion != PromotionMode.OFFER:
+            return
+        now = dt.datetime.now(dt.UTC)
+        expired = list(await self.session.scalars(
+            select(Registration).where(
+                Registration.event_id == event.id, Registration.status == RegistrationStatus.OFFERED,
+                Registration.offer_expires_at < now,
+            )
+        ))
+        for registration in expired:
+            registration.status = RegistrationStatus.CANCELLED
+            registration.offer_expires_at = None
+            registration.event = event
+            await self._enqueue_named(registration, "registration_offer_expired")
+        if expired:
+            await self.session.flush()
+            await self._fill_free_seats(event, locked)
+
+    async def _fill_free_seats(self, event: Event, locked: RegistrationSettings) -> list[Registration]:
+        """Gives free seats to the first people on the waitlist (the caller holds the lock)."""
+        if locked.capacity is None:
+            free = None
+        else:
+            free = locked.capacity - await self._seats_taken(event.id)
+            if free <= 0:
+                return []
+        statement = (
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.status == RegistrationStatus.WAITLISTED)
+            .order_by(Registration.waitlist_seq)
+        )
+        if free is not None:
+            statement = statement.limit(free)
+        promoted = list(await self.session.scalars(statement))
+        now = dt.datetime.now(dt.UTC)
+        for registration in promoted:
+            registration.event = event
+            registration.waitlist_seq = None
+            if locked.promotion == PromotionMode.OFFER:
+                registration.status = RegistrationStatus.OFFERED
+                registration.offer_expires_at = now + dt.timedelta(hours=locked.offer_hours)
+            else:
+                registration.status = RegistrationStatus.CONFIRMED
+        await self.session.flush()
+        for registration in promoted:
+            if registration.status == RegistrationStatus.OFFERED:
+                await self._enqueue_named(registration, "registration_offered",
+                                          deadline=_format_when(registration.offer_expires_at, event))
+            else:
+                await self.enqueue_confirmation(registration, reason="promoted")
+        return promoted
+
+    async def expire_due_offers(self) -> int:
+        """For a periodic job: lapses overdue offers in every event and passes the seats on."""
+        now = dt.datetime.now(dt.UTC)
+        event_ids = list(await self.session.scalars(
+            select(Registration.event_id).where(
+                Registration.status == RegistrationStatus.OFFERED, Registration.offer_expires_at < now
+            ).distinct()
+        ))
+        for event_id in event_ids:
+            event = await self.session.get_one(Event, event_id)
+            locked = await self._lock(event_id)
+            if locked is not None:
+                await self._expire_offers(event, locked)
+        return len(event_ids)
+
+    # ---- organiser ----------------------------------------------------------------------------------------------
+    async def for_event(self, event: Event, registration_id: int) -> Registration:
+        registration = await self.session.scalar(
+            select(Registration).where(Registration.id == registration_id, Registration.event_id == event.id)
+        )
+        if registration is None:
+            raise NotFoundException("No such registration.")
+        registration.event = event
+        return registration
+
+    async def approve(self, registration: Registration) -> Registration:
+        """Pending -> confirmed if a seat is free, else waitlisted (or refused when there is no waitlist)."""
+        event = registration.event
+        locked = await self._lock(registration.event_id)
+        await self.session.refresh(registration)
+        registration.event = event
+        if registration.status != RegistrationStatus.PENDING:
+            raise RegistrationUnavailable(_("Only pending registrations can be approved."))
+        if locked is None or locked.capacity is None or await self._seats_taken(event.id) < locked.capacity:
+            registration.status = RegistrationStatus.CONFIRMED
+            await self.session.flush()
+            await self.enqueue_confirmation(registration, reason="approved")
+        elif locked.waitlist_enabled:
+            registration.waitlist_seq = await self._next_waitlist_seq(event.id)
+            registration.status = RegistrationStatus.WAITLISTED
+            await self.session.flush()
+            await self._enqueue_named(registration, "registration_waitlisted",
+                                      position=await self.position_of(registration))
+        else:
+            raise RegistrationUnavailable(_("The event is full; raise the capacity first."))
+        return registration
+
+    async def reject(self, registration: Registration) -> Registration:
+        event = registration.event
+        await self._lock(registration.event_id)
+        await self.session.refresh(registration)
+        registration.event = event
+        if registration.status not in (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED):
+            raise RegistrationUnavailable(_("Only pending or waitlisted registrations can be rejected."))
+        registration.status = RegistrationStatus.REJECTED
+        registration.waitlist_seq = None
+        await self.session.flush()
+        await self._enqueue_named(registration, "registration_rejected")
+        return registration
+
+    async def move_from_waitlist(self, registration: Registration) -> Registration:
+        """Confirms a waitlisted person ahead of the queue, if a seat is free; never beyond capacity."""
+        event = registration.event
+        locked = await self._lock(registration.event_id)
+        await self.session.refresh(registration)
+        registration.event = event
+        if registration.status != RegistrationStatus.WAITLISTED:
+            raise RegistrationUnavailable(_("This person is not on the waitlist."))
+        if locked is not None and locked.capacity is not None and await self._seats_taken(event.id) >= locked.capacity:
+            raise RegistrationUnavailable(_("The event is full; raise the capacity first."))
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.waitlist_seq = None
+        await self.session.flush()
+        await self.enqueue_confirmation(registration, reason="promoted")
+        return registration
+
+    async def list_for_event(self, event: Event, *, status: str | None = None, q: str | None = None
+                             ) -> list[tuple[Registration, int | None]]:
+        statement = select(Registration).where(Registration.event_id == event.id)
+        if status in {s.value for s in RegistrationStatus}:
+            statement = statement.where(Registration.status == RegistrationStatus(status))
+        if q and q.strip():
+            pattern = f"%{q.strip().lower()}%"
+            statement = statement.where(or_(
+                func.lower(Registration.name).like(pattern), Registration.email_normalised.like(pattern),
+                func.lower(Registration.affiliation).like(pattern),
+            ))
+        rows = list(await self.session.scalars(statement.order_by(Registration.created_at, Registration.id)))
+        # Positions are ranks in waitlist order, computed here in one pass rather than a query per row.
+        waiting = sorted((r for r in rows if r.status == RegistrationStatus.WAITLISTED), key=lambda r: r.waitlist_seq)
+        ahead = await self._waitlist_ranks(event, waiting)
+        return [(r, ahead.get(r.id)) for r in rows]
+
+    async def _waitlist_ranks(self, event: Event, registrations: Sequence[Registration]) -> dict[int, int]:
+        if not registrations:
+            return {}
+        seqs = list(await self.session.scalars(
+            select(Registration.waitlist_seq).where(
+                Registration.event_id == event.id, Registration.status == RegistrationStatus.WAITLISTED
+            ).order_by(Registration.waitlist_seq)
+        ))
+        rank = {seq: index for index, seq in enumerate(seqs, start=1)}
+        return {r.id: rank[r.waitlist_seq] for r in registrations if r.waitlist_seq in rank}
+
+    async def status_counts(self, event: Event) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Registration.status, func.count()).where(Registration.event_id == event.id)
+            .group_by(Registration.status)
+        )
+        return {(status.value if hasattr(status, "value") else status): int(n) for status, n in rows}
+
+    async def dashboard(self, event: Event, *, top: int = 12) -> Dashboard:
+        counts = await self.status_counts(event)
+        attending = (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.PENDING)
+        checked_in = await self.session.scalar(
+            select(func.count()).select_from(Registration)
+            .where(Registration.event_id == event.id, Registration.checked_in_at.is_not(None))
+        )
+
+        async def breakdown(column) -> list[tuple[str, int]]:
+            rows = await self.session.execute(
+                select(column, func.count()).where(Registration.event_id == event.id,
+                                                   Registration.status.in_(attending))
+                .group_by(column).order_by(func.count().desc(), column).limit(top)
+            )
+            return [(value or "", int(n)) for value, n in rows]
+
+        return Dashboard(counts=counts, checked_in=int(checked_in or 0),
+                         by_country=await breakdown(Registration.country),
+                         by_affiliation=await breakdown(Registration.affiliation))
+
+    async def export_csv(self, event: Event) -> str:
+        """UTF-8 with a byte order mark, which Excel needs to read Chinese names correctly."""
+        row = await self.settings_for(event)
+        questions = list(row.questions or [])
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([_("Name"), _("E-mail"), _("Affiliation"), _("Country"), _("Status"), _("Waitlist position"),
+                         _("Registered at (UTC)"), _("Checked in at (UTC)"), *[q["label"] for q in questions]])
+        for registration, position in await self.list_for_event(event):
+            writer.writerow([_cell(v) for v in (
+                registration.name, registration.email, registration.affiliation, registration.country,
+                registration.status.value, position or "",
+                registration.created_at.strftime("%Y-%m-%d %H:%M"),
+                registration.checked_in_at.strftime("%Y-%m-%d %H:%M") if registration.checked_in_at else "",
+                *[answer_text(q, registration.answers or {}) for q in questions],
+            )])
+        return "\ufeff" + buffer.getvalue()
+
+    # ---- check-in -----------------------------------------------------------------------------------------------
+    def qr(self, registration: Registration) -> segno.QRCode:
+        # Only the short code (QR alphanumeric mode, the smallest symbol): any scanner reads it, it types
+        # into the check-in field, and it is cheap to draw for every confirmation mail.
+        # A fixed mask skips segno's eight-way penalty search (most of the cost); readers decode any mask.
+        return segno.make(registration.checkin_code, error="m", micro=False, mask=0)
+
+    def qr_svg(self, registration: Registration) -> str:
+        return self.qr(registration).svg_inline(scale=5, title=_("Check-in code"))
+
+    def qr_png(self, registration: Registration) -> bytes:
+        buffer = io.BytesIO()
+        self.qr(registration).save(buffer, kind="png", scale=6)
+        return buffer.getvalue()
+
+    async def check_in(self, event: Event, scanned: str) -> CheckInResult:
+        """Marks attendance once for the scanned or typed code."""
+        code = scanned.strip().upper()
+        registration = await self.session.scalar(
+            select(Registration).where(Registration.event_id == event.id, Registration.checkin_code == code)
+        ) if code else None
+        if registration is None:
+            return CheckInResult("unknown")
+        return await self.check_in_registration(registration)
+
+    async def check_in_registration(self, registration: Registration) -> CheckInResult:
+        if registration.status != RegistrationStatus.CONFIRMED:
+            return CheckInResult("not_confirmed", registration)
+        now = dt.datetime.now(dt.UTC)
+        # A conditional update: two scanners at two doors cannot both check the same person in, and a
+        # cancellation committed meanwhile is seen.
+        result = await self.session.execute(
+            update(Registration).where(
+                Registration.id == registration.id, Registration.checked_in_at.is_(None),
+                Registration.status == RegistrationStatus.CONFIRMED,
+            ).values(checked_in_at=now)
+        )
+        await self.session.refresh(registration)
+        if result.rowcount == 1:
+            return CheckInResult("checked_in", registration, registration.checked_in_at)
+        if registration.checked_in_at is None:
+            return CheckInResult("not_confirmed", registration)
+        return CheckInResult("already", registration, registration.checked_in_at)
+
+    async def search_confirmed(self, event: Event, q: str) -> list[Registration]:
+        if not q.strip():
+            return []
+        pattern = f"%{q.strip().lower()}%"
+        return list(await self.session.scalars(
+            select(Registration).where(
+                Registration.event_id == event.id, Registration.status == RegistrationStatus.CONFIRMED,
+                or_(func.lower(Registration.name).like(pattern), Registration.email_normalised.like(pattern)),
+            ).order_by(Registration.name).limit(20)
+        ))
+
+    # ---- across events --------------------------------------------------------------------------------------
+    async def active_registrations_of_person(self, registration: Registration) -> list[Registration]:
+        """The confirmed and pending registrations under this registration's e-mail (for a personal feed)."""
+        rows = list(await self.session.scalars(
+            select(Registration).where(
+                Registration.email_normalised == registration.email_normalised,
+                Registration.status.in_((RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING)),
+            ).order_by(Registration.id)
+        ))
+        events = {e.id: e for e in await self.session.scalars(
+            select(Event).where(Event.id.in_({r.event_id for r in rows})).options(raiseload(Event.managers))
+        )} if rows else {}
+        for r in rows:
+            r.event = events[r.event_id]
+        return rows
+
+
+_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+def _event_turn(event_id: int) -> asyncio.Lock:
+    # asyncio locks belong to one event loop; tests run a loop per test, servers one per process.
+    turns = _TURNS.setdefault(asyncio.get_running_loop(), {})
+    return turns.setdefault(event_id, asyncio.Lock())
+
+
+def _cell(value: Any) -> str:
+    text = str(value)
+    # Spreadsheet formula injection: a cell starting with = + - @ would be run by Excel.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _format_when(value: dt.datetime | None, event: Event) -> str:
+    from events_app.web.timefmt import format_when
+
+    return "" if value is None else f"{format_when(value, event.timezone)} ({event.timezone})"
+
+
+async def registration_panel(session: AsyncSession, event: Event, settings: Settings) -> dict[str, Any]:
+    """What the public event page shows about registration."""
+    service = RegistrationService(session, settings)
+    return {"availability": await service.availability(event), "values": {}, "errors": {}}

@@ -1,0 +1,113 @@
+"""Attendees register without an account, without JavaScript; the pages pass axe and fit a phone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.actions import (
+    axe_violations,
+    expect,
+    links_in,
+    log_in,
+    page_width,
+    unlabelled_fields,
+    wider_than_viewport,
+)
+from tests.browser.conftest import PHONE
+
+pytestmark = pytest.mark.browser
+
+QUESTIONS = [
+    {"label": "Dietary needs", "kind": "single_choice", "required": True, "options": ["None", "Vegetarian", "Halal"]},
+    {"label": "Sessions", "kind": "multiple_choice", "options": ["Morning", "Afternoon"]},
+    {"label": "I need an invitation letter for a visa", "kind": "checkbox"},
+    {"label": "Anything else?", "kind": "long_text"},
+]
+
+
+def open_lecture(site, *, capacity: int, registrants: tuple[str, ...] = ()) -> dict:
+    """An organiser's published lecture with open registration (and some people registered already)."""
+    email = site.organiser()
+
+    async def arrange(session):
+        from sqlalchemy import select
+
+        from events_app.accounts.models import Account
+        from events_app.registration.services import RegistrationService
+        from events_app.settings import Settings
+        from tests.conftest import make_event
+
+        organiser = await session.scalar(select(Account).where(Account.email == email))
+        event = await make_event(session, organiser, title="Invited lecture: 开放科学", starts_at="2031-03-05T14:00",
+                                 ends_at="2031-03-05T15:30")
+        service = RegistrationService(session, Settings(base_url=site.url("").rstrip("/")))
+        await service.update_settings(event, {"mode": "open", "capacity": capacity, "waitlist_enabled": True,
+                                              "questions": QUESTIONS})
+        tokens = []
+        for name in registrants:
+            result = await service.register(event, {"name": name, "email": f"{name.lower()}@example.org",
+                                                    "country": "CN", "affiliation": "CAS",
+                                                    "answers": {"dietary-needs": "None"}})
+            tokens.append(result.token)
+        await session.commit()
+        return {"slug": event.slug, "tokens": tokens, "organiser": email}
+
+    return site.arrange(arrange)
+
+
+def test_attendee_registers_without_javascript_and_frees_the_seat_from_the_mail(site, page_without_javascript):
+    page = page_without_javascript
+    lecture = open_lecture(site, capacity=1)
+    page.goto(f"/events/{lecture['slug']}")
+    expect(page.get_by_text("1 seat left")).to_be_visible()
+    page.get_by_label("Name").fill("José Álvarez")
+    page.get_by_label("E-mail").fill("jose@example.es")
+    page.get_by_label("Country").select_option("ES")
+    page.get_by_label("Vegetarian").check()
+    page.get_by_label("I need an invitation letter for a visa").check()
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your registration")
+    expect(page.locator(".status")).to_have_text("Confirmed")
+    expect(page.locator(".qr svg")).to_be_visible()
+
+    page.goto(f"/events/{lecture['slug']}")
+    page.get_by_label("Name").fill("王小明")
+    page.get_by_label("E-mail").fill("wang@example.cn")
+    page.get_by_label("None").check()
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.get_by_text("position 1 on the waitlist")).to_be_visible()
+
+    confirmation = site.wait_for_mail("jose@example.es")[0]
+    withdraw = next(link for link in links_in(confirmation) if link.endswith("/withdraw"))
+    page.goto(withdraw)
+    page.get_by_role("button", name="Free my place").click()
+    expect(page.locator(".status")).to_have_text("Cancelled")
+
+    promoted = site.wait_for_mail("wang@example.cn", count=2)[-1]
+    assert promoted["Subject"] == "A seat is free for you: Invited lecture: 开放科学"
+
+
+PAGES = {
+    "event page with the form": ("/events/{slug}", False),
+    "manage page": ("/registrations/{token}", False),
+    "withdraw page": ("/registrations/{token}/withdraw", False),
+    "registrants": ("/organiser/events/{slug}/registrations", True),
+    "dashboard": ("/organiser/events/{slug}/registrations/dashboard", True),
+    "check-in": ("/organiser/events/{slug}/checkin?q=a", True),
+    "settings": ("/organiser/events/{slug}/registrations/settings", True),
+}
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_registration_page_passes_axe_labels_every_field_and_fits_a_phone(site, page, axe_script: str, name: str):
+    lecture = open_lecture(site, capacity=2, registrants=("Ana", "Bo", "Chen"))
+    path, needs_login = PAGES[name]
+    if needs_login:
+        log_in(page, lecture["organiser"])
+    response = page.goto(path.format(slug=lecture["slug"], token=lecture["tokens"][0]))
+    assert response is not None and response.status == 200
+    assert axe_violations(page, axe_script) == []
+    assert unlabelled_fields(page) == []
+    page.set_viewport_size(PHONE)
+    page.reload()
+    assert page_width(page) <= PHONE["width"], wider_than_viewport(page)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from events_app.registration.models import Registration
+from tests.conftest import make_event
+
+
+async def open_registration(client, token, slug, **settings):
+    body = {"mode": "open", "capacity": 2, "waitlist_enabled": True, **settings}
+    response = await client.put(f"/api/events/{slug}/registration-settings", json=body,
+                                headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_public_registration_answers_status_and_manage_url(client, db, organiser, token):
+    event = await make_event(db, organiser)
+    await open_registration(client, token, event.slug, capacity=1)
+    first = await client.post(f"/api/events/{event.slug}/registrations",
+                              json={"name": "王小明", "email": "wang@example.cn", "country": "CN"})
+    assert first.status_code == 201, first.text
+    assert first.json()["status"] == "confirmed" and first.json()["position"] is None
+    assert first.json()["manage_url"].startswith("http://testserver.local/registrations/")
+    second = await client.post(f"/api/events/{event.slug}/registrations",
+                               json={"name": "Ana", "email": "ana@example.org"})
+    assert second.json() == {**second.json(), "status": "waitlisted", "position": 1}
+
+
+async def test_duplicate_email_is_409_and_stores_no_second_row(client, db, organiser, token):
+    event = await make_event(db, organiser)
+    await open_registration(client, token, event.slug)
+    assert (await client.post(f"/api/events/{event.slug}/registrations",
+                              json={"name": "Ana", "email": "ana@example.org"})).status_code == 201
+    again = await client.post(f"/api/events/{event.slug}/registrations",
+                              json={"name": "Ana B", "email": "ANA@Example.org"})
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["field"] == "email"
+    assert await db.scalar(select(func.count()).select_from(Registration)) == 1
+
+
+async def test_bad_input_is_422_naming_each_field(client, db, organiser, token):
+    event = await make_event(db, organiser)
+    await open_registration(client, token, event.slug, questions=[
+        {"label": "Session", "kind": "single_choice", "required": True, "options": ["A", "B"]}])
+    response = await client.post(f"/api/events/{event.slug}/registrations",
+                                 json={"name": "x" * 201, "email": "nope", "answers": {"session": "C"}})
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"name", "email", "answers.session"}
+    wrong_type = await client.post(f"/api/events/{event.slug}/registrations", json={"name": 5, "email": "a@b.org"})
+    assert wrong_type.status_code == 400
+    assert await db.scalar(select(func.count()).select_from(Registration)) == 0
+
+
+async def test_closed_registration_is_422_with_the_reason(client, db, organiser, token):
+    event = await make_event(db, organiser)
+    await open_registration(client, token, event.slug, mode="closed")
+    response = await client.post(f"/api/events/{event.slug}/registrations", json={"name": "A", "email": "a@b.org"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "event", "message": "Registration is closed."}]
+
+
+async def test_organiser_endpoints_need_a_token_of_a_manager(client, db, organiser, token):
+    from tests.conftest import make_account, make_token
+
+    event = await make_event(db, organiser)
+    await open_registration(client, token, event.slug)
+    await client.post(f"/api/events/{event.slug}/registrations", json={"name": "Ana", "email": "ana@example.org"})
+    assert (await client.get(f"/api/events/{event.slug}/registrations")).status_code == 401
+    other = await make_token(db, await make_account(db, "other@example.org"))
+    forbidden = await client.get(f"/api/events/{event.slug}/registrations", headers={"Authorization": f"Bearer {other}"})
+    assert forbidden.status_code == 403
+    headers = {"Authorization": f"Bearer {token}"}
+    [ana] = (await client.get(f"/api/events/{event.slug}/registrations", headers=headers)).json()
+    cancelled = await client.post(f"/api/events/{event.slug}/registrations/{ana['id']}/cancel", headers=headers)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    export = await client.get(f"/api/events/{event.slug}/registrations/export", headers=headers)
+    assert export.content.startswith(b"\xef\xbb\xbf") and "ana@example.org" in export.text
