@@ -1,7 +1,7 @@
 """add online registration
 
-Revision ID: 0003
-Revises: 0005 (chained after main's head when merging main)
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-25
 
 Registration settings per event (mode, window, capacity, waitlist, questions), registrations (one per
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0003'
+revision: str = '0006'
 down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
