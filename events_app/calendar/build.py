@@ -7,7 +7,7 @@ wherever it is published. Escaping and line folding are icalendar's job; nothing
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import lru_cache
@@ -333,12 +333,31 @@ def invitation_calendar(
     return calendar_bytes(calendar, [component], event_span([event]))
 
 
-def personal_feed(events: Sequence[Event], settings: Settings, *, name: str | None = None) -> bytes:
-    """A calendar of the given events (e.g. everything one person registered for)."""
+def personal_feed(
+    events: Sequence[Event],
+    settings: Settings,
+    *,
+    name: str | None = None,
+    tentative: Collection[int] = (),
+    speakers: Mapping[int, Sequence[SpeakerLine]] | None = None,
+) -> bytes:
+    """A calendar of the given events (e.g. everything one person registered for).
+
+    Events whose ids are in ``tentative`` (a seat not yet confirmed) are STATUS:TENTATIVE, unless the event
+    itself is cancelled. Same UID and SEQUENCE as every other feed and the e-mailed invitations.
+    """
     calendar = feed_calendar(
         name=name or _("My events"), description=_("Events you registered for."), settings=settings
     )
-    components = [
-        event_to_vevent(event, speakers=speakers_of_talks(event.talks), settings=settings) for event in events
-    ]
+    components = []
+    for event in events:
+        component = event_to_vevent(
+            event,
+            speakers=speakers.get(event.id, []) if speakers is not None else speakers_of_talks(event.talks),
+            settings=settings,
+        )
+        if event.id in tentative and event.status != EventStatus.CANCELLED:
+            component.pop("STATUS")
+            component.add("status", "TENTATIVE")
+        components.append(component)
     return calendar_bytes(calendar, components, event_span(events))

@@ -44,6 +44,8 @@ CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
 # Litestar routes whole path segments, and "/events/{slug}" is the event page, so "/events/{slug}.ics" cannot
 # be a route of its own. The feed URLs are rewritten to internal routes before routing; public URLs stay.
 FEED_PATH = re.compile(r"^/(events|series|speakers)/([^/]+)\.ics$")
+# A registrant's own feed: /my/calendar/{token}.ics (served by registration/controllers.py).
+PERSONAL_FEED_PATH = re.compile(r"^/my/calendar/([^/]+)\.ics$")
 INTERNAL_PREFIX = "/calendar-feeds"
 
 
@@ -58,6 +60,10 @@ class FeedPaths:
                 # In place, not a copy: Litestar's before-send hook (which commits and closes the request's
                 # database session) holds the scope object it was given.
                 scope["path"] = f"{INTERNAL_PREFIX}/{match[1]}/{match[2]}"
+            else:
+                match = PERSONAL_FEED_PATH.match(scope["path"])
+                if match:
+                    scope["path"] = f"{INTERNAL_PREFIX}/my/{match[1]}"
         await self.app(scope, receive, send)
 
 
@@ -174,13 +180,23 @@ async def conditional_feed(
     filename: str,
     now: dt.datetime,
     render: Callable[[], Awaitable[bytes]],
+    private: bool = False,
+    changed_at: dt.datetime | None = None,
 ) -> Response:
-    """304 from a few aggregates when nothing changed; otherwise render the feed."""
+    """304 from a few aggregates when nothing changed; otherwise render the feed.
+
+    A feed that also depends on other rows (a registrant's feed on their registrations) names them in
+    ``feed`` (part of the ETag) and passes their latest change as ``changed_at`` (for Last-Modified);
+    ``private`` keeps shared caches from storing it.
+    """
     *validator, last_modified = await feed_validator(session, now)
+    if changed_at is not None:
+        changed_at = changed_at if changed_at.tzinfo else changed_at.replace(tzinfo=dt.UTC)
+        last_modified = max(last_modified, changed_at) if last_modified is not None else changed_at
     etag = _etag(feed, validator)
     headers = {
         "ETag": etag,
-        "Cache-Control": f"public, max-age={settings.calendar_refresh_seconds}",
+        "Cache-Control": f"{'private' if private else 'public'}, max-age={settings.calendar_refresh_seconds}",
         # Labels in descriptions follow the language (?lang=, cookie, Accept-Language).
         "Vary": "Accept-Language, Cookie",
     }

@@ -32,8 +32,8 @@ from events_app.web.auth import provide_api_account, provide_optional_api_accoun
 from events_app.web.schemas import provided_fields
 
 
-async def provide_event_service(db_session: AsyncSession) -> EventService:
-    return EventService(session=db_session)
+async def provide_event_service(db_session: AsyncSession, settings: Settings) -> EventService:
+    return EventService(session=db_session, settings=settings)
 
 
 async def provide_series_service(db_session: AsyncSession) -> SeriesService:

@@ -30,8 +30,8 @@ from events_app.web.validation import Conflict, ValidationFailed
 PAGE_SIZE = 20
 
 
-async def provide_event_service(db_session: AsyncSession) -> EventService:
-    return EventService(session=db_session)
+async def provide_event_service(db_session: AsyncSession, settings: Settings) -> EventService:
+    return EventService(session=db_session, settings=settings)
 
 
 async def provide_series_service(db_session: AsyncSession) -> SeriesService:

@@ -19,6 +19,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from events_app.accounts.models import Account
 from events_app.events.models import Event, EventKind, EventStatus, Series, event_managers
 from events_app.schedule.models import Talk, TalkSpeaker
+from events_app.settings import Settings
 from events_app.web.i18n import gettext as _
 from events_app.web.slugs import MAX_SLUG_LENGTH, SLUG_PATTERN, available_slug, slug_base
 from events_app.web.timefmt import is_valid_timezone, parse_local
@@ -181,6 +182,11 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
 
     repository_type = Repo
 
+    def __init__(self, session: Any = None, *, settings: Settings | None = None, **kwargs: Any) -> None:
+        super().__init__(session=session, **kwargs)
+        # For the e-mails a change sends (addresses, calendar UIDs); read from the environment if not given.
+        self.settings = settings
+
     # ---- validation -------------------------------------------------------------------------------------
     async def clean(
         self, data: Mapping[str, Any], *, existing: Event | None = None
@@ -280,6 +286,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         cleaned = await self.clean(data, existing=event)
         cleaned.pop("slug", None)
         changed = {k for k, v in cleaned.items() if getattr(event, k) != v}
+        previous_status = event.status
         if "starts_at" in changed or "ends_at" in changed:
             await self._ensure_talks_fit(event, cleaned.get("starts_at", event.starts_at), cleaned.get("ends_at", event.ends_at))
         for key in changed:
@@ -287,7 +294,9 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         if changed & CALENDAR_FIELDS:
             event.revision += 1
         await self.repository.session.flush()
-        return await self.load(event.id)
+        event = await self.load(event.id)
+        await self._announce(event, changed, previous_status)
+        return event
 
     async def _ensure_talks_fit(self, event: Event, starts: dt.datetime, ends: dt.datetime) -> None:
         session = self.repository.session
@@ -303,10 +312,25 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
 
     async def set_status(self, event: Event, status: EventStatus) -> Event:
         if event.status != status:
+            previous_status = event.status
             event.status = status
             event.revision += 1
             await self.repository.session.flush()
+            await self._announce(event, {"status"}, previous_status)
         return event
+
+    async def _announce(self, event: Event, changed: set[str], previous_status: EventStatus) -> None:
+        """Registered attendees hear of changes to their calendar entry (update or cancellation by e-mail).
+
+        Registration depends on events (models, parsing), so the rule lives there and is imported here at
+        call time: events never import registration at module level, and there is one place for the rule.
+        """
+        from events_app.registration.services import announce_event_change
+
+        await announce_event_change(
+            self.repository.session, event, changed=changed, previous_status=previous_status,
+            settings=self.settings or Settings.from_env(),
+        )
 
     async def add_manager(self, event: Event, account: Account) -> None:
         if all(m.id != account.id for m in event.managers):

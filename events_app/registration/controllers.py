@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, route
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.plugins.flash import flash
@@ -12,6 +14,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.calendar import build
+from events_app.calendar.feeds import FEED_METHODS, INTERNAL_PREFIX, conditional_feed
+from events_app.calendar.links import CalendarLinks
+from events_app.calendar.services import speakers_by_event
 from events_app.events.models import Event
 from events_app.events.services import EventService
 from events_app.registration.models import QuestionKind, RegistrationSettings, RegistrationStatus
@@ -89,7 +95,7 @@ class PublicRegistrationPages(Controller):
 
     # ---- the private manage link ------------------------------------------------------------------------
     async def _manage_page(self, registrations: RegistrationService, token: str, registration, *, values=None,
-                           errors=None) -> Template:
+                           errors=None, calendar_feed: dict[str, str] | None = None) -> Template:
         row = await registrations.settings_for(registration.event)
         confirmed = registration.status == RegistrationStatus.CONFIRMED
         return form_page(
@@ -98,6 +104,45 @@ class PublicRegistrationPages(Controller):
             values=values or form_values(registration),
             qr_svg=registrations.qr_svg(registration) if confirmed else None,
             active=registration.status not in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED),
+            calendar_feed=calendar_feed,
+        )
+
+    @post("/registrations/{token:str}/calendar")
+    async def calendar_link(self, token: str, registrations: RegistrationService) -> Template:
+        """Creates the personal feed's address, or replaces it (the old one then answers 404).
+
+        Only the token's hash is stored, so the address is shown once, on this answer."""
+        registration = await registrations.by_token(token)
+        feed_token = await registrations.rotate_calendar_token(registration)
+        links = CalendarLinks(registrations.settings.base_url)
+        path = f"/my/calendar/{feed_token}.ics"
+        return await self._manage_page(registrations, token, registration,
+                                       calendar_feed={"https": links.https(path), "webcal": links.webcal(path)})
+
+    @route(f"{INTERNAL_PREFIX}/my/{{feed_token:str}}", http_method=FEED_METHODS, name="personal_calendar_feed")
+    async def personal_feed(self, request: Request, feed_token: str, registrations: RegistrationService) -> Response:
+        """/my/calendar/{token}.ics (rewritten here by calendar.feeds.FeedPaths): the events one person
+        registered for. Public by its unguessable token, so never stored by shared caches."""
+        now = dt.datetime.now(dt.UTC)
+        owner = await registrations.by_calendar_token(feed_token)
+        if owner is None:
+            raise NotFoundException("No such calendar.")
+        rows = await registrations.calendar_feed_registrations(owner, now)
+        # The ETag covers the registrations too: a seat confirmed or given up changes the feed.
+        state = repr([(r.id, r.status.value, r.updated_at.isoformat()) for r in rows]).encode()
+        feed = f"my:{owner.id}:{hashlib.blake2b(state, digest_size=12).hexdigest()}"
+        changed_at = max((r.updated_at for r in rows), default=owner.updated_at)
+        settings = registrations.settings
+
+        async def render() -> bytes:
+            events = [r.event for r in rows]
+            speakers = await speakers_by_event(registrations.session, [e.id for e in events])
+            tentative = {r.event_id for r in rows if r.status != RegistrationStatus.CONFIRMED}
+            return build.personal_feed(events, settings, tentative=tentative, speakers=speakers)
+
+        return await conditional_feed(
+            request, registrations.session, settings, feed=feed, filename="my-events.ics", now=now, render=render,
+            private=True, changed_at=changed_at,
         )
 
     @get("/registrations/{token:str}", name="registration_manage")

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
+from events_app.calendar.build import invitation_calendar
 from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
 from events_app.notify.services import Attachment, enqueue_email, prepare_outbox_message, render_email
@@ -522,8 +523,16 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
 
     def confirmation_attachments(self, registration: Registration) -> list[Attachment]:
         """What every confirmation mail carries, however the seat was won (registered, approved, promoted,
-        accepted): the check-in QR code. A calendar invitation (.ics, METHOD:REQUEST) belongs here too."""
-        return [Attachment("check-in-code.png", self.qr_png(registration), "image", "png")]
+        accepted): the check-in QR code and the calendar invitation (METHOD:REQUEST)."""
+        return [Attachment("check-in-code.png", self.qr_png(registration), "image", "png"),
+                self.invitation(registration, "REQUEST")]
+
+    def invitation(self, registration: Registration, method: str) -> Attachment:
+        """The event as an iTIP message for this attendee: the same UID and SEQUENCE as the public feeds, so
+        REQUEST adds or updates the entry a calendar already has and CANCEL removes it."""
+        body = invitation_calendar(registration.event, attendee_email=registration.email,
+                                   attendee_name=registration.name, method=method, settings=self.settings)
+        return Attachment("invite.ics", body, "text", "calendar", {"method": method})
 
     def _confirmation_parts(self, registration: Registration, token: str, *, reason: str,
                             attachments: Sequence[Attachment] = ()):
@@ -552,11 +561,12 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             registration, self._confirmation_parts(registration, token, reason=reason, attachments=attachments)
         )
 
-    async def _enqueue_named(self, registration: Registration, name: str, **extra: Any) -> None:
+    async def _enqueue_named(self, registration: Registration, name: str, *,
+                             attachments: Sequence[Attachment] = (), **extra: Any) -> None:
         token = await self.new_link(registration)
         subject, text, html = render_email(name, self._mail_context(registration, token, **extra), self.settings)
         await enqueue_email(self.session, to=registration.email, subject=subject, text_body=text, html_body=html,
-                            settings=self.settings)
+                            attachments=attachments, settings=self.settings)
 
     async def _resend_link(self, registration: Registration, event: Event) -> None:
         registration.event = event
@@ -597,6 +607,31 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             select(Registration).where(Registration.calendar_token_hash == hash_token(token))
         )
 
+    async def calendar_feed_registrations(self, registration: Registration,
+                                          now: dt.datetime | None = None) -> list[Registration]:
+        """What a person's calendar feed shows: every registration under their e-mail that holds or awaits
+        a seat (confirmed; pending, waitlisted, offered as tentative), each with its event set.
+
+        Cancelled and rejected registrations are left out: a subscribed calendar mirrors the feed, so a
+        missing entry is removed, which is what the person wants. Events the organisers cancelled stay,
+        marked cancelled, as long as the public feeds keep them (CANCELLED_KEPT_FOR after their end), so
+        the change is seen rather than the entry silently vanishing; drafts are never shown.
+        """
+        from events_app.calendar.services import CANCELLED_KEPT_FOR
+
+        now = now or dt.datetime.now(dt.UTC)
+        rows = (await self.session.execute(
+            select(Registration, Event).join(Event, Event.id == Registration.event_id).where(
+                Registration.email_normalised == registration.email_normalised,
+                Registration.status.in_(FEED_STATUSES),
+                Event.status != EventStatus.DRAFT,
+                or_(Event.status != EventStatus.CANCELLED, Event.ends_at >= now - CANCELLED_KEPT_FOR),
+            ).options(raiseload(Event.managers)).order_by(Event.starts_at, Event.id)
+        )).all()
+        for reg, event in rows:
+            reg.event = event
+        return [reg for reg, _event in rows]
+
     async def position_of(self, registration: Registration) -> int | None:
         if registration.status != RegistrationStatus.WAITLISTED or registration.waitlist_seq is None:
             return None
@@ -626,12 +661,15 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         await self.session.refresh(registration)
         if registration.status in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED):
             return registration
+        had_seat = registration.status == RegistrationStatus.CONFIRMED
         registration.status = RegistrationStatus.CANCELLED
         registration.waitlist_seq = None
         registration.offer_expires_at = None
         await self.session.flush()
         registration.event = event
-        await self._enqueue_named(registration, "registration_cancelled", by_organiser=by_organiser)
+        # Only a confirmed seat was sent an invitation; the CANCEL takes that entry out of the calendar.
+        await self._enqueue_named(registration, "registration_cancelled", by_organiser=by_organiser,
+                                  attachments=[self.invitation(registration, "CANCEL")] if had_seat else ())
         if locked is not None:
             await self._expire_offers(event, locked)
             await self._fill_free_seats(event, locked)
@@ -948,6 +986,44 @@ def _event_turn(event_id: int) -> asyncio.Lock:
     # asyncio locks belong to one event loop; tests run a loop per test, servers one per process.
     turns = _TURNS.setdefault(asyncio.get_running_loop(), {})
     return turns.setdefault(event_id, asyncio.Lock())
+
+
+# ---- telling attendees about changes to their event ----------------------------------------------------------
+FEED_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED,
+                 RegistrationStatus.OFFERED)
+# What makes an attendee's calendar entry wrong: when one of these changes, confirmed attendees get a new REQUEST.
+TIME_AND_PLACE = frozenset({"starts_at", "ends_at", "timezone", "venue_name", "venue_address", "online_url"})
+
+
+async def announce_event_change(session: AsyncSession, event: Event, *, changed: set[str],
+                                previous_status: EventStatus, settings: Settings) -> int:
+    """The one rule for what confirmed attendees hear when their event changes; EventService calls it after
+    every change (the event's revision already bumped, so SEQUENCE is higher than in any earlier message).
+
+    - the event is cancelled: METHOD:CANCEL (STATUS:CANCELLED) removes it from their calendars;
+    - a published event's time or place changes, or a cancelled event is published again: METHOD:REQUEST
+      with the same UID updates the entry.
+    Pending, waitlisted and offered people were never sent an invitation, so they get none. Returns the
+    number of mails queued (in the caller's transaction: nothing is sent unless the change commits).
+    """
+    if event.status == EventStatus.CANCELLED and previous_status != EventStatus.CANCELLED:
+        method, template = "CANCEL", "registration_event_cancelled"
+    elif event.status == EventStatus.PUBLISHED and (
+        changed & TIME_AND_PLACE or previous_status == EventStatus.CANCELLED
+    ):
+        method, template = "REQUEST", "registration_event_changed"
+    else:
+        return 0
+    service = RegistrationService(session, settings)
+    attendees = list(await session.scalars(
+        select(Registration).where(Registration.event_id == event.id,
+                                   Registration.status == RegistrationStatus.CONFIRMED)
+        .order_by(Registration.id)
+    ))
+    for registration in attendees:
+        registration.event = event
+        await service._enqueue_named(registration, template, attachments=[service.invitation(registration, method)])
+    return len(attendees)
 
 
 def _cell(value: Any) -> str:
