@@ -31,8 +31,9 @@ async def test_confirmation_mail_has_text_html_qr_code_and_a_working_private_lin
     assert message["Subject"] == "Registration confirmed: R&D in O'Connor's lab"
     assert "Dear 王小明," in text_of(message) and "R&D in O'Connor's lab" in text_of(message)  # text is not escaped
     assert "R&amp;D in O&#39;Connor&#39;s lab" in html_of(message)  # HTML is
-    [qr] = list(message.iter_attachments())
+    qr, invite = list(message.iter_attachments())
     assert qr.get_content_type() == "image/png" and qr.get_content().startswith(b"\x89PNG")
+    assert invite.get_content_type() == "text/calendar"  # the invitation: tests/test_registration_calendar.py
     page = await client.get(link_in(message))
     assert page.status_code == 200 and "Confirmed" in page.text
     assert "/withdraw" in link_in(message, "/withdraw")

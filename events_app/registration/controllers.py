@@ -107,7 +107,7 @@ class PublicRegistrationPages(Controller):
             calendar_feed=calendar_feed,
         )
 
-    @post("/registrations/{token:str}/calendar")
+    @post("/registrations/{token:str}/subscription")
     async def calendar_link(self, token: str, registrations: RegistrationService) -> Template:
         """Creates the personal feed's address, or replaces it (the old one then answers 404).
 

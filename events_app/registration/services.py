@@ -398,7 +398,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             select(Event, RegistrationSettings, seats)
             .outerjoin(RegistrationSettings, RegistrationSettings.event_id == Event.id)
             .where(Event.slug == slug, Event.status != EventStatus.DRAFT)
-            .options(raiseload(Event.managers), raiseload(Event.series))
+            .options(raiseload(Event.managers))  # the series names a category in the invitation
         )).first()
         if result is None:
             raise NotFoundException("No such event.")
