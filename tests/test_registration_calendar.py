@@ -9,7 +9,7 @@ import vobject
 
 from events_app.events.services import EventService
 from events_app.registration.services import RegistrationService
-from tests.conftest import deliver_outbox, post_form
+from tests.conftest import deliver_outbox, login, post_form
 from tests.registration_helpers import make_registration_event, register
 
 
@@ -120,6 +120,18 @@ async def test_cancelling_the_event_sends_cancel_to_confirmed_attendees(db, orga
     assert str(calendar["METHOD"]) == "CANCEL" and str(vevent["STATUS"]) == "CANCELLED"
     assert str(vevent["UID"]) == str(invitation_of(confirmation)[1]["UID"])
     assert int(vevent["SEQUENCE"]) > int(invitation_of(confirmation)[1]["SEQUENCE"])
+
+
+async def test_organiser_cancelling_on_the_event_page_sends_cancel(client, db, organiser, settings, smtp_server):
+    event = await make_registration_event(db, organiser, settings, capacity=5)
+    await register(db, settings, event, "Ana")
+    await login(client, organiser.email)
+    page = f"/organiser/events/{event.slug}"
+    response = await post_form(client, page, {"status": "cancelled"}, action=f"{page}/status", follow_redirects=False)
+    assert response.status_code in (302, 303)
+    await deliver_outbox(settings)
+    _confirmation, cancellation = smtp_server.to("ana@example.org")
+    assert str(invitation_of(cancellation)[0]["METHOD"]) == "CANCEL"
 
 
 async def test_cancelling_through_an_update_with_status_also_sends_cancel(db, organiser, settings, smtp_server):
