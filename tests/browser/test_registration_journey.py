@@ -13,46 +13,10 @@ from tests.browser.actions import (
     unlabelled_fields,
     wider_than_viewport,
 )
+from tests.browser.arrange import open_lecture
 from tests.browser.conftest import PHONE
 
 pytestmark = pytest.mark.browser
-
-QUESTIONS = [
-    {"label": "Dietary needs", "kind": "single_choice", "required": True, "options": ["None", "Vegetarian", "Halal"]},
-    {"label": "Sessions", "kind": "multiple_choice", "options": ["Morning", "Afternoon"]},
-    {"label": "I need an invitation letter for a visa", "kind": "checkbox"},
-    {"label": "Anything else?", "kind": "long_text"},
-]
-
-
-def open_lecture(site, *, capacity: int, registrants: tuple[str, ...] = ()) -> dict:
-    """An organiser's published lecture with open registration (and some people registered already)."""
-    email = site.organiser()
-
-    async def arrange(session):
-        from sqlalchemy import select
-
-        from events_app.accounts.models import Account
-        from events_app.registration.services import RegistrationService
-        from events_app.settings import Settings
-        from tests.conftest import make_event
-
-        organiser = await session.scalar(select(Account).where(Account.email == email))
-        event = await make_event(session, organiser, title="Invited lecture: 开放科学", starts_at="2031-03-05T14:00",
-                                 ends_at="2031-03-05T15:30")
-        service = RegistrationService(session, Settings(base_url=site.url("").rstrip("/")))
-        await service.update_settings(event, {"mode": "open", "capacity": capacity, "waitlist_enabled": True,
-                                              "questions": QUESTIONS})
-        tokens = []
-        for name in registrants:
-            result = await service.register(event, {"name": name, "email": f"{name.lower()}@example.org",
-                                                    "country": "CN", "affiliation": "CAS",
-                                                    "answers": {"dietary-needs": "None"}})
-            tokens.append(result.token)
-        await session.commit()
-        return {"slug": event.slug, "tokens": tokens, "organiser": email}
-
-    return site.arrange(arrange)
 
 
 def test_attendee_registers_without_javascript_and_frees_the_seat_from_the_mail(site, page_without_javascript):
