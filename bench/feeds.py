@@ -27,13 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from alembic import command  # noqa: E402
 from alembic.config import Config  # noqa: E402
 from icalendar import Timezone  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.ext.asyncio import async_sessionmaker  # noqa: E402
 
-from alembic import command  # noqa: E402
 from events_app.app import create_app  # noqa: E402
 from events_app.calendar import build  # noqa: E402
 from events_app.calendar.feeds import _main_zone  # noqa: E402

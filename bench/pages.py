@@ -97,6 +97,7 @@ def reset_schema(database_url: str) -> None:
 
 def migrate(database_url: str) -> None:
     from alembic import command
+
     from events_app.cli import alembic_config
 
     config = alembic_config(database_url)

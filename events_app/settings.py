@@ -31,8 +31,6 @@ class Settings:
     templates_dir: Path = PROJECT_ROOT / "templates"
     run_worker_in_process: bool = False
     db_pool_size: int = 10
-    # Login attempts per minute per client; rate limiting keeps password guessing slow.
-    login_rate_limit: int = 20
     # Anonymous public pages kept rendered in each worker, at most this long (0 turns it off); see web/page_cache.py.
     page_cache_seconds: int = 30
 
@@ -53,7 +51,6 @@ class Settings:
             media_dir=Path(env.get("EVENTS_MEDIA_DIR", str(defaults.media_dir))),
             run_worker_in_process=_bool(env.get("EVENTS_RUN_WORKER_IN_PROCESS")),
             db_pool_size=int(env.get("EVENTS_DB_POOL_SIZE", defaults.db_pool_size)),
-            login_rate_limit=int(env.get("EVENTS_LOGIN_RATE_LIMIT", defaults.login_rate_limit)),
             page_cache_seconds=int(env.get("EVENTS_PAGE_CACHE_SECONDS", defaults.page_cache_seconds)),
         )
         return replace(settings, **overrides) if overrides else settings

@@ -83,6 +83,7 @@ def fresh_database(base_url: str | None, sqlite_path: Path) -> str:
     create tables in the test database itself while this server process holds connections to its own.
     """
     from alembic import command
+
     from events_app.cli import alembic_config
 
     if base_url and base_url.startswith("postgresql"):

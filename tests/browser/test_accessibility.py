@@ -13,6 +13,7 @@ from tests.browser.actions import (
     unlabelled_fields,
     wider_than_viewport,
 )
+from tests.browser.arrange import open_lecture, workshop_with_two_rooms
 from tests.browser.conftest import PHONE
 
 pytestmark = pytest.mark.browser
@@ -107,3 +108,65 @@ def test_skip_link_moves_focus_to_the_main_content(site, page):
     expect(skip).to_be_in_viewport()
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
+
+
+def talk_form_warning_of_a_room_clash(site, page) -> None:
+    workshop = workshop_with_two_rooms(site)
+    log_in(page, workshop["organiser"])
+    page.goto(f"/organiser/events/{workshop['slug']}/talks/new?back=timetable")
+    page.get_by_label("Title").fill("Linked open data in practice")
+    page.get_by_label("Starts").fill("2031-05-12T10:30")
+    page.get_by_label("Ends").fill("2031-05-12T11:30")
+    page.get_by_label("Room").fill("Room 201")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".error-summary")).to_contain_text("Room 201 is booked twice at the same time")
+
+
+def timetable_listing_a_clash(site, page) -> None:
+    workshop = workshop_with_two_rooms(site, clash=True)
+    log_in(page, workshop["organiser"])
+    page.goto(f"/organiser/events/{workshop['slug']}/timetable")
+    expect(page.locator(".problems")).to_contain_text("Room 201 is booked twice at the same time")
+
+
+def programme_grid_with_two_rooms(site, page) -> None:
+    workshop = workshop_with_two_rooms(site)
+    page.goto(f"/events/{workshop['slug']}/programme")
+    expect(page.locator(".grid .room-head")).to_have_text(["Room 201", "Room 305"])
+
+
+def check_in_answering_a_scan(site, page) -> None:
+    lecture = open_lecture(site, capacity=5, registrants=("Chen",))
+    log_in(page, lecture["organiser"])
+    page.goto(f"/organiser/events/{lecture['slug']}/checkin")
+    page.get_by_label("Scan or type the code").fill(lecture["codes"][0])
+    page.get_by_role("button", name="Check in", exact=True).click()
+    expect(page.locator(".checkin-result")).to_have_text("Checked in: Chen (CAS)")
+
+
+def manage_page_of_a_confirmed_attendee(site, page) -> None:
+    lecture = open_lecture(site, capacity=5, registrants=("Chen",))
+    page.goto(f"/registrations/{lecture['tokens'][0]}")
+    expect(page.locator(".status")).to_have_text("Confirmed")
+
+
+STATES = {
+    "talk form warning of a room clash": talk_form_warning_of_a_room_clash,
+    "timetable listing a clash": timetable_listing_a_clash,
+    "programme grid with two rooms": programme_grid_with_two_rooms,
+    "check-in answering a scan": check_in_answering_a_scan,
+    "manage page of a confirmed attendee": manage_page_of_a_confirmed_attendee,
+}
+
+
+@pytest.mark.parametrize("name", list(STATES))
+def test_page_reached_by_acting_passes_axe_labels_every_field_and_fits_a_phone(
+    site, page, axe_script: str, name: str
+):
+    STATES[name](site, page)
+    assert axe_violations(page, axe_script) == []
+    assert unlabelled_fields(page) == []
+    # The same page as a phone shows it: the layout follows the narrower viewport without a reload, which
+    # would repeat the POST behind some of these pages.
+    page.set_viewport_size(PHONE)
+    assert page_width(page) <= PHONE["width"], wider_than_viewport(page)

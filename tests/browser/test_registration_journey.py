@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.actions import (
@@ -13,46 +15,11 @@ from tests.browser.actions import (
     unlabelled_fields,
     wider_than_viewport,
 )
+from tests.browser.arrange import QUESTIONS, open_lecture
 from tests.browser.conftest import PHONE
+from tests.conftest import text_of
 
 pytestmark = pytest.mark.browser
-
-QUESTIONS = [
-    {"label": "Dietary needs", "kind": "single_choice", "required": True, "options": ["None", "Vegetarian", "Halal"]},
-    {"label": "Sessions", "kind": "multiple_choice", "options": ["Morning", "Afternoon"]},
-    {"label": "I need an invitation letter for a visa", "kind": "checkbox"},
-    {"label": "Anything else?", "kind": "long_text"},
-]
-
-
-def open_lecture(site, *, capacity: int, registrants: tuple[str, ...] = ()) -> dict:
-    """An organiser's published lecture with open registration (and some people registered already)."""
-    email = site.organiser()
-
-    async def arrange(session):
-        from sqlalchemy import select
-
-        from events_app.accounts.models import Account
-        from events_app.registration.services import RegistrationService
-        from events_app.settings import Settings
-        from tests.conftest import make_event
-
-        organiser = await session.scalar(select(Account).where(Account.email == email))
-        event = await make_event(session, organiser, title="Invited lecture: 开放科学", starts_at="2031-03-05T14:00",
-                                 ends_at="2031-03-05T15:30")
-        service = RegistrationService(session, Settings(base_url=site.url("").rstrip("/")))
-        await service.update_settings(event, {"mode": "open", "capacity": capacity, "waitlist_enabled": True,
-                                              "questions": QUESTIONS})
-        tokens = []
-        for name in registrants:
-            result = await service.register(event, {"name": name, "email": f"{name.lower()}@example.org",
-                                                    "country": "CN", "affiliation": "CAS",
-                                                    "answers": {"dietary-needs": "None"}})
-            tokens.append(result.token)
-        await session.commit()
-        return {"slug": event.slug, "tokens": tokens, "organiser": email}
-
-    return site.arrange(arrange)
 
 
 def test_attendee_registers_without_javascript_and_frees_the_seat_from_the_mail(site, page_without_javascript):
@@ -85,6 +52,79 @@ def test_attendee_registers_without_javascript_and_frees_the_seat_from_the_mail(
 
     promoted = site.wait_for_mail("wang@example.cn", count=2)[-1]
     assert promoted["Subject"] == "A seat is free for you: Invited lecture: 开放科学"
+
+
+def test_attendee_finds_the_lecture_on_the_home_page_registers_in_chinese_and_cancels_from_the_mail(site, page):
+    lecture = open_lecture(site, capacity=1, questions=[])
+    page.goto("/")
+    page.get_by_role("link", name="Invited lecture: 开放科学").first.click()
+    expect(page).to_have_url(re.compile(rf"/events/{re.escape(lecture['slug'])}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Invited lecture: 开放科学")
+
+    page.get_by_label("Name").fill("王小明")
+    page.get_by_label("E-mail").fill("wang@example.cn")
+    page.get_by_label("Affiliation").fill("中国科学院文献情报中心")
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your registration")
+    expect(page.locator(".status")).to_have_text("Confirmed")
+    expect(page.locator(".facts")).to_contain_text("王小明")
+
+    # The lecture is full now: the next person joins the waitlist.
+    page.goto(f"/events/{lecture['slug']}")
+    page.get_by_label("Name").fill("Lena Fischer")
+    page.get_by_label("E-mail").fill("lena@example.de")
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.get_by_text("position 1 on the waitlist")).to_be_visible()
+
+    confirmation = site.wait_for_mail("wang@example.cn")[0]
+    assert text_of(confirmation).startswith("Dear 王小明,")
+    manage = next(link for link in links_in(confirmation) if re.search(r"/registrations/[^/]+$", link))
+    page.goto(manage)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your registration")
+    expect(page.locator(".facts")).to_contain_text("王小明")
+    page.get_by_role("button", name="Cancel my registration").click()
+    expect(page.get_by_role("status")).to_contain_text("Your registration is cancelled.")
+    expect(page.locator(".status")).to_have_text("Cancelled")
+
+    promoted = site.wait_for_mail("lena@example.de", count=2)[-1]
+    assert promoted["Subject"] == "A seat is free for you: Invited lecture: 开放科学"
+    page.goto(next(link for link in links_in(promoted) if re.search(r"/registrations/[^/]+$", link)))
+    expect(page.locator(".status")).to_have_text("Confirmed")
+
+
+def test_attendee_completes_the_registration_form_with_the_keyboard_alone(site, page):
+    lecture = open_lecture(site, capacity=5, questions=[QUESTIONS[0]])
+    page.goto(f"/events/{lecture['slug']}")
+
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "f-name":
+            break
+    expect(page.get_by_label("Name")).to_be_focused()
+    page.keyboard.type("王小明")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("E-mail")).to_be_focused()
+    page.keyboard.type("wang@example.cn")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Affiliation")).to_be_focused()
+    page.keyboard.type("Peking University")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Country")).to_be_focused()
+    page.keyboard.type("China")
+    expect(page.get_by_label("Country")).to_have_value("CN")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("None")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("Vegetarian")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Register")).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your registration")
+    expect(page.locator(".status")).to_have_text("Confirmed")
+    expect(page.locator(".facts")).to_contain_text("wang@example.cn")
+    expect(page.get_by_label("Country")).to_have_value("CN")
+    expect(page.get_by_label("Vegetarian")).to_be_checked()
 
 
 PAGES = {
