@@ -239,6 +239,7 @@ async def test_new_calendar_address_retires_the_old_one_and_unknown_ones_are_404
     assert (await client.head(old)).status_code == 404
     assert (await client.get(new)).status_code == 200
     assert (await client.get("/my/calendar/not-a-token.ics")).status_code == 404
+    assert "生成新的日历地址" in (await client.get(f"/registrations/{ana.token}?lang=zh")).text
 
 
 async def test_rotating_needs_the_csrf_token(client, db, organiser, settings):

@@ -28,6 +28,10 @@ def test_attendee_copies_the_personal_feed_link_from_the_manage_page_and_the_fee
     manage = next(link for link in links_in(confirmation) if re.search(r"/registrations/[^/]+$", link))
     page.goto(manage)
     expect(page.get_by_role("heading", level=1)).to_have_text("Your registration")
+    # The address is made on request (only its hash is stored) and shown on the page that answers.
+    create = page.get_by_role("button", name="Create my calendar address")
+    if create.count():
+        create.click()
     feed_links = page.locator(FEED_LINKS)
     if feed_links.count() == 0:
         pytest.skip("personal feed link not on the manage page yet")
