@@ -205,4 +205,29 @@ async def load_demo_data(session: AsyncSession, *, only_if_empty: bool = True, t
     talk(past_conference, 0, 9, 30, 60, "Keynote: Research evaluation reform", hall, [1])
     talk(past_conference, 1, 10, 0, 45, "Open infrastructure in China", hall, [0])
     await session.flush()
+    await open_demo_registration(session, conference, workshop, [lecture for lecture, _ in lecture_events])
     return True
+
+
+async def open_demo_registration(session: AsyncSession, conference: Event, workshop: Event, lectures: list[Event]) -> None:
+    """Registration as an organiser would set it up: lectures open, the workshop small with approval."""
+    from events_app.registration.services import RegistrationService
+    from events_app.settings import Settings
+
+    registration = RegistrationService(session, Settings.from_env())
+    await registration.update_settings(conference, {
+        "mode": "open", "capacity": 300, "waitlist_enabled": True,
+        "questions": [
+            {"label": "Dietary needs", "kind": "short_text", "required": False},
+            {"label": "Which parallel track will you mostly attend?", "kind": "single_choice", "required": True,
+             "options": ["Research data", "Identifiers and metadata", "Open access"]},
+            {"label": "I need an invitation letter for a visa", "kind": "checkbox", "required": False},
+        ],
+    })
+    await registration.update_settings(workshop, {
+        "mode": "approval", "capacity": 25, "waitlist_enabled": True,
+        "questions": [{"label": "Your research field", "kind": "short_text", "required": True}],
+    })
+    for lecture in lectures:
+        if lecture.ends_at > dt.datetime.now(dt.UTC):
+            await registration.update_settings(lecture, {"mode": "open", "capacity": 120, "waitlist_enabled": True})

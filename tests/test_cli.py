@@ -43,6 +43,9 @@ def test_cli_sets_up_a_database_loads_demo_data_and_creates_an_organiser_with_a_
         speakers = client.get("/api/speakers", params={"limit": 100}).json()["items"]
         names = {s["full_name"] for s in speakers}
         assert {"张晓林", "ليلى حداد", "Anna Müller"} <= names
+        conference = client.get("/api/events", params={"kind": "conference"}).json()["items"][0]["slug"]
+        conference_page = client.get(f"/events/{conference}").text
+        assert "Registration is open." in conference_page and "Dietary needs" in conference_page
         login = client.get("/login")
         assert login.status_code == 200
 
