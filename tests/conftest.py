@@ -174,12 +174,10 @@ async def db(clean_db, settings: Settings) -> AsyncIterator[AsyncSession]:
     await engine.dispose()
 
 
-@pytest.fixture
-def empty_database_url(database_url: str, tmp_path) -> str:
-    if not database_url.startswith("postgresql"):
-        return f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
+def recreate_sibling_database(database_url: str, suffix: str) -> str:
+    """An empty PostgreSQL database next to the test database (`<name>_<suffix>`); answers its URL."""
     url = make_url(database_url)
-    name = f"{url.database}_migrations"
+    name = f"{url.database}_{suffix}"
 
     async def recreate() -> None:
         admin = create_engine(Settings(database_url=database_url), pooled=False).execution_options(
@@ -192,6 +190,13 @@ def empty_database_url(database_url: str, tmp_path) -> str:
 
     asyncio.run(recreate())
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def empty_database_url(database_url: str, tmp_path) -> str:
+    if not database_url.startswith("postgresql"):
+        return f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
+    return recreate_sibling_database(database_url, "migrations")
 
 
 # ---- helpers used across test modules ------------------------------------------------------------------------

@@ -87,20 +87,9 @@ def fresh_database(base_url: str | None, sqlite_path: Path) -> str:
     from events_app.cli import alembic_config
 
     if base_url and base_url.startswith("postgresql"):
-        url = make_url(base_url)
-        name = f"{url.database}_browser"
+        from tests.conftest import recreate_sibling_database
 
-        async def recreate() -> None:
-            admin = create_engine(Settings(database_url=base_url), pooled=False).execution_options(
-                isolation_level="AUTOCOMMIT"
-            )
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-            await admin.dispose()
-
-        in_thread(lambda: asyncio.run(recreate()))
-        database_url = url.set(database=name).render_as_string(hide_password=False)
+        database_url = in_thread(lambda: recreate_sibling_database(base_url, "browser"))
     else:
         sqlite_path.unlink(missing_ok=True)
         database_url = f"sqlite+aiosqlite:///{sqlite_path}"
