@@ -340,6 +340,14 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         return row
 
     # ---- locking ----------------------------------------------------------------------------------------------
+    async def _lock_registration(self, registration: Registration) -> RegistrationSettings | None:
+        """Locks the registration's event, then re-reads the registration: decisions see its committed state."""
+        event = registration.event
+        locked = await self._lock(registration.event_id)
+        await self.session.refresh(registration)
+        registration.event = event  # refresh expires the loaded relationship; keep the event we already have
+        return locked
+
     async def _lock(self, event_id: int) -> RegistrationSettings | None:
         if self.is_sqlite:
             # A write first: it takes SQLite's writer lock (waiting up to the busy timeout), so what follows
@@ -785,10 +793,8 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
 
     async def approve(self, registration: Registration) -> Registration:
         """Pending -> confirmed if a seat is free, else waitlisted (or refused when there is no waitlist)."""
+        locked = await self._lock_registration(registration)
         event = registration.event
-        locked = await self._lock(registration.event_id)
-        await self.session.refresh(registration)
-        registration.event = event
         if registration.status != RegistrationStatus.PENDING:
             raise RegistrationUnavailable(_("Only pending registrations can be approved."))
         if locked is None or locked.capacity is None or await self._seats_taken(event.id) < locked.capacity:
@@ -806,10 +812,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         return registration
 
     async def reject(self, registration: Registration) -> Registration:
-        event = registration.event
-        await self._lock(registration.event_id)
-        await self.session.refresh(registration)
-        registration.event = event
+        await self._lock_registration(registration)
         if registration.status not in (RegistrationStatus.PENDING, RegistrationStatus.WAITLISTED):
             raise RegistrationUnavailable(_("Only pending or waitlisted registrations can be rejected."))
         registration.status = RegistrationStatus.REJECTED
@@ -820,10 +823,8 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
 
     async def move_from_waitlist(self, registration: Registration) -> Registration:
         """Confirms a waitlisted person ahead of the queue, if a seat is free; never beyond capacity."""
+        locked = await self._lock_registration(registration)
         event = registration.event
-        locked = await self._lock(registration.event_id)
-        await self.session.refresh(registration)
-        registration.event = event
         if registration.status != RegistrationStatus.WAITLISTED:
             raise RegistrationUnavailable(_("This person is not on the waitlist."))
         if locked is not None and locked.capacity is not None and await self._seats_taken(event.id) >= locked.capacity:
