@@ -50,7 +50,7 @@ lint: $(VENV)/.installed-test
 
 ## messages: refresh the gettext catalogue template and merge new strings into every language
 messages: $(VENV)/.installed-test
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k lazy -o events_app/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -o events_app/translations/messages.pot .
 	$(BIN)/pybabel update -i events_app/translations/messages.pot -d events_app/translations --no-fuzzy-matching
 
 bench-pages: $(VENV)/.installed-test

@@ -33,8 +33,6 @@ from events_app.speakers.models import Person
 from events_app.web.i18n import gettext as _
 from events_app.web.validation import Conflict, Errors, clean_text
 
-TIME_FIELDS = {"starts_at", "ends_at", "room", "room_id", "session_id"}
-
 
 class ScheduleConflict(Conflict):
     """A room or person would be double-booked; the API answers 409 naming both items."""

@@ -44,11 +44,6 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     return text % variables
 
 
-# Marks a string for extraction without translating it at import time.
-def lazy(message: str) -> str:
-    return message
-
-
 def negotiate_locale(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
     for candidate in (query_lang, cookie_lang):
         if candidate in LANGUAGES:
