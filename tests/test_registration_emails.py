@@ -123,3 +123,57 @@ async def test_registration_succeeds_while_smtp_is_down_and_mail_goes_out_when_i
         assert [m["Subject"] for m in sink.to("ana@example.org")] == [f"Registration confirmed: {event.title}"]
     finally:
         sink.stop()
+
+
+async def test_registering_queues_a_small_row_and_the_worker_composes_it(db, organiser, settings, smtp_server):
+    event = await make_registration_event(db, organiser, settings, capacity=5)
+    await register(db, settings, event, "Ana")
+    row = await db.scalar(select(OutboxMessage))
+    # The request wrote what to send, not the message: no templates, MIME, QR or calendar in the request.
+    assert row.raw is None and row.composer == "registration"
+    assert row.payload["template"] == "registration_confirmed" and row.payload["locale"] == "en"
+    assert await deliver_outbox(settings) == 1
+    row = await db.scalar(select(OutboxMessage).execution_options(populate_existing=True))
+    assert row.status == OutboxStatus.SENT and b"Subject: Registration confirmed" in row.raw
+    assert row.payload is None  # the token in it is no longer kept beside the message
+    assert row.subject == f"Registration confirmed: {event.title}"
+
+
+async def test_mail_is_written_in_the_language_of_the_request(client, db, organiser, settings, smtp_server):
+    event = await make_registration_event(db, organiser, settings, capacity=5)
+    response = await client.post(f"/api/events/{event.slug}/registrations?lang=zh",
+                                 json={"name": "李华", "email": "li@example.cn"}, headers={"Accept-Language": "zh"})
+    assert response.status_code == 201
+    await deliver_outbox(settings)
+    [message] = smtp_server.to("li@example.cn")
+    assert "李华" in text_of(message)
+    assert message["Subject"].startswith("报名已确认"), message["Subject"]
+
+
+async def test_mail_for_a_registration_deleted_before_delivery_is_dropped(client, db, organiser, settings,
+                                                                          smtp_server):
+    event = await make_registration_event(db, organiser, settings, capacity=5)
+    ana = await register(db, settings, event, "Ana")
+    service = RegistrationService(db, settings)
+    await service.delete_personal_data(await service.by_token(ana.token))
+    await db.commit()
+    assert await deliver_outbox(settings) == 0
+    assert smtp_server.messages == []
+    row = await db.scalar(select(OutboxMessage).execution_options(populate_existing=True))
+    assert row.status == OutboxStatus.DROPPED and row.payload is None
+
+
+async def test_a_message_that_cannot_be_composed_backs_off_and_does_not_block_others(db, organiser, settings,
+                                                                                  smtp_server):
+    event = await make_registration_event(db, organiser, settings, capacity=5)
+    await register(db, settings, event, "Ana")
+    await register(db, settings, event, "Bo")
+    first = await db.scalar(select(OutboxMessage).order_by(OutboxMessage.id))
+    first.payload = {**first.payload, "template": "no_such_template"}
+    await db.commit()
+    assert await deliver_outbox(settings) == 1
+    assert [m["To"] for m in smtp_server.messages] == ["bo@example.org"]
+    broken = await db.scalar(select(OutboxMessage).where(OutboxMessage.id == first.id)
+                             .execution_options(populate_existing=True))
+    assert broken.status == OutboxStatus.PENDING and broken.attempts == 1 and "no_such_template" in broken.last_error
+    assert broken.next_attempt_at > dt.datetime.now(dt.UTC)

@@ -227,8 +227,15 @@ def timezone_span(instants: Iterable[dt.datetime]) -> tuple[dt.date, dt.date]:
 
 
 @lru_cache(maxsize=256)
+def vtimezone(tzid: str, first: dt.date, last: dt.date) -> Timezone:
+    """The VTIMEZONE for a zone over a span. Building one walks every transition of the zone (several
+    milliseconds), so each is built once per process; the component is shared, so callers only read it."""
+    return Timezone.from_tzid(tzid, first_date=first, last_date=last)
+
+
+@lru_cache(maxsize=256)
 def vtimezone_bytes(tzid: str, first: dt.date, last: dt.date) -> bytes:
-    return Timezone.from_tzid(tzid, first_date=first, last_date=last).to_ical()
+    return vtimezone(tzid, first, last).to_ical()
 
 
 def add_timezones(calendar: Calendar, span: tuple[dt.date, dt.date]) -> None:
@@ -239,8 +246,7 @@ def add_timezones(calendar: Calendar, span: tuple[dt.date, dt.date]) -> None:
     missing = sorted(calendar.get_missing_tzids())
     position = len(calendar.timezones)
     for tzid in missing:
-        timezone = Timezone.from_tzid(tzid, first_date=span[0], last_date=span[1])
-        calendar.subcomponents.insert(position, timezone)
+        calendar.subcomponents.insert(position, vtimezone(tzid, *span))
         position += 1
 
 
@@ -301,10 +307,13 @@ def invitation_calendar(
     settings: Settings,
     speakers: Sequence[SpeakerLine] | None = None,
     now: dt.datetime | None = None,
+    sequence: int | None = None,
 ) -> bytes:
     """An iTIP message (RFC 5546) for one registrant: REQUEST on registration, CANCEL when it ends.
 
     Same UID and SEQUENCE as the public feeds, so the entry a client already has is updated, not doubled.
+    ``sequence`` pins SEQUENCE to the event's revision when the message was caused (mail composed later must
+    not outrank a change made in between).
     """
     if method not in ("REQUEST", "CANCEL"):
         raise ValueError(f"unsupported iTIP method {method!r}")
@@ -320,6 +329,9 @@ def invitation_calendar(
             partstat="ACCEPTED" if method == "REQUEST" else "DECLINED", rsvp=False,
         ),
     )
+    if sequence is not None:
+        component.pop("SEQUENCE")
+        component.add("sequence", sequence)
     if method == "CANCEL":
         component.pop("STATUS")
         component.pop("TRANSP")

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Enum, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Enum, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from events_app.db import Base
@@ -14,6 +15,7 @@ class OutboxStatus(str, enum.Enum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    DROPPED = "dropped"  # a deferred message whose subject no longer exists (e.g. the person deleted their data)
 
 
 class OutboxMessage(Base):
@@ -24,8 +26,12 @@ class OutboxMessage(Base):
 
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
-    # The complete RFC 5322 message, built at enqueue time so delivery needs nothing but SMTP.
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # The complete RFC 5322 message. Either built at enqueue time, or (when ``composer`` is set) built by the
+    # worker from ``payload`` before the first attempt, so a request only writes a small row; once built it is
+    # kept, and retries send the same bytes.
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    composer: Mapped[str] = mapped_column(String(60), default="")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[OutboxStatus] = mapped_column(
         Enum(OutboxStatus, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
         default=OutboxStatus.PENDING,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -16,7 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.notify.models import OutboxMessage, OutboxStatus
 from events_app.settings import Settings
+from events_app.web.i18n import current_locale
 from events_app.web.templating import build_environment
+
+# A composer builds a deferred message in the worker from its row's payload; None means there is nothing to send
+# any more (what it was about is gone). Domains register theirs at import; the worker imports COMPOSER_MODULES.
+Composer = Callable[[AsyncSession, Settings, Mapping[str, Any]], Awaitable[EmailMessage | None]]
+COMPOSERS: dict[str, Composer] = {}
+
+
+def composer(name: str) -> Callable[[Composer], Composer]:
+    def register(function: Composer) -> Composer:
+        COMPOSERS[name] = function
+        return function
+
+    return register
 
 
 @dataclass(frozen=True)
@@ -136,3 +150,21 @@ async def enqueue_templated_email(
     return await enqueue_email(
         session, to=to, subject=subject, text_body=text, html_body=html, attachments=attachments, settings=settings
     )
+
+
+def defer_email(session: AsyncSession, *, to: str, composer: str, payload: Mapping[str, Any]) -> OutboxMessage:
+    """Queues a message the worker composes before sending (see ``Composer``), in the caller's transaction.
+
+    Rendering templates, building MIME, QR codes and calendar invitations costs milliseconds of CPU; a request
+    that only records *what* to send stays short, which matters where requests queue behind a lock. The
+    payload carries the locale, so the mail is written in the language of the request that caused it.
+    """
+    if composer not in COMPOSERS:
+        raise LookupError(f"no mail composer named {composer!r}")
+    row = OutboxMessage(
+        to_address=to, subject="", raw=None, composer=composer,
+        payload={"locale": current_locale.get(), **payload},
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=dt.datetime.now(dt.UTC),
+    )
+    session.add(row)
+    return row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib
 import logging
 from contextlib import suppress
 from dataclasses import dataclass
@@ -11,15 +12,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from events_app.notify.models import OutboxMessage, OutboxStatus
+from events_app.notify.services import COMPOSERS
 from events_app.settings import Settings
+from events_app.web.i18n import current_locale
 
 logger = logging.getLogger("events_app.notify")
 
 MAX_ATTEMPTS = 50  # with the back-off below, about two days of retrying before giving up
 MAX_BACKOFF = dt.timedelta(hours=1)
+# Modules that register mail composers (notify.services.composer); imported before the first pass.
+COMPOSER_MODULES = ("events_app.registration.mail",)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -66,8 +71,28 @@ async def send_raw(target: SmtpTarget, sender: str, recipient: str, raw: bytes) 
     )
 
 
+async def compose(session: AsyncSession, settings: Settings, row: OutboxMessage) -> bool:
+    """Builds a deferred message into ``row.raw``; False when there is nothing to send (the row is dropped)."""
+    for module in COMPOSER_MODULES:
+        importlib.import_module(module)
+    payload = row.payload or {}
+    token = current_locale.set(payload.get("locale") or current_locale.get())
+    try:
+        message = await COMPOSERS[row.composer](session, settings, payload)
+    finally:
+        current_locale.reset(token)
+    if message is None:
+        row.status, row.last_error = OutboxStatus.DROPPED, "what this message was about no longer exists"
+        row.payload = None
+        return False
+    row.raw = message.as_bytes()
+    row.subject = str(message["Subject"])[:300]
+    row.payload = None  # the finished message is all that is needed now
+    return True
+
+
 async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: int = 20) -> int:
-    """One pass: sends due messages, returns how many were sent."""
+    """One pass: composes deferred messages, sends due ones, returns how many were sent."""
     from email.utils import parseaddr
 
     target = SmtpTarget.from_url(settings.smtp_url)
@@ -88,6 +113,20 @@ async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: in
             )
         )
         for row in rows:
+            if row.raw is None:
+                try:
+                    async with session.begin_nested():  # a failing composer's queries roll back alone
+                        composed = await compose(session, settings, row)
+                    if not composed:
+                        continue
+                except Exception as exc:  # a bug or bad data must not block the messages behind it
+                    logger.exception("outbox message %s could not be composed", row.id)
+                    row.attempts += 1
+                    row.last_error = f"composing failed: {type(exc).__name__}: {exc}"[:2000]
+                    row.next_attempt_at = dt.datetime.now(dt.UTC) + backoff(row.attempts)
+                    if row.attempts >= MAX_ATTEMPTS:
+                        row.status = OutboxStatus.FAILED
+                    continue
             row.attempts += 1
             try:
                 await send_raw(target, sender, row.to_address, row.raw)

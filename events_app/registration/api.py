@@ -35,11 +35,11 @@ class RegistrationApi(Controller):
     @post("/registrations", status_code=HTTP_201_CREATED,
           summary="Register for an event (public, no token): confirmed, pending or waitlisted")
     async def register(self, slug: str, data: RegistrationIn, registrations: RegistrationService) -> RegistrationCreated:
-        event, row, seats = await registrations.event_for_registration(slug)
+        event, row = await registrations.event_for_registration(slug)
         result = await registrations.register_and_commit(event, {
             "name": data.name, "email": data.email, "affiliation": data.affiliation, "country": data.country,
             "answers": data.answers,
-        }, row=row, seats_hint=seats)
+        }, row=row)
         return RegistrationCreated(status=result.registration.status.value, position=result.position,
                                    manage_url=registrations.manage_url(result.token))
 

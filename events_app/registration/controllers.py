@@ -67,17 +67,16 @@ class PublicRegistrationPages(Controller):
 
     @get("/events/{slug:str}/register", name="registration_form")
     async def form(self, slug: str, registrations: RegistrationService) -> Template:
-        event, _row, _seats = await registrations.event_for_registration(slug)
+        event, _row = await registrations.event_for_registration(slug)
         return await self._form(registrations, event)
 
     @post("/events/{slug:str}/register")
     async def register(self, request: Request, slug: str, registrations: RegistrationService) -> Template | Redirect:
-        event, row, seats = await registrations.event_for_registration(slug)
+        event, row = await registrations.event_for_registration(slug)
         questions = list(row.questions or []) if row else []
         values = await read_form(request, multi=multi_choice_fields(questions))
         try:
-            result = await registrations.register_and_commit(event, attendee_data(values, questions), row=row,
-                                                            seats_hint=seats)
+            result = await registrations.register_and_commit(event, attendee_data(values, questions), row=row)
         except AlreadyRegistered as exc:
             return await self._form(registrations, event, values=values, errors={"email": exc.message}, status=409)
         except ValidationFailed as exc:

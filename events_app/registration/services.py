@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import segno
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.exceptions import NotFoundException
@@ -27,10 +26,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
-from events_app.calendar.build import invitation_calendar
 from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
-from events_app.notify.services import Attachment, enqueue_email, prepare_outbox_message, render_email
+from events_app.registration.mail import (
+    CONFIRMATION_ATTACHMENTS,
+    INVITATION_CANCEL,
+    checkin_qr,
+    manage_url,
+    queue_mail,
+)
 from events_app.registration.models import (
     SEAT_HOLDING,
     PromotionMode,
@@ -397,23 +401,20 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             waitlist_enabled=row.waitlist_enabled, questions=list(row.questions or []),
         )
 
-    async def event_for_registration(self, slug: str) -> tuple[Event, RegistrationSettings | None, int]:
-        """The event by address (drafts are unknown to the public), its settings and the seats taken right
-        now (a hint, read without the lock): one query."""
-        seats = (select(func.count()).select_from(Registration)
-                 .where(Registration.event_id == Event.id, Registration.status.in_(SEAT_HOLDING)).scalar_subquery())
+    async def event_for_registration(self, slug: str) -> tuple[Event, RegistrationSettings | None]:
+        """The event by address (drafts are unknown to the public) and its settings: one query."""
         result = (await self.session.execute(
-            select(Event, RegistrationSettings, seats)
+            select(Event, RegistrationSettings)
             .outerjoin(RegistrationSettings, RegistrationSettings.event_id == Event.id)
             .where(Event.slug == slug, Event.status != EventStatus.DRAFT)
             .options(raiseload(Event.managers))  # the series names a category in the invitation
         )).first()
         if result is None:
             raise NotFoundException("No such event.")
-        return result[0], result[1], int(result[2])
+        return result[0], result[1]
 
-    async def register(self, event: Event, data: Mapping[str, Any], *, row: RegistrationSettings | None = None,
-                       seats_hint: int | None = None) -> Registered:
+    async def register(self, event: Event, data: Mapping[str, Any], *, row: RegistrationSettings | None = None
+                       ) -> Registered:
         """Registers one person: confirmed, pending or waitlisted, decided under the event's lock."""
         now = dt.datetime.now(dt.UTC)
         row = row or await self.settings_for(event)
@@ -427,21 +428,8 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                                     manage_token_hash=hash_token(token), **cleaned)
         registration.event = event
 
-        # Everything that does not need the lock happens before it: the mail is rendered and queued for the
-        # status an unlocked count predicts (a wrong guess, only right at the boundary, is re-rendered), so
-        # the serialised part is one locking read, one read, one insert and the commit.
-        if seats_hint is None and row.capacity is not None:
-            seats_hint = (await self._counts(event.id, email_key))[1]
-        if row.mode == RegistrationMode.APPROVAL:
-            guess = RegistrationStatus.PENDING
-        elif row.capacity is None or (seats_hint or 0) < row.capacity:
-            guess = RegistrationStatus.CONFIRMED
-        else:
-            guess = RegistrationStatus.WAITLISTED
-        outbox = self._outbox_row(registration, self._render_status_mail(registration, guess, token))
-        self.session.add(outbox)
-        await self.session.flush()
-
+        # The serialised part is one locking read, one read, the inserts and the commit; the confirmation
+        # mail is only queued here and composed by the outbox worker.
         locked = await self._lock(event.id)
         if locked is None or self._closed_reason(event, locked, now):
             raise RegistrationUnavailable(self._closed_reason(event, locked or row, now) or _("Registration is closed."))
@@ -449,7 +437,6 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         existing_id, seats_taken, waiting, last_seq = await self._counts(event.id, email_key)
         existing = await self.session.get(Registration, existing_id, populate_existing=True) if existing_id else None
         if existing is not None and existing.status != RegistrationStatus.CANCELLED:
-            await self.session.delete(outbox)
             await self._resend_link(existing, event)
             raise AlreadyRegistered()
         if locked.mode == RegistrationMode.APPROVAL:
@@ -474,19 +461,21 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             registration = existing
         else:
             self.session.add(registration)
-        if status != guess:
-            replacement = self._outbox_row(registration, self._render_status_mail(registration, status, token))
-            outbox.subject, outbox.raw = replacement.subject, replacement.raw
         try:
             await self.session.flush()
         except IntegrityError as exc:  # the unique constraint is the last guard against a second row
             await self.session.rollback()
             raise Conflict("email", _("This e-mail address is already registered for this event.")) from exc
+        if status == RegistrationStatus.CONFIRMED:
+            self._queue_confirmation(registration, token, reason="registered")
+        elif status == RegistrationStatus.PENDING:
+            queue_mail(self.session, registration, "registration_pending", token)
+        else:
+            queue_mail(self.session, registration, "registration_waitlisted", token, position=position)
         return Registered(registration=registration, token=token, position=position)
 
     async def register_and_commit(self, event: Event, data: Mapping[str, Any], *,
-                                  row: RegistrationSettings | None = None, seats_hint: int | None = None
-                                  ) -> Registered:
+                                  row: RegistrationSettings | None = None) -> Registered:
         """`register`, then commit, taking this process's turn for the event first.
 
         The database lock alone keeps seats right; the turn is for speed. While one request holds the event's
@@ -494,7 +483,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         people's mails: one registration per event per process at a time keeps the lock held briefly.
         """
         async with _event_turn(event.id):
-            result = await self.register(event, data, row=row, seats_hint=seats_hint)
+            result = await self.register(event, data, row=row)
             await self.session.commit()
         return result
 
@@ -514,67 +503,23 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
     async def _next_waitlist_seq(self, event_id: int) -> int:
         return (await self._counts(event_id, ""))[3] + 1
 
-    # ---- e-mails ------------------------------------------------------------------------------------------------
+    # ---- e-mails (queued here, composed by the outbox worker: see registration/mail.py) ----------------------
     def manage_url(self, token: str) -> str:
-        return f"{self.settings.base_url}/registrations/{token}"
+        return manage_url(self.settings, token)
 
-    def _mail_context(self, registration: Registration, token: str, **extra: Any) -> dict[str, Any]:
-        return {"registration": registration, "event": registration.event, "manage_url": self.manage_url(token),
-                "withdraw_url": f"{self.manage_url(token)}/withdraw", **extra}
+    def _queue_confirmation(self, registration: Registration, token: str, *, reason: str) -> None:
+        queue_mail(self.session, registration, "registration_confirmed", token,
+                   attachments=CONFIRMATION_ATTACHMENTS, reason=reason)
 
-    def _render_status_mail(self, registration: Registration, status: RegistrationStatus, token: str):
-        if status == RegistrationStatus.CONFIRMED:
-            return self._confirmation_parts(registration, token, reason="registered")
-        name = {RegistrationStatus.PENDING: "registration_pending",
-                RegistrationStatus.WAITLISTED: "registration_waitlisted"}[status]
-        return (*render_email(name, self._mail_context(registration, token), self.settings), ())
-
-    def confirmation_attachments(self, registration: Registration) -> list[Attachment]:
-        """What every confirmation mail carries, however the seat was won (registered, approved, promoted,
-        accepted): the check-in QR code and the calendar invitation (METHOD:REQUEST)."""
-        return [Attachment("check-in-code.png", self.qr_png(registration), "image", "png"),
-                self.invitation(registration, "REQUEST")]
-
-    def invitation(self, registration: Registration, method: str) -> Attachment:
-        """The event as an iTIP message for this attendee: the same UID and SEQUENCE as the public feeds, so
-        REQUEST adds or updates the entry a calendar already has and CANCEL removes it."""
-        body = invitation_calendar(registration.event, attendee_email=registration.email,
-                                   attendee_name=registration.name, method=method, settings=self.settings)
-        return Attachment("invite.ics", body, "text", "calendar", {"method": method})
-
-    def _confirmation_parts(self, registration: Registration, token: str, *, reason: str,
-                            attachments: Sequence[Attachment] = ()):
-        subject, text, html = render_email(
-            "registration_confirmed", self._mail_context(registration, token, reason=reason), self.settings
-        )
-        return subject, text, html, (*self.confirmation_attachments(registration), *attachments)
-
-    def _outbox_row(self, registration: Registration, mail):
-        subject, text, html, attachments = mail
-        return prepare_outbox_message(self.settings, to=registration.email, subject=subject, text_body=text,
-                                      html_body=html, attachments=attachments)
-
-    async def _enqueue_rendered(self, registration: Registration, mail) -> None:
-        subject, text, html, attachments = mail
-        await enqueue_email(self.session, to=registration.email, subject=subject, text_body=text, html_body=html,
-                            attachments=attachments, settings=self.settings)
-
-    async def enqueue_confirmation(self, registration: Registration, *, reason: str = "registered",
-                                   token: str | None = None, attachments: Sequence[Attachment] = ()) -> None:
-        """The one confirmation mail (registered, approved or promoted), with the check-in QR code.
-
-        ``attachments`` is where a calendar invitation (.ics, METHOD:REQUEST) joins it."""
-        token = token or await self.new_link(registration)
-        await self._enqueue_rendered(
-            registration, self._confirmation_parts(registration, token, reason=reason, attachments=attachments)
-        )
+    async def enqueue_confirmation(self, registration: Registration, *, reason: str) -> None:
+        """The one confirmation mail (registered, approved, promoted or accepted): the check-in QR code and the
+        calendar invitation (METHOD:REQUEST) go with it."""
+        self._queue_confirmation(registration, await self.new_link(registration), reason=reason)
 
     async def _enqueue_named(self, registration: Registration, name: str, *,
-                             attachments: Sequence[Attachment] = (), **extra: Any) -> None:
-        token = await self.new_link(registration)
-        subject, text, html = render_email(name, self._mail_context(registration, token, **extra), self.settings)
-        await enqueue_email(self.session, to=registration.email, subject=subject, text_body=text, html_body=html,
-                            attachments=attachments, settings=self.settings)
+                             attachments: Sequence[str] = (), **extra: Any) -> None:
+        queue_mail(self.session, registration, name, await self.new_link(registration),
+                   attachments=attachments, **extra)
 
     async def _resend_link(self, registration: Registration, event: Event) -> None:
         registration.event = event
@@ -677,7 +622,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         registration.event = event
         # Only a confirmed seat was sent an invitation; the CANCEL takes that entry out of the calendar.
         await self._enqueue_named(registration, "registration_cancelled", by_organiser=by_organiser,
-                                  attachments=[self.invitation(registration, "CANCEL")] if had_seat else ())
+                                  attachments=[INVITATION_CANCEL] if had_seat else ())
         if locked is not None:
             await self._expire_offers(event, locked)
             await self._fill_free_seats(event, locked)
@@ -909,19 +854,8 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         return "\ufeff" + buffer.getvalue()
 
     # ---- check-in -----------------------------------------------------------------------------------------------
-    def qr(self, registration: Registration) -> segno.QRCode:
-        # Only the short code (QR alphanumeric mode, the smallest symbol): any scanner reads it, it types
-        # into the check-in field, and it is cheap to draw for every confirmation mail.
-        # A fixed mask skips segno's eight-way penalty search (most of the cost); readers decode any mask.
-        return segno.make(registration.checkin_code, error="m", micro=False, mask=0)
-
     def qr_svg(self, registration: Registration) -> str:
-        return self.qr(registration).svg_inline(scale=5, title=_("Check-in code"))
-
-    def qr_png(self, registration: Registration) -> bytes:
-        buffer = io.BytesIO()
-        self.qr(registration).save(buffer, kind="png", scale=6)
-        return buffer.getvalue()
+        return checkin_qr(registration.checkin_code).svg_inline(scale=5, title=_("Check-in code"))
 
     async def check_in(self, event: Event, scanned: str) -> CheckInResult:
         """Marks attendance once for the scanned or typed code."""
@@ -1023,7 +957,7 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
     ))
     for registration in attendees:
         registration.event = event
-        await service._enqueue_named(registration, template, attachments=[service.invitation(registration, method)])
+        await service._enqueue_named(registration, template, attachments=[f"invitation:{method}"])
     return len(attendees)
 
 

@@ -1,0 +1,102 @@
+"""Registration e-mails: a request queues what to send; the outbox worker composes it.
+
+A registration request only writes a small outbox row (template, registration id, link token, attachment
+names); rendering three templates, the MIME message, the QR code and the calendar invitation happens in the
+worker, outside the event's lock. The message shows the registration and event as they are when it is
+composed (seconds later), which is what the person should see anyway.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from email.message import EmailMessage
+from typing import Any
+
+import segno
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
+
+from events_app.calendar.build import invitation_calendar
+from events_app.events.models import Event
+from events_app.notify.models import OutboxMessage
+from events_app.notify.services import Attachment, build_message, composer, defer_email, render_email
+from events_app.registration.models import Registration
+from events_app.settings import Settings
+
+COMPOSER = "registration"
+
+# What a mail can carry, by the name a payload gives.
+CHECKIN_QR = "checkin_qr"
+INVITATION_REQUEST = "invitation:REQUEST"  # adds or updates the entry in the attendee's calendar
+INVITATION_CANCEL = "invitation:CANCEL"  # removes it
+# Every confirmation, however the seat was won (registered, approved, promoted, accepted).
+CONFIRMATION_ATTACHMENTS = (CHECKIN_QR, INVITATION_REQUEST)
+
+
+def manage_url(settings: Settings, token: str) -> str:
+    return f"{settings.base_url}/registrations/{token}"
+
+
+def checkin_qr(code: str) -> segno.QRCode:
+    # Only the short code (QR alphanumeric mode, the smallest symbol): any scanner reads it, it types
+    # into the check-in field, and it is cheap to draw for every confirmation mail.
+    # A fixed mask skips segno's eight-way penalty search (most of the cost); readers decode any mask.
+    return segno.make(code, error="m", micro=False, mask=0)
+
+
+def queue_mail(session: AsyncSession, registration: Registration, template: str, token: str, *,
+               attachments: Sequence[str] = (), **extra: Any) -> OutboxMessage:
+    """Queues templates/emails/<template> for this (flushed) registration in the caller's transaction.
+
+    ``extra`` joins the template context and must be JSON (numbers, strings, booleans)."""
+    unknown = set(attachments) - {CHECKIN_QR, INVITATION_REQUEST, INVITATION_CANCEL}
+    if unknown:
+        raise ValueError(f"unknown attachments {sorted(unknown)}")
+    return defer_email(session, to=registration.email, composer=COMPOSER, payload={
+        "registration_id": registration.id, "template": template, "token": token,
+        "attachments": list(attachments), "extra": dict(extra),
+        # An invitation's SEQUENCE is the event's revision now, so messages keep the order of their causes.
+        "sequence": registration.event.revision,
+    })
+
+
+def registration_message(settings: Settings, registration: Registration, template: str, token: str, *,
+                         attachments: Sequence[str] = (), extra: Mapping[str, Any] | None = None,
+                         sequence: int | None = None) -> EmailMessage:
+    """The finished message; ``registration.event`` must be set."""
+    url = manage_url(settings, token)
+    context = {"registration": registration, "event": registration.event, "manage_url": url,
+               "withdraw_url": f"{url}/withdraw", **(extra or {})}
+    subject, text, html = render_email(template, context, settings)
+    return build_message(settings, to=registration.email, subject=subject, text_body=text, html_body=html,
+                         attachments=[_attachment(settings, registration, name, sequence) for name in attachments])
+
+
+def _attachment(settings: Settings, registration: Registration, name: str, sequence: int | None) -> Attachment:
+    if name == CHECKIN_QR:
+        buffer = io.BytesIO()
+        checkin_qr(registration.checkin_code).save(buffer, kind="png", scale=6)
+        return Attachment("check-in-code.png", buffer.getvalue(), "image", "png")
+    method = name.removeprefix("invitation:")
+    # The event as an iTIP message for this attendee: the same UID and SEQUENCE as the public feeds, so
+    # REQUEST adds or updates the entry a calendar already has and CANCEL removes it.
+    body = invitation_calendar(registration.event, attendee_email=registration.email,
+                               attendee_name=registration.name, method=method, settings=settings,
+                               sequence=sequence)
+    return Attachment("invite.ics", body, "text", "calendar", {"method": method})
+
+
+@composer(COMPOSER)
+async def compose_registration_mail(session: AsyncSession, settings: Settings,
+                                    payload: Mapping[str, Any]) -> EmailMessage | None:
+    registration = await session.get(Registration, payload["registration_id"])
+    if registration is None:  # the person deleted their data before the mail went out: send nothing
+        return None
+    registration.event = await session.scalar(
+        select(Event).where(Event.id == registration.event_id).options(raiseload(Event.managers))
+    )
+    return registration_message(settings, registration, payload["template"], payload["token"],
+                                attachments=payload.get("attachments") or (), extra=payload.get("extra"),
+                                sequence=payload.get("sequence"))
