@@ -1,11 +1,15 @@
 """Registration under load: concurrent clients against server processes on PostgreSQL.
 
-    python bench/registration.py                        # starts 2 uvicorn workers on a fresh database
-    python bench/registration.py --url http://127.0.0.1:8000 --database-url postgresql+asyncpg://...
+    python bench/registration.py                        # starts 2 server processes on a fresh database
+    python bench/registration.py --url http://127.0.0.1:8000 --url http://127.0.0.1:8001 \
+        --database-url postgresql+asyncpg://...
 
-Prints registrations per second, p50/p99 latency and the final count check (confirmed never above capacity,
-waitlist positions 1..N without gaps, one row per e-mail). Without --url it creates (and afterwards drops) the
-database ``<name>_bench`` next to the one given, migrates it, and serves it with ``uvicorn --workers``.
+Prints registrations per second, p50/p99 latency, how many requests each server process answered, and the
+final count check (confirmed never above capacity, waitlist positions 1..N without gaps, one row per e-mail).
+Without --url it creates (and afterwards drops) the database ``<name>_bench`` next to the one given, migrates
+it, and starts --servers uvicorn processes on consecutive ports. Clients are spread over them round-robin, as
+a load balancer would: with one port shared by ``uvicorn --workers``, the kernel may hand every keep-alive
+connection to the same process, and the run would measure one process while claiming two.
 """
 
 from __future__ import annotations
@@ -107,33 +111,38 @@ async def check_counts(database_url: str, slug: str, capacity: int) -> dict[str,
     }
 
 
-def start_servers(database_url: str, workers: int, port: int) -> subprocess.Popen:
+def start_server(database_url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "EVENTS_DATABASE_URL": database_url, "EVENTS_RUN_WORKER_IN_PROCESS": "0"}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "events_app.app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+         "--log-level", "warning", "--no-access-log"],
         cwd=ROOT, env=env,
     )
+
+
+def wait_until_up(urls: list[str]) -> None:
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz?db=1", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.terminate()
-            raise SystemExit("the server did not start")
-        time.sleep(0.3)
+    for url in urls:
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz?db=1", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the server at {url} did not start")
+            time.sleep(0.3)
 
 
-async def drive(url: str, slug: str, total: int, clients: int) -> tuple[list[float], dict[int, int], float]:
+async def drive(urls: list[str], slug: str, total: int, clients: int
+                ) -> tuple[list[float], dict[int, int], dict[str, int], float]:
     latencies: list[float] = []
     codes: dict[int, int] = {}
+    per_server = dict.fromkeys(urls, 0)
     counter = iter(range(total))
     run_id = secrets.token_hex(3)
 
-    async def client_loop(http: httpx.AsyncClient) -> None:
+    async def client_loop(http: httpx.AsyncClient, url: str) -> None:
         for n in counter:
             body = {"name": f"Attendee {n}", "email": f"attendee{n}.{run_id}@example.org",
                     "affiliation": "Institute of Physics", "country": "CN"}
@@ -141,15 +150,17 @@ async def drive(url: str, slug: str, total: int, clients: int) -> tuple[list[flo
             response = await http.post(f"{url}/api/events/{slug}/registrations", json=body)
             latencies.append(time.perf_counter() - started)
             codes[response.status_code] = codes.get(response.status_code, 0) + 1
+            per_server[url] += 1
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        targets = [urls[i % len(urls)] for i in range(clients)]
         # Warm-up: connections opened and the first-request costs paid before timing.
-        await asyncio.gather(*(http.get(f"{url}/healthz") for _ in range(clients)))
+        await asyncio.gather(*(http.get(f"{url}/healthz") for url in targets))
         started = time.perf_counter()
-        await asyncio.gather(*(client_loop(http) for _ in range(clients)))
+        await asyncio.gather(*(client_loop(http, url) for url in targets))
         elapsed = time.perf_counter() - started
-    return latencies, codes, elapsed
+    return latencies, codes, per_server, elapsed
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -159,15 +170,16 @@ def percentile(values: list[float], q: float) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get("EVENTS_BENCH_DATABASE_URL", DEFAULT_DATABASE))
-    parser.add_argument("--url", help="a running server on --database-url (else one is started)")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes when starting the server")
+    parser.add_argument("--url", action="append", help="a running server process on --database-url; repeat for "
+                        "several (else --servers are started)")
+    parser.add_argument("--servers", type=int, default=2, help="server processes to start (one uvicorn each)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument("--capacity", type=int, default=1000)
     args = parser.parse_args()
 
-    server = None
+    servers: list[subprocess.Popen] = []
     database_url = args.database_url
     if not args.url:
         if not database_url.startswith("postgresql"):
@@ -181,20 +193,23 @@ async def main() -> None:
         )
     slug = await prepare_event(database_url, args.capacity)
     try:
+        urls = args.url or [f"http://127.0.0.1:{args.port + n}" for n in range(args.servers)]
         if not args.url:
-            server = await asyncio.to_thread(start_servers, database_url, args.workers, args.port)
-        url = args.url or f"http://127.0.0.1:{args.port}"
-        latencies, codes, elapsed = await drive(url, slug, args.requests, args.clients)
+            servers = [start_server(database_url, args.port + n) for n in range(args.servers)]
+        await asyncio.to_thread(wait_until_up, urls)
+        latencies, codes, per_server, elapsed = await drive(urls, slug, args.requests, args.clients)
         check = await check_counts(database_url, slug, args.capacity)
     finally:
-        if server is not None:
+        for server in servers:
             server.terminate()
+        for server in servers:
             server.wait(timeout=30)
         if not args.url:
             await drop_database(args.database_url)
 
     ok = codes.get(201, 0)
-    print(f"server: {url} ({args.workers if not args.url else '?'} worker processes), PostgreSQL")
+    print(f"servers: {len(urls)} processes on PostgreSQL; requests answered by each: "
+          f"{', '.join(str(n) for n in per_server.values())}")
     print(f"requests: {args.requests} from {args.clients} concurrent clients; capacity {args.capacity}")
     print(f"answers: {dict(sorted(codes.items()))}")
     print(f"throughput: {ok / elapsed:.0f} registrations/s ({elapsed:.2f} s)")

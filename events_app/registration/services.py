@@ -14,7 +14,8 @@ import hashlib
 import io
 import secrets
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,7 @@ from events_app.registration.models import (
     RegistrationStatus,
 )
 from events_app.settings import Settings
+from events_app.web.i18n import current_locale
 from events_app.web.i18n import gettext as _
 from events_app.web.slugs import slug_base
 from events_app.web.validation import (
@@ -413,95 +415,185 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             raise NotFoundException("No such event.")
         return result[0], result[1]
 
-    async def register(self, event: Event, data: Mapping[str, Any], *, row: RegistrationSettings | None = None
-                       ) -> Registered:
-        """Registers one person: confirmed, pending or waitlisted, decided under the event's lock."""
-        now = dt.datetime.now(dt.UTC)
-        row = row or await self.settings_for(event)
-        reason = self._closed_reason(event, row, now)
+    def prepare(self, event: Event, data: Mapping[str, Any], row: RegistrationSettings) -> Applicant:
+        """Checks the form and the event without the lock: bad input and closed events stop here."""
+        reason = self._closed_reason(event, row, dt.datetime.now(dt.UTC))
         if reason:
             raise RegistrationUnavailable(reason)
         cleaned = clean_attendee(data, row.questions or [])
-        email_key = normalise_email(cleaned["email"])
-        token, code = new_token(), new_checkin_code()
-        registration = Registration(event_id=event.id, email_normalised=email_key, checkin_code=code,
-                                    manage_token_hash=hash_token(token), **cleaned)
-        registration.event = event
+        return Applicant(cleaned=cleaned, email_key=normalise_email(cleaned["email"]), token=new_token(),
+                         locale=current_locale.get())
 
-        # The serialised part is one locking read, one read, the inserts and the commit; the confirmation
-        # mail is only queued here and composed by the outbox worker.
-        locked = await self._lock(event.id)
-        if locked is None or self._closed_reason(event, locked, now):
-            raise RegistrationUnavailable(self._closed_reason(event, locked or row, now) or _("Registration is closed."))
-        await self._expire_offers(event, locked)
-        existing_id, seats_taken, waiting, last_seq = await self._counts(event.id, email_key)
-        existing = await self.session.get(Registration, existing_id, populate_existing=True) if existing_id else None
-        if existing is not None and existing.status != RegistrationStatus.CANCELLED:
-            await self._resend_link(existing, event)
-            raise AlreadyRegistered()
-        if locked.mode == RegistrationMode.APPROVAL:
-            status = RegistrationStatus.PENDING
-        elif locked.capacity is None or seats_taken < locked.capacity:
-            status = RegistrationStatus.CONFIRMED
-        elif locked.waitlist_enabled:
-            status = RegistrationStatus.WAITLISTED
-        else:
-            raise RegistrationUnavailable(_("This event is full."))
-        registration.status = status
-        position = None
-        if status == RegistrationStatus.WAITLISTED:
-            # Behind everyone waiting now; positions are ranks in this order, so they never have gaps.
-            registration.waitlist_seq, position = last_seq + 1, waiting + 1
-        if existing is not None:  # someone who cancelled registers again: the same row, a fresh place
-            for key in (*cleaned, "checkin_code", "status", "waitlist_seq"):
-                setattr(existing, key, getattr(registration, key))
-            existing.checked_in_at = existing.offer_expires_at = None
-            existing.event = event
-            self.session.add(RegistrationLink(registration_id=existing.id, token_hash=hash_token(token)))
-            registration = existing
-        else:
-            self.session.add(registration)
+    async def register(self, event: Event, data: Mapping[str, Any], *, row: RegistrationSettings | None = None
+                       ) -> Registered:
+        """Registers one person: confirmed, pending or waitlisted, decided under the event's lock."""
+        applicant = self.prepare(event, data, row or await self.settings_for(event))
         try:
-            await self.session.flush()
-        except IntegrityError as exc:  # the unique constraint is the last guard against a second row
+            [outcome] = await self._decide(event, [applicant])
+        except Exception:
             await self.session.rollback()
-            raise Conflict("email", _("This e-mail address is already registered for this event.")) from exc
-        if status == RegistrationStatus.CONFIRMED:
-            self._queue_confirmation(registration, token, reason="registered")
-        elif status == RegistrationStatus.PENDING:
-            queue_mail(self.session, registration, "registration_pending", token)
-        else:
-            queue_mail(self.session, registration, "registration_waitlisted", token, position=position)
-        return Registered(registration=registration, token=token, position=position)
+            raise
+        if isinstance(outcome, AlreadyRegistered):
+            await self.session.commit()  # the 409 answer rolls the request back; the re-sent link must survive
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     async def register_and_commit(self, event: Event, data: Mapping[str, Any], *,
                                   row: RegistrationSettings | None = None) -> Registered:
-        """`register`, then commit, taking this process's turn for the event first.
+        """`register` and commit, for requests: registrations for one event arriving together in this process
+        are decided and committed together (group commit).
 
-        The database lock alone keeps seats right; the turn is for speed. While one request holds the event's
-        row lock, every step it awaits waits for this process's event loop, which is busy rendering other
-        people's mails: one registration per event per process at a time keeps the lock held briefly.
+        Seats are decided one at a time under the event's row lock, so every registration waits for the ones
+        before it; paying the lock, the counting and the commit once per group instead of once per person is
+        what lets a popular lecture take hundreds of registrations a second. Whoever takes this process's turn
+        for the event settles everyone waiting in the room, itself included; the others find their outcome
+        ready when their turn comes.
         """
-        async with _event_turn(event.id):
-            result = await self.register(event, data, row=row)
-            await self.session.commit()
-        return result
+        applicant = self.prepare(event, data, row or await self.settings_for(event))
+        room = _waiting_room(event.id)
+        while True:
+            entry = _Waiting(applicant, asyncio.get_running_loop().create_future())
+            room.append(entry)
+            async with _event_turn(event.id):
+                while not entry.outcome.done():  # first come, first served, GROUP_LIMIT at a time
+                    await self._settle(event, room)
+            outcome = entry.outcome.result()
+            if outcome is _TRY_AGAIN:  # the request settling the group was cancelled before deciding ours
+                continue
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
 
-    async def _counts(self, event_id: int, email_key: str) -> tuple[int | None, int, int, int]:
-        """(id of this e-mail's registration, seats held, people waiting, last waitlist number): one query."""
+    async def _settle(self, event: Event, room: list[_Waiting]) -> None:
+        """Takes the event's lock, then the first GROUP_LIMIT people in the room, decides and commits; every
+        one of them gets an outcome, whatever happens."""
+        group: list[_Waiting] = []
+        try:
+            try:
+                try:
+                    locked = await self._lock(event.id)
+                finally:
+                    # Taken once the lock is held: whoever arrived while it was awaited joins this group.
+                    group = room[:GROUP_LIMIT]
+                    del room[:GROUP_LIMIT]
+                outcomes = await self._decide_locked(event, [entry.applicant for entry in group], locked)
+                await self.session.commit()
+            except Exception:
+                await self.session.rollback()
+                # One bad apple (or a lost connection) must not fail the rest: decide them one by one.
+                outcomes = []
+                for entry in group:
+                    try:
+                        [outcome] = await self._decide(event, [entry.applicant])
+                        await self.session.commit()
+                    except Exception as exc:  # noqa: BLE001 - handed to the request it belongs to
+                        await self.session.rollback()
+                        outcome = exc
+                    outcomes.append(outcome)
+            for entry, outcome in zip(group, outcomes, strict=True):
+                entry.outcome.set_result(outcome)
+        finally:  # cancelled: the others try again with their own request
+            for entry in group:
+                if not entry.outcome.done():
+                    entry.outcome.set_result(_TRY_AGAIN)
+
+    async def _decide(self, event: Event, applicants: Sequence[Applicant]) -> list[Registered | Exception]:
+        return await self._decide_locked(event, applicants, await self._lock(event.id))
+
+    async def _decide_locked(self, event: Event, applicants: Sequence[Applicant],
+                             locked: RegistrationSettings | None) -> list[Registered | Exception]:
+        """Seats for applicants in arrival order, with the event's lock held, in the current transaction.
+
+        The serialised part costs about the same for one person or fifty: the locking read, two reads, one
+        insert of all new rows; mail is only queued (the outbox worker composes it)."""
+        now = dt.datetime.now(dt.UTC)
+        if locked is None or self._closed_reason(event, locked, now):
+            outcomes: list[Registered | Exception] = []
+            for applicant in applicants:
+                with _speaking(applicant.locale):
+                    reason = self._closed_reason(event, locked, now) if locked else None
+                    outcomes.append(RegistrationUnavailable(reason or _("Registration is closed.")))
+            return outcomes
+        await self._expire_offers(event, locked)
+        seats_taken, waiting, last_seq = await self._seat_counts(event.id)
+        existing = {r.email_normalised: r for r in await self.session.scalars(
+            select(Registration).where(Registration.event_id == event.id,
+                                       Registration.email_normalised.in_({a.email_key for a in applicants}))
+            .execution_options(populate_existing=True)
+        )}
+        outcomes = []
+        decided: list[tuple[Applicant, Registration, int | None]] = []
+        already: list[tuple[Applicant, Registration]] = []
+        for applicant in applicants:
+            with _speaking(applicant.locale):
+                previous = existing.get(applicant.email_key)
+                if previous is not None and previous.status != RegistrationStatus.CANCELLED:
+                    already.append((applicant, previous))
+                    outcomes.append(AlreadyRegistered())
+                    continue
+                if locked.mode == RegistrationMode.APPROVAL:
+                    status = RegistrationStatus.PENDING
+                elif locked.capacity is None or seats_taken < locked.capacity:
+                    status, seats_taken = RegistrationStatus.CONFIRMED, seats_taken + 1
+                elif locked.waitlist_enabled:
+                    status = RegistrationStatus.WAITLISTED
+                else:
+                    outcomes.append(RegistrationUnavailable(_("This event is full.")))
+                    continue
+            fields = {**applicant.cleaned, "status": status, "checkin_code": new_checkin_code(),
+                      "waitlist_seq": None, "offer_expires_at": None, "checked_in_at": None}
+            position = None
+            if status == RegistrationStatus.WAITLISTED:
+                # Behind everyone waiting now; positions are ranks in this order, so they never have gaps.
+                last_seq, waiting = last_seq + 1, waiting + 1
+                fields["waitlist_seq"], position = last_seq, waiting
+            if previous is not None:  # someone who cancelled registers again: the same row, a fresh place
+                registration = previous
+                for key, value in fields.items():
+                    setattr(registration, key, value)
+                self.session.add(RegistrationLink(registration_id=registration.id,
+                                                  token_hash=hash_token(applicant.token)))
+            else:
+                registration = Registration(event_id=event.id, email_normalised=applicant.email_key,
+                                            manage_token_hash=hash_token(applicant.token), **fields)
+                self.session.add(registration)
+                existing[applicant.email_key] = registration  # the same address twice in one group
+            registration.event = event
+            decided.append((applicant, registration, position))
+            outcomes.append(Registered(registration=registration, token=applicant.token, position=position))
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:  # the unique constraint is the last guard against a second row
+            raise Conflict("email", _("This e-mail address is already registered for this event.")) from exc
+        for applicant, registration, position in decided:
+            with _speaking(applicant.locale):
+                if registration.status == RegistrationStatus.CONFIRMED:
+                    self._queue_confirmation(registration, applicant.token, reason="registered")
+                elif registration.status == RegistrationStatus.PENDING:
+                    queue_mail(self.session, registration, "registration_pending", applicant.token)
+                else:
+                    queue_mail(self.session, registration, "registration_waitlisted", applicant.token,
+                               position=position)
+        for applicant, registration in already:  # their private link, sent again
+            with _speaking(applicant.locale):
+                await self._resend_link(registration, event)
+        return outcomes
+
+    async def _seat_counts(self, event_id: int) -> tuple[int, int, int]:
+        """(seats held, people waiting, last waitlist number): one query."""
         of_event = Registration.event_id == event_id
         waiting = (of_event, Registration.status == RegistrationStatus.WAITLISTED)
         result = (await self.session.execute(select(
-            select(Registration.id).where(of_event, Registration.email_normalised == email_key).scalar_subquery(),
             select(func.count()).select_from(Registration)
             .where(of_event, Registration.status.in_(SEAT_HOLDING)).scalar_subquery(),
             select(func.count()).select_from(Registration).where(*waiting).scalar_subquery(),
             select(func.coalesce(func.max(Registration.waitlist_seq), 0)).where(*waiting).scalar_subquery(),
         ))).one()
-        return result[0], int(result[1]), int(result[2]), int(result[3])
+        return int(result[0]), int(result[1]), int(result[2])
 
     async def _next_waitlist_seq(self, event_id: int) -> int:
-        return (await self._counts(event_id, ""))[3] + 1
+        return (await self._seat_counts(event_id))[2] + 1
 
     # ---- e-mails (queued here, composed by the outbox worker: see registration/mail.py) ----------------------
     def manage_url(self, token: str) -> str:
@@ -525,8 +617,6 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         registration.event = event
         await self._enqueue_named(registration, "registration_link",
                                   position=await self.position_of(registration))
-        # The 409 answer rolls the request back; the re-sent link must survive it.
-        await self.session.commit()
 
     # ---- manage links -------------------------------------------------------------------------------------------
     async def new_link(self, registration: Registration) -> str:
@@ -912,6 +1002,44 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         for r in rows:
             r.event = events[r.event_id]
         return rows
+
+
+GROUP_LIMIT = 64  # registrations decided in one transaction at most
+
+
+@dataclass
+class Applicant:
+    """A checked registration request, waiting for its seat to be decided."""
+
+    cleaned: dict[str, Any]
+    email_key: str
+    token: str
+    locale: str  # outcomes and mails speak the applicant's language, whoever's request decides them
+
+
+@dataclass
+class _Waiting:
+    applicant: Applicant
+    outcome: asyncio.Future
+
+
+_TRY_AGAIN = object()
+
+
+@contextmanager
+def _speaking(locale: str) -> Iterator[None]:
+    token = current_locale.set(locale)
+    try:
+        yield
+    finally:
+        current_locale.reset(token)
+
+
+_ROOMS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, list[_Waiting]]] = weakref.WeakKeyDictionary()
+
+
+def _waiting_room(event_id: int) -> list[_Waiting]:
+    return _ROOMS.setdefault(asyncio.get_running_loop(), {}).setdefault(event_id, [])
 
 
 _TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = weakref.WeakKeyDictionary()
