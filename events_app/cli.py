@@ -147,7 +147,8 @@ def run(host: str, port: int, workers: int, reload: bool) -> None:
     )
 
 
-@main.command(help="Deliver queued e-mail over SMTP (EVENTS_SMTP_URL) until stopped.")
+@main.command(help="Deliver queued e-mail over SMTP (EVENTS_SMTP_URL) and pass on expired seat offers, "
+                   "until stopped.")
 @click.option("--once", is_flag=True, help="One delivery pass, then exit.")
 def worker(once: bool) -> None:
     import logging

@@ -324,3 +324,32 @@ async def test_expire_offers_command_passes_overdue_seats_on(db, organiser, sett
     assert result.exit_code == 0, result.output
     assert "Expired offers in 1 event(s)." in result.output
     assert await statuses(db) == {"Ana": "cancelled", "Bo": "cancelled", "Chen": "offered"}
+
+
+async def test_the_worker_passes_overdue_offers_on_without_anyone_running_a_command(db, organiser, settings,
+                                                                                     smtp_server):
+    import asyncio
+
+    from events_app.notify.worker import run_worker
+
+    event = await make_registration_event(db, organiser, settings, capacity=1, promotion="offer")
+    ana = await register(db, settings, event, "Ana")
+    bo = await register(db, settings, event, "Bo")
+    await register(db, settings, event, "Chen")
+    service = RegistrationService(db, settings)
+    await service.cancel(await service.by_token(ana.token))
+    (await service.by_token(bo.token)).offer_expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    await db.commit()
+
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, poll_seconds=0.05, stop=stop))
+    try:
+        for _ in range(100):
+            if any("offered to you" in str(m["Subject"]) for m in smtp_server.to("chen@example.org")):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await worker
+    assert await statuses(db) == {"Ana": "cancelled", "Bo": "cancelled", "Chen": "offered"}
+    assert [m["Subject"] for m in smtp_server.to("chen@example.org")][-1] == f"A seat is offered to you: {event.title}"

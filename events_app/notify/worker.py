@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import importlib
 import logging
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -147,14 +148,31 @@ async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: in
     return sent
 
 
-async def run_worker(settings: Settings, *, poll_seconds: float = 2.0, stop: asyncio.Event | None = None) -> None:
+async def housekeeping(engine: AsyncEngine, settings: Settings) -> int:
+    """The worker's periodic chores besides mail: seat offers past their deadline pass to the next person (who
+    is written to at once). Safe with several workers: each event is handled under its lock."""
+    from events_app.registration.services import RegistrationService
+
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
+        return await RegistrationService(session, settings).expire_due_offers()
+
+
+async def run_worker(settings: Settings, *, poll_seconds: float = 2.0, housekeeping_seconds: float = 60.0,
+                     stop: asyncio.Event | None = None) -> None:
     from events_app.db import create_engine
 
     engine = create_engine(settings)
     stop = stop or asyncio.Event()
     logger.info("outbox worker started (SMTP %s)", SmtpTarget.from_url(settings.smtp_url).hostname)
+    next_housekeeping = 0.0
     try:
         while not stop.is_set():
+            if time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + housekeeping_seconds
+                try:
+                    await housekeeping(engine, settings)
+                except Exception:
+                    logger.exception("housekeeping failed")
             try:
                 sent = await deliver_due(engine, settings)
             except Exception:  # keep the loop alive across database hiccups
