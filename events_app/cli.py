@@ -171,7 +171,8 @@ def worker(once: bool) -> None:
     asyncio.run(run_worker(settings))
 
 
-@main.command("expire-offers", help="Pass seats whose offer deadline has passed to the next person (run from cron).")
+@main.command("expire-offers", help="Pass seats whose offer deadline has passed to the next person now "
+                                   "(the worker does this every minute).")
 def expire_offers() -> None:
     from events_app.registration.services import RegistrationService
 
