@@ -38,6 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from events_app.devserver import wait_until_up  # noqa: E402
+
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/ev_bench"
 EVENTS = 2000
 EVENTS_WITH_PROGRAMME = 500
@@ -256,20 +258,6 @@ def stop_server(server: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=5)
-
-
-def wait_until_up(base: str, server: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"The server exited with code {server.returncode}.")
-        try:
-            with urllib.request.urlopen(base + "/healthz?db=1", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("The server did not answer /healthz in time.")
 
 
 def check_page(url: str, must_contain: str) -> int:

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from events_app.db import create_engine, import_models  # noqa: E402
+from events_app.devserver import start_server, stop_server, wait_until_up  # noqa: E402
 from events_app.settings import Settings  # noqa: E402
 
 import_models()  # every domain's models, so mappers configure whichever module is touched first
@@ -111,29 +112,6 @@ async def check_counts(database_url: str, slug: str, capacity: int) -> dict[str,
         "waitlist_sequence_unique": len(seqs) == len(set(seqs)),
         "overbooked": counts.get("confirmed", 0) > capacity,
     }
-
-
-def start_server(database_url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "EVENTS_DATABASE_URL": database_url, "EVENTS_RUN_WORKER_IN_PROCESS": "0"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "events_app.app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
-    )
-
-
-def wait_until_up(urls: list[str]) -> None:
-    deadline = time.monotonic() + 60
-    for url in urls:
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz?db=1", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server at {url} did not start")
-            time.sleep(0.3)
 
 
 async def drive(urls: list[str], slug: str, total: int, clients: int
@@ -255,19 +233,19 @@ async def main() -> None:
     try:
         urls = args.url or [f"http://127.0.0.1:{args.port + n}" for n in range(args.servers)]
         if not args.url:
-            servers = [start_server(database_url, args.port + n) for n in range(args.servers)]
-        await asyncio.to_thread(wait_until_up, urls)
+            env = {"EVENTS_DATABASE_URL": database_url, "EVENTS_RUN_WORKER_IN_PROCESS": "0"}
+            servers = [start_server(args.port + n, env) for n in range(args.servers)]
+            for url, server in zip(urls, servers, strict=True):
+                await asyncio.to_thread(wait_until_up, url, server)
         floor_rate = await floor(urls, args.clients, seconds=3)
         latencies, codes, per_server, elapsed = await drive(urls, slug, args.requests, args.clients)
         check = await check_counts(database_url, slug, args.capacity)
         for server in servers:  # the mail is drained with the servers stopped, as a separate figure
-            server.terminate()
+            stop_server(server)
         mail = None if args.no_mail else await drain_mail(database_url)
     finally:
         for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=30)
+            stop_server(server)
         if not args.url:
             await drop_database(args.database_url)
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
 
 import httpx
@@ -14,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from events_app.db import create_engine
+from events_app.devserver import start_server, stop_server, wait_until_up
 from events_app.registration.models import Registration, RegistrationStatus
 from events_app.registration.services import RegistrationService
-from events_app.settings import PROJECT_ROOT
 from tests.conftest import free_port
 from tests.registration_helpers import make_registration_event, register
 
@@ -25,7 +21,6 @@ from tests.registration_helpers import make_registration_event, register
 def running_servers(settings, count: int):
     """`count` separate `uvicorn events_app.app:app` processes on free loopback ports, sharing one database."""
     env = {
-        **os.environ,
         "EVENTS_DATABASE_URL": settings.database_url,
         "EVENTS_SECRET_KEY": settings.secret_key,
         "EVENTS_BASE_URL": settings.base_url,
@@ -33,31 +28,15 @@ def running_servers(settings, count: int):
         "EVENTS_RUN_WORKER_IN_PROCESS": "0",
     }
     ports = [free_port() for _ in range(count)]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "events_app.app:app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning", "--no-access-log"],
-            cwd=PROJECT_ROOT, env=env,
-        )
-        for port in ports
-    ]
+    processes = [start_server(port, env) for port in ports]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        deadline = time.monotonic() + 60
-        for port in ports:
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz?db=1", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
-        yield [f"http://127.0.0.1:{port}" for port in ports]
+        for url, process in zip(urls, processes, strict=True):
+            wait_until_up(url, process)
+        yield urls
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=20)
+            stop_server(process)
 
 
 async def waitlist_ranks(db, settings, event) -> list[int]:

@@ -304,13 +304,8 @@ async def test_someone_who_cancelled_can_register_again(db, organiser, settings)
     assert await count(db) == 1
 
 
-async def test_expire_offers_command_passes_overdue_seats_on(db, organiser, settings, monkeypatch):
-    import asyncio
-
-    from click.testing import CliRunner
-
-    from events_app.cli import main
-
+async def arrange_overdue_offer(db, organiser, settings):
+    """One seat, offered mode: Ana cancelled, Bo's offer is overdue, Chen waits next."""
     event = await make_registration_event(db, organiser, settings, capacity=1, promotion="offer")
     ana = await register(db, settings, event, "Ana")
     bo = await register(db, settings, event, "Bo")
@@ -319,6 +314,17 @@ async def test_expire_offers_command_passes_overdue_seats_on(db, organiser, sett
     await service.cancel(await service.by_token(ana.token))
     (await service.by_token(bo.token)).offer_expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     await db.commit()
+    return event
+
+
+async def test_expire_offers_command_passes_overdue_seats_on(db, organiser, settings, monkeypatch):
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from events_app.cli import main
+
+    await arrange_overdue_offer(db, organiser, settings)
     monkeypatch.setenv("EVENTS_DATABASE_URL", settings.database_url)
     result = await asyncio.to_thread(CliRunner().invoke, main, ["expire-offers"])
     assert result.exit_code == 0, result.output
@@ -332,14 +338,7 @@ async def test_the_worker_passes_overdue_offers_on_without_anyone_running_a_comm
 
     from events_app.notify.worker import run_worker
 
-    event = await make_registration_event(db, organiser, settings, capacity=1, promotion="offer")
-    ana = await register(db, settings, event, "Ana")
-    bo = await register(db, settings, event, "Bo")
-    await register(db, settings, event, "Chen")
-    service = RegistrationService(db, settings)
-    await service.cancel(await service.by_token(ana.token))
-    (await service.by_token(bo.token)).offer_expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    await db.commit()
+    event = await arrange_overdue_offer(db, organiser, settings)
 
     stop = asyncio.Event()
     worker = asyncio.create_task(run_worker(settings, poll_seconds=0.05, stop=stop))

@@ -10,10 +10,7 @@ import asyncio
 import os
 import secrets
 import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -23,7 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events_app.db import create_engine, import_models
-from events_app.settings import PROJECT_ROOT, Settings
+from events_app.devserver import start_server, stop_server, wait_until_up
+from events_app.settings import Settings
 
 T = TypeVar("T")
 
@@ -135,7 +133,6 @@ class LiveServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "server.log"
         self.env = {
-            **os.environ,
             "EVENTS_DATABASE_URL": database_url,
             "EVENTS_BASE_URL": self.base_url,
             "EVENTS_SECRET_KEY": secrets.token_urlsafe(32),
@@ -153,35 +150,20 @@ class LiveServer:
 
     def start(self, timeout: float = 30.0) -> LiveServer:
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "events_app.app:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-access-log", "--log-level", "warning"],
-            cwd=PROJECT_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url("/healthz?db=1"), timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the server did not answer on {self.base_url} within {timeout} s:\n{self.log()}")
+        self.process = start_server(self.port, self.env, output=self._log)
+        try:
+            wait_until_up(self.base_url, self.process, timeout)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"{exc}:\n{self.log()}") from None
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_server(self.process)
         self.process = None
         if getattr(self, "_log", None):
             self._log.close()
