@@ -233,7 +233,9 @@ async def main() -> None:
     try:
         urls = args.url or [f"http://127.0.0.1:{args.port + n}" for n in range(args.servers)]
         if not args.url:
-            env = {"EVENTS_DATABASE_URL": database_url, "EVENTS_RUN_WORKER_IN_PROCESS": "0"}
+            # Every client here shares one address, which the per-address registration limit is meant to stop.
+            env = {"EVENTS_DATABASE_URL": database_url, "EVENTS_RUN_WORKER_IN_PROCESS": "0",
+                   "EVENTS_REGISTRATION_RATE_LIMIT": "0"}
             servers = [start_server(args.port + n, env) for n in range(args.servers)]
             for url, server in zip(urls, servers, strict=True):
                 await asyncio.to_thread(wait_until_up, url, server)

@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from events_app.calendar.feeds import route_handlers as calendar_routes
     from events_app.calendar.feeds import serve_feed_paths
     from events_app.events.controllers import route_handlers as event_routes
+    from events_app.registration.controllers import registration_rate_limit
     from events_app.registration.controllers import route_handlers as registration_routes
     from events_app.schedule.controllers import route_handlers as schedule_routes
     from events_app.speakers.controllers import route_handlers as speaker_routes
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FlashPlugin(config=FlashConfig(template_config=template_config)),
             EventsCLIPlugin(),
         ],
-        middleware=[LocaleMiddleware(), session_config.middleware],
+        middleware=[LocaleMiddleware(), session_config.middleware, *registration_rate_limit(settings)],
         csrf_config=csrf_config,
         template_config=template_config,
         openapi_config=OpenAPIConfig(

@@ -33,6 +33,9 @@ class Settings:
     db_pool_size: int = 10
     # Anonymous public pages kept rendered in each worker, at most this long (0 turns it off); see web/page_cache.py.
     page_cache_seconds: int = 30
+    # New registrations accepted per minute from one client address, in each process (0: no limit). Generous,
+    # because a whole institute may register for a lecture from behind one address; it stops scripts.
+    registration_rate_limit: int = 300
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -52,6 +55,9 @@ class Settings:
             run_worker_in_process=_bool(env.get("EVENTS_RUN_WORKER_IN_PROCESS")),
             db_pool_size=int(env.get("EVENTS_DB_POOL_SIZE", defaults.db_pool_size)),
             page_cache_seconds=int(env.get("EVENTS_PAGE_CACHE_SECONDS", defaults.page_cache_seconds)),
+            registration_rate_limit=int(
+                env.get("EVENTS_REGISTRATION_RATE_LIMIT", defaults.registration_rate_limit)
+            ),
         )
         return replace(settings, **overrides) if overrides else settings
 

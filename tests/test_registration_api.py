@@ -76,3 +76,28 @@ async def test_organiser_endpoints_need_a_token_of_a_manager(client, db, organis
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     export = await client.get(f"/api/events/{event.slug}/registrations/export", headers=headers)
     assert export.content.startswith(b"\xef\xbb\xbf") and "ana@example.org" in export.text
+
+
+async def test_registrations_from_one_address_are_rate_limited_and_the_rest_of_the_site_is_not(
+    db, organiser, token, settings, clean_db
+):
+    from dataclasses import replace
+
+    from litestar.testing import AsyncTestClient
+
+    from events_app.app import create_app
+
+    event = await make_event(db, organiser)
+    async with AsyncTestClient(app=create_app(replace(settings, registration_rate_limit=3))) as client:
+        await open_registration(client, token, event.slug, capacity=10)
+        answers = [(await client.post(f"/api/events/{event.slug}/registrations",
+                                      json={"name": f"P{n}", "email": f"p{n}@example.org"})).status_code
+                   for n in range(5)]
+        assert answers == [201, 201, 201, 429, 429]
+        # the form counts against the same limit; reading pages and other writes do not
+        form = await client.post(f"/events/{event.slug}/register", data={"name": "Q", "email": "q@example.org"})
+        assert form.status_code == 429
+        assert (await client.get(f"/events/{event.slug}")).status_code == 200
+        assert (await client.get(f"/api/events/{event.slug}/registrations",
+                                 headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    assert await db.scalar(select(func.count()).select_from(Registration)) == 3

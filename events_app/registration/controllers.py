@@ -9,6 +9,8 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post, route
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -343,3 +345,22 @@ class OrganiserRegistrationPages(Controller):
 
 
 route_handlers = [PublicRegistrationPages, OrganiserRegistrationPages]
+
+
+def _is_new_registration(request: Request) -> bool:
+    # The form (POST /events/{slug}/register) and the API (POST /api/events/{slug}/registrations).
+    path = request.scope["path"].rstrip("/")
+    return request.method == "POST" and (
+        (path.startswith("/events/") and path.endswith("/register"))
+        or (path.startswith("/api/events/") and path.endswith("/registrations"))
+    )
+
+
+def registration_rate_limit(settings: Settings) -> list[DefineMiddleware]:
+    """At most ``settings.registration_rate_limit`` new registrations a minute from one client address in each
+    process (429 beyond); nothing when the limit is 0. Its own store, so logins do not count against it."""
+    if settings.registration_rate_limit <= 0:
+        return []
+    config = RateLimitConfig(rate_limit=("minute", settings.registration_rate_limit),
+                             check_throttle_handler=_is_new_registration, store="registration_rate_limit")
+    return [config.middleware]
