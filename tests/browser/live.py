@@ -140,8 +140,6 @@ class LiveServer:
             "EVENTS_MEDIA_DIR": str(workdir / "media"),
             # E-mail (confirmations, manage links) is delivered by the server itself, as under `make run`.
             "EVENTS_RUN_WORKER_IN_PROCESS": "1",
-            # Every test logs in from 127.0.0.1; the limit is tested elsewhere.
-            "EVENTS_LOGIN_RATE_LIMIT": "1000",
         }
         self.process: subprocess.Popen | None = None
 
