@@ -177,3 +177,20 @@ async def test_a_message_that_cannot_be_composed_backs_off_and_does_not_block_ot
                              .execution_options(populate_existing=True))
     assert broken.status == OutboxStatus.PENDING and broken.attempts == 1 and "no_such_template" in broken.last_error
     assert broken.next_attempt_at > dt.datetime.now(dt.UTC)
+
+
+async def test_later_mail_is_in_the_language_the_person_registered_in(client, db, organiser, settings, smtp_server):
+    event = await make_registration_event(db, organiser, settings, capacity=1)
+    ana = (await client.post(f"/api/events/{event.slug}/registrations?lang=en",
+                             json={"name": "Ana", "email": "ana@example.org"})).json()
+    assert (await client.post(f"/api/events/{event.slug}/registrations?lang=zh",
+                              json={"name": "李华", "email": "li@example.cn"})).status_code == 201
+    # Ana, using the English interface, cancels; Li is promoted and told in Chinese.
+    manage_path = ana["manage_url"].removeprefix("http://testserver.local")
+    service = RegistrationService(db, settings)
+    await service.cancel(await service.by_token(manage_path.rsplit("/", 1)[1]))
+    await db.commit()
+    await deliver_outbox(settings)
+    waitlisted, promoted = smtp_server.to("li@example.cn")
+    assert promoted["Subject"] == f"您已获得名额：{event.title}", promoted["Subject"]
+    assert smtp_server.to("ana@example.org")[-1]["Subject"].startswith("Registration cancelled")

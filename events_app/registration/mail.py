@@ -24,6 +24,7 @@ from events_app.notify.models import OutboxMessage
 from events_app.notify.services import Attachment, build_message, composer, defer_email, render_email
 from events_app.registration.models import Registration
 from events_app.settings import Settings
+from events_app.web.i18n import speaking
 
 COMPOSER = "registration"
 
@@ -97,6 +98,7 @@ async def compose_registration_mail(session: AsyncSession, settings: Settings,
     registration.event = await session.scalar(
         select(Event).where(Event.id == registration.event_id).options(raiseload(Event.managers))
     )
-    return registration_message(settings, registration, payload["template"], payload["token"],
-                                attachments=payload.get("attachments") or (), extra=payload.get("extra"),
-                                sequence=payload.get("sequence"))
+    with speaking(registration.locale):  # theirs, not that of whoever caused the mail
+        return registration_message(settings, registration, payload["template"], payload["token"],
+                                    attachments=payload.get("attachments") or (), extra=payload.get("extra"),
+                                    sequence=payload.get("sequence"))

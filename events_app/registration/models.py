@@ -82,6 +82,9 @@ class Registration(Base):
     affiliation: Mapped[str] = mapped_column(String(200), default="")
     country: Mapped[str] = mapped_column(String(2), default="")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The interface language the person registered in: every later mail to them (promotion, approval, a
+    # changed time) is written in it, whoever's action caused it.
+    locale: Mapped[str] = mapped_column(String(10), default="en")
     status: Mapped[RegistrationStatus] = mapped_column(_str_enum(RegistrationStatus))
     # Waitlist order, assigned under the event's lock (one more than the last person waiting); the position
     # shown is the rank in this order, so it has no gaps after people leave.

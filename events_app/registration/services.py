@@ -14,8 +14,7 @@ import hashlib
 import io
 import secrets
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +46,7 @@ from events_app.registration.models import (
     RegistrationStatus,
 )
 from events_app.settings import Settings
-from events_app.web.i18n import current_locale
+from events_app.web.i18n import current_locale, speaking
 from events_app.web.i18n import gettext as _
 from events_app.web.slugs import slug_base
 from events_app.web.validation import (
@@ -511,7 +510,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         if locked is None or self._closed_reason(event, locked, now):
             outcomes: list[Registered | Exception] = []
             for applicant in applicants:
-                with _speaking(applicant.locale):
+                with speaking(applicant.locale):
                     reason = self._closed_reason(event, locked, now) if locked else None
                     outcomes.append(RegistrationUnavailable(reason or _("Registration is closed.")))
             return outcomes
@@ -526,7 +525,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         decided: list[tuple[Applicant, Registration, int | None]] = []
         already: list[tuple[Applicant, Registration]] = []
         for applicant in applicants:
-            with _speaking(applicant.locale):
+            with speaking(applicant.locale):
                 previous = existing.get(applicant.email_key)
                 if previous is not None and previous.status != RegistrationStatus.CANCELLED:
                     already.append((applicant, previous))
@@ -541,7 +540,8 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                 else:
                     outcomes.append(RegistrationUnavailable(_("This event is full.")))
                     continue
-            fields = {**applicant.cleaned, "status": status, "checkin_code": new_checkin_code(),
+            fields = {**applicant.cleaned, "status": status, "locale": applicant.locale,
+                      "checkin_code": new_checkin_code(),
                       "waitlist_seq": None, "offer_expires_at": None, "checked_in_at": None}
             position = None
             if status == RegistrationStatus.WAITLISTED:
@@ -567,7 +567,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         except IntegrityError as exc:  # the unique constraint is the last guard against a second row
             raise Conflict("email", _("This e-mail address is already registered for this event.")) from exc
         for applicant, registration, position in decided:
-            with _speaking(applicant.locale):
+            with speaking(applicant.locale):
                 if registration.status == RegistrationStatus.CONFIRMED:
                     self._queue_confirmation(registration, applicant.token, reason="registered")
                 elif registration.status == RegistrationStatus.PENDING:
@@ -576,7 +576,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                     queue_mail(self.session, registration, "registration_waitlisted", applicant.token,
                                position=position)
         for applicant, registration in already:  # their private link, sent again
-            with _speaking(applicant.locale):
+            with speaking(applicant.locale):
                 await self._resend_link(registration, event)
         return outcomes
 
@@ -795,8 +795,9 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         await self.session.flush()
         for registration in promoted:
             if registration.status == RegistrationStatus.OFFERED:
-                await self._enqueue_named(registration, "registration_offered",
-                                          deadline=_format_when(registration.offer_expires_at, event))
+                with speaking(registration.locale):  # the mail is in their language, so is the date in it
+                    deadline = _format_when(registration.offer_expires_at, event)
+                await self._enqueue_named(registration, "registration_offered", deadline=deadline)
             else:
                 await self.enqueue_confirmation(registration, reason="promoted")
         return promoted
@@ -1024,15 +1025,6 @@ class _Waiting:
 
 
 _TRY_AGAIN = object()
-
-
-@contextmanager
-def _speaking(locale: str) -> Iterator[None]:
-    token = current_locale.set(locale)
-    try:
-        yield
-    finally:
-        current_locale.reset(token)
 
 
 _ROOMS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, list[_Waiting]]] = weakref.WeakKeyDictionary()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -31,6 +33,16 @@ def translations_for(locale: str) -> NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(fp=buffer)
+
+
+@contextmanager
+def speaking(locale: str | None) -> Iterator[None]:
+    """Messages and mail inside are in ``locale`` (when it is one of LANGUAGES), whatever the request's is."""
+    token = current_locale.set(locale if locale in LANGUAGES else current_locale.get())
+    try:
+        yield
+    finally:
+        current_locale.reset(token)
 
 
 def gettext(message: str, **variables: object) -> str:
