@@ -110,17 +110,28 @@ async def test_each_person_in_a_group_is_answered_and_written_to_in_their_own_la
 async def test_a_failing_group_is_decided_again_one_by_one(db, organiser, settings, sessions, monkeypatch):
     event = await make_registration_event(db, organiser, settings, capacity=2)
     original = RegistrationService._decide_locked
+    failed: list[int] = []
 
     async def fails_for_groups(self, event, applicants, locked):
         if len(applicants) > 1:
+            failed.append(len(applicants))
             raise RuntimeError("lost the connection")
         return await original(self, event, applicants, locked)
 
     monkeypatch.setattr(RegistrationService, "_decide_locked", fails_for_groups)
-    outcomes = await register_together(sessions, settings, event,
-                                       [(f"P{n}", f"p{n}@example.org", "en") for n in range(6)])
-    assert [o.registration.status for o in outcomes] == [RegistrationStatus.CONFIRMED] * 2 + \
-        [RegistrationStatus.WAITLISTED] * 4
+
+    async def one(n: int):
+        async with sessions() as session:  # as a request does: the event read in its own session
+            service = RegistrationService(session, settings)
+            event_here, row = await service.event_for_registration(event.slug)
+            return await service.register_and_commit(event_here, {"name": f"P{n}", "email": f"p{n}@example.org"},
+                                                     row=row)
+
+    outcomes = await asyncio.gather(*(one(n) for n in range(6)))
+    assert failed  # a group was formed, failed, and its people were decided one by one
+    statuses = sorted(o.registration.status.value for o in outcomes)
+    assert statuses == ["confirmed"] * 2 + ["waitlisted"] * 4
+    assert len(list(await db.scalars(select(Registration)))) == 6
 
 
 async def test_when_the_request_deciding_a_group_is_cancelled_the_others_still_register(

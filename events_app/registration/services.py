@@ -451,7 +451,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         """
         applicant = self.prepare(event, data, row or await self.settings_for(event))
         room = _waiting_room(event.id)
-        while True:
+        for _attempt in range(3):
             entry = _Waiting(applicant, asyncio.get_running_loop().create_future())
             room.append(entry)
             async with _event_turn(event.id):
@@ -463,6 +463,11 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             if isinstance(outcome, Exception):
                 raise outcome
             return outcome
+        # Cancelled leaders three times running: decide this one alone.
+        [outcome] = await self._decide_alone(event, [applicant])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     async def _settle(self, event: Event, room: list[_Waiting]) -> None:
         """Takes the event's lock, then the first GROUP_LIMIT people in the room, decides and commits; every
@@ -483,13 +488,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                 # One bad apple (or a lost connection) must not fail the rest: decide them one by one.
                 outcomes = []
                 for entry in group:
-                    try:
-                        [outcome] = await self._decide(event, [entry.applicant])
-                        await self.session.commit()
-                    except Exception as exc:  # noqa: BLE001 - handed to the request it belongs to
-                        await self.session.rollback()
-                        outcome = exc
-                    outcomes.append(outcome)
+                    outcomes.extend(await self._decide_alone(event, [entry.applicant]))
             for entry, outcome in zip(group, outcomes, strict=True):
                 entry.outcome.set_result(outcome)
         finally:  # cancelled: the others try again with their own request
@@ -499,6 +498,17 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
 
     async def _decide(self, event: Event, applicants: Sequence[Applicant]) -> list[Registered | Exception]:
         return await self._decide_locked(event, applicants, await self._lock(event.id))
+
+    async def _decide_alone(self, event: Event, applicants: Sequence[Applicant]) -> list[Registered | Exception]:
+        """`_decide` in a transaction of its own, committed; a failure becomes the outcome of each applicant."""
+        try:
+            await self.session.refresh(event)  # an earlier rollback expired it
+            outcomes = await self._decide(event, applicants)
+            await self.session.commit()
+        except Exception as exc:  # noqa: BLE001 - handed to the requests it belongs to
+            await self.session.rollback()
+            return [exc for _applicant in applicants]
+        return outcomes
 
     async def _decide_locked(self, event: Event, applicants: Sequence[Applicant],
                              locked: RegistrationSettings | None) -> list[Registered | Exception]:
