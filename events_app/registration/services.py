@@ -450,6 +450,9 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         ready when their turn comes.
         """
         applicant = self.prepare(event, data, row or await self.settings_for(event))
+        # Nothing is written yet: end the reading transaction so the connection goes back to the pool while
+        # this request waits, instead of idling in a transaction beside everyone else in the room.
+        await self.session.commit()
         room = _waiting_room(event.id)
         for _attempt in range(3):
             entry = _Waiting(applicant, asyncio.get_running_loop().create_future())
