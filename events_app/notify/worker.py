@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from events_app.notify.models import OutboxMessage, OutboxStatus
 from events_app.notify.services import COMPOSERS
 from events_app.settings import Settings
-from events_app.web.i18n import current_locale
+from events_app.web.i18n import speaking
 
 logger = logging.getLogger("events_app.notify")
 
@@ -77,11 +77,8 @@ async def compose(session: AsyncSession, settings: Settings, row: OutboxMessage)
     for module in COMPOSER_MODULES:
         importlib.import_module(module)
     payload = row.payload or {}
-    token = current_locale.set(payload.get("locale") or current_locale.get())
-    try:
+    with speaking(payload.get("locale")):
         message = await COMPOSERS[row.composer](session, settings, payload)
-    finally:
-        current_locale.reset(token)
     if message is None:
         row.status, row.last_error = OutboxStatus.DROPPED, "what this message was about no longer exists"
         row.payload = None
