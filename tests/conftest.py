@@ -94,11 +94,13 @@ class SmtpSink:
         self.port = port
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.connections: list[int] = []  # for each message, the SMTP connection (client port) it came over
         sink = self
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
                 sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                sink.connections.append(session.peer[1])
                 sink.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=default_policy))
                 return "250 OK"
 

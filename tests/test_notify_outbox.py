@@ -101,3 +101,12 @@ async def test_concurrent_workers_on_postgres_never_send_a_message_twice(db, set
     subjects = sorted(m["Subject"] for m in smtp_server.messages)
     assert sum(counts) == 60
     assert subjects == sorted(f"Message {n}" for n in range(60))  # each exactly once
+
+
+async def test_one_pass_sends_its_messages_over_one_smtp_connection(db, settings, smtp_server):
+    for n in range(5):
+        await enqueue_email(db, to=f"p{n}@example.org", subject=f"Message {n}", text_body="x", settings=settings)
+    await db.commit()
+    assert await deliver_outbox(settings) == 5
+    assert len(smtp_server.messages) == 5 and len(set(smtp_server.connections)) == 1
+    assert [m["To"] for m in smtp_server.messages] == [f"p{n}@example.org" for n in range(5)]

@@ -7,7 +7,7 @@ import datetime as dt
 import importlib
 import logging
 import time
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -57,11 +57,8 @@ class SmtpTarget:
         )
 
 
-async def send_raw(target: SmtpTarget, sender: str, recipient: str, raw: bytes) -> None:
-    await aiosmtplib.send(
-        raw,
-        sender=sender,
-        recipients=[recipient],
+def smtp_client(target: SmtpTarget) -> aiosmtplib.SMTP:
+    return aiosmtplib.SMTP(
         hostname=target.hostname,
         port=target.port,
         username=target.username,
@@ -110,39 +107,54 @@ async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: in
                 .with_for_update(skip_locked=True)
             )
         )
-        for row in rows:
-            if row.raw is None:
-                try:
-                    async with session.begin_nested():  # a failing composer's queries roll back alone
-                        composed = await compose(session, settings, row)
-                    if not composed:
+        # One SMTP connection for the whole pass: a TLS handshake and login per message would limit a remote
+        # server to a few messages a second.
+        async with AsyncExitStack() as connections:
+            smtp: aiosmtplib.SMTP | None = None
+            for row in rows:
+                if row.raw is None:
+                    try:
+                        async with session.begin_nested():  # a failing composer's queries roll back alone
+                            composed = await compose(session, settings, row)
+                        if not composed:
+                            continue
+                    except Exception as exc:  # a bug or bad data must not block the messages behind it
+                        logger.exception("outbox message %s could not be composed", row.id)
+                        row.attempts += 1
+                        row.last_error = f"composing failed: {type(exc).__name__}: {exc}"[:2000]
+                        row.next_attempt_at = dt.datetime.now(dt.UTC) + backoff(row.attempts)
+                        if row.attempts >= MAX_ATTEMPTS:
+                            row.status = OutboxStatus.FAILED
                         continue
-                except Exception as exc:  # a bug or bad data must not block the messages behind it
-                    logger.exception("outbox message %s could not be composed", row.id)
-                    row.attempts += 1
-                    row.last_error = f"composing failed: {type(exc).__name__}: {exc}"[:2000]
-                    row.next_attempt_at = dt.datetime.now(dt.UTC) + backoff(row.attempts)
+                row.attempts += 1
+                try:
+                    if smtp is None:
+                        smtp = smtp_client(target)
+                        await smtp.connect()
+                        connections.push_async_callback(_quit, smtp)
+                    await smtp.sendmail(sender, [row.to_address], row.raw)
+                except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+                    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                     if row.attempts >= MAX_ATTEMPTS:
                         row.status = OutboxStatus.FAILED
-                    continue
-            row.attempts += 1
-            try:
-                await send_raw(target, sender, row.to_address, row.raw)
-            except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if row.attempts >= MAX_ATTEMPTS:
-                    row.status = OutboxStatus.FAILED
-                    logger.error("giving up on outbox message %s: %s", row.id, row.last_error)
-                else:
-                    row.next_attempt_at = dt.datetime.now(dt.UTC) + backoff(row.attempts)
-                    logger.warning("outbox message %s not sent (attempt %s): %s", row.id, row.attempts, row.last_error)
-                # The server is likely down: leave the rest for the next pass instead of timing out on each.
-                break
-            row.status = OutboxStatus.SENT
-            row.sent_at = dt.datetime.now(dt.UTC)
-            row.last_error = ""
-            sent += 1
+                        logger.error("giving up on outbox message %s: %s", row.id, row.last_error)
+                    else:
+                        row.next_attempt_at = dt.datetime.now(dt.UTC) + backoff(row.attempts)
+                        logger.warning("outbox message %s not sent (attempt %s): %s", row.id, row.attempts,
+                                       row.last_error)
+                    # The server is likely down: leave the rest for the next pass instead of timing out on each.
+                    break
+                row.status = OutboxStatus.SENT
+                row.sent_at = dt.datetime.now(dt.UTC)
+                row.last_error = ""
+                sent += 1
     return sent
+
+
+async def _quit(smtp: aiosmtplib.SMTP) -> None:
+    with suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+        if smtp.is_connected:
+            await smtp.quit()
 
 
 async def housekeeping(engine: AsyncEngine, settings: Settings) -> int:
