@@ -39,6 +39,7 @@ from events_app.calendar import build  # noqa: E402
 from events_app.calendar.feeds import _main_zone  # noqa: E402
 from events_app.calendar.services import FeedScope, feed_entries, load_events, speakers_by_event  # noqa: E402
 from events_app.db import create_engine, import_models, metadata  # noqa: E402
+from events_app.devserver import ensure_database  # noqa: E402
 from events_app.events.models import Event, EventKind, EventStatus, Series  # noqa: E402
 from events_app.events.services import EventService  # noqa: E402
 from events_app.schedule.models import Talk, TalkSpeaker  # noqa: E402
@@ -213,6 +214,7 @@ def main() -> None:
     url = os.environ.get("EVENTS_BENCH_DATABASE_URL", DEFAULT_URL)
     import_models()
     print(f"database: {url}")
+    asyncio.run(ensure_database(url))
     rebuild_schema(url)
     asyncio.run(fill(url, args.events, args.talks))
     figures = asyncio.run(measure(url, args.repeats))

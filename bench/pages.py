@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from events_app.devserver import wait_until_up  # noqa: E402
+from events_app.devserver import ensure_database, wait_until_up  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/ev_bench"
 EVENTS = 2000
@@ -88,6 +88,7 @@ def reset_schema(database_url: str) -> None:
     from events_app.settings import Settings
 
     async def run() -> None:
+        await ensure_database(database_url)
         engine = create_engine(Settings(database_url=database_url), pooled=False)
         async with engine.begin() as conn:
             await conn.execute(text("DROP SCHEMA public CASCADE"))

@@ -45,14 +45,9 @@ async def prepare_database(url: str) -> None:
     import asyncpg
 
     from events_app.cli import alembic_config
+    from events_app.devserver import ensure_database
 
-    target = url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0] + "/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", target):
-            await admin.execute(f'CREATE DATABASE "{target}"')
-    finally:
-        await admin.close()
+    await ensure_database(url)
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
         await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
