@@ -19,3 +19,10 @@ async def register(db, settings, event, name: str, email: str | None = None, **f
     result = await service.register(event, {"name": name, "email": email or f"{name.lower()}@example.org", **fields})
     await db.commit()
     return result
+
+
+async def cancel(db, settings, token: str) -> None:
+    """The attendee cancels through their private link (the seat passes on in the same transaction)."""
+    service = RegistrationService(db, settings)
+    await service.cancel(await service.by_token(token))
+    await db.commit()

@@ -10,7 +10,7 @@ import vobject
 from events_app.events.services import EventService
 from events_app.registration.services import RegistrationService
 from tests.conftest import deliver_outbox, login, post_form
-from tests.registration_helpers import make_registration_event, register
+from tests.registration_helpers import cancel, make_registration_event, register
 
 
 def invitation_of(message) -> tuple[icalendar.Calendar, icalendar.Event]:
@@ -52,9 +52,7 @@ async def test_waitlisted_people_get_no_invitation_until_promoted(db, organiser,
     event = await make_registration_event(db, organiser, settings, capacity=1)
     ana = await register(db, settings, event, "Ana")
     await register(db, settings, event, "Bo")
-    service = RegistrationService(db, settings)
-    await service.cancel(await service.by_token(ana.token))
-    await db.commit()
+    await cancel(db, settings, ana.token)
     await deliver_outbox(settings)
     waitlisted, promoted = smtp_server.to("bo@example.org")
     assert not [p for p in waitlisted.iter_attachments() if p.get_content_type() == "text/calendar"]

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from events_app.notify.models import OutboxMessage, OutboxStatus
 from events_app.registration.services import RegistrationService
 from tests.conftest import SmtpSink, deliver_outbox, text_of
-from tests.registration_helpers import make_registration_event, register
+from tests.registration_helpers import cancel, make_registration_event, register
 
 
 def html_of(message) -> str:
@@ -43,9 +43,7 @@ async def test_waitlist_promotion_and_cancellation_mails(db, organiser, settings
     event = await make_registration_event(db, organiser, settings, capacity=1)
     ana = await register(db, settings, event, "Ana")
     await register(db, settings, event, "Bo")
-    service = RegistrationService(db, settings)
-    await service.cancel(await service.by_token(ana.token))
-    await db.commit()
+    await cancel(db, settings, ana.token)
     await deliver_outbox(settings)
     assert [m["Subject"] for m in smtp_server.to("bo@example.org")] == [
         f"You are on the waitlist: {event.title}", f"A seat is free for you: {event.title}",
@@ -62,9 +60,7 @@ async def test_offer_mail_names_the_deadline_and_has_the_withdraw_link(client, d
     ana = await register(db, settings, event, "Ana")
     await register(db, settings, event, "Bo")
     await register(db, settings, event, "Chen")
-    service = RegistrationService(db, settings)
-    await service.cancel(await service.by_token(ana.token))
-    await db.commit()
+    await cancel(db, settings, ana.token)
     await deliver_outbox(settings)
     offer = smtp_server.to("bo@example.org")[-1]
     assert offer["Subject"].startswith("A seat is offered to you")
@@ -187,9 +183,7 @@ async def test_later_mail_is_in_the_language_the_person_registered_in(client, db
                               json={"name": "李华", "email": "li@example.cn"})).status_code == 201
     # Ana, using the English interface, cancels; Li is promoted and told in Chinese.
     manage_path = ana["manage_url"].removeprefix("http://testserver.local")
-    service = RegistrationService(db, settings)
-    await service.cancel(await service.by_token(manage_path.rsplit("/", 1)[1]))
-    await db.commit()
+    await cancel(db, settings, manage_path.rsplit("/", 1)[1])
     await deliver_outbox(settings)
     waitlisted, promoted = smtp_server.to("li@example.cn")
     assert promoted["Subject"] == f"您已获得名额：{event.title}", promoted["Subject"]

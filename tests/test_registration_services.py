@@ -14,7 +14,7 @@ from events_app.registration.services import (
     hash_token,
 )
 from events_app.web.validation import ValidationFailed
-from tests.registration_helpers import make_registration_event, register
+from tests.registration_helpers import cancel, make_registration_event, register
 
 QUESTIONS = [
     {"label": "Dietary needs", "kind": "single_choice", "required": True, "options": ["None", "Vegetarian", "Halal"]},
@@ -50,9 +50,7 @@ async def test_cancellation_promotes_first_waitlisted_person_at_once(db, organis
     ana = await register(db, settings, event, "Ana")
     await register(db, settings, event, "Bo")
     await register(db, settings, event, "Chen")
-    service = RegistrationService(db, settings)
-    await service.cancel(await service.by_token(ana.token))
-    await db.commit()
+    await cancel(db, settings, ana.token)
     assert await statuses(db) == {"Ana": "cancelled", "Bo": "confirmed", "Chen": "waitlisted"}
     assert await positions(db, settings, event) == {"Chen": 1}
 
@@ -296,9 +294,7 @@ async def test_personal_calendar_token_rotates_and_lists_the_persons_events(db, 
 async def test_someone_who_cancelled_can_register_again(db, organiser, settings):
     event = await make_registration_event(db, organiser, settings, capacity=1)
     ana = await register(db, settings, event, "Ana")
-    service = RegistrationService(db, settings)
-    await service.cancel(await service.by_token(ana.token))
-    await db.commit()
+    await cancel(db, settings, ana.token)
     again = await register(db, settings, event, "Ana")
     assert again.registration.status == RegistrationStatus.CONFIRMED
     assert await count(db) == 1
