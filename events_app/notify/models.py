@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from email.message import EmailMessage
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
@@ -40,3 +41,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+    def set_message(self, message: EmailMessage) -> None:
+        """The finished message to send (and to resend on retries); a deferred row's payload is no longer needed."""
+        self.raw = message.as_bytes()
+        self.subject = str(message["Subject"])[:300]
+        self.payload = None

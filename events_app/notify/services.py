@@ -94,27 +94,9 @@ def build_message(
     return message
 
 
-def prepare_outbox_message(
-    settings: Settings,
-    *,
-    to: str,
-    subject: str,
-    text_body: str,
-    html_body: str | None = None,
-    attachments: Sequence[Attachment] = (),
-) -> OutboxMessage:
-    """The outbox row, not yet added: callers holding a lock can build the message before taking it."""
-    message = build_message(
-        settings, to=to, subject=subject, text_body=text_body, html_body=html_body, attachments=attachments
-    )
-    return OutboxMessage(
-        to_address=to,
-        subject=str(message["Subject"])[:300],
-        raw=message.as_bytes(),
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=dt.datetime.now(dt.UTC),
-    )
+def _pending_row(to: str, **content: Any) -> OutboxMessage:
+    return OutboxMessage(to_address=to, status=OutboxStatus.PENDING, attempts=0,
+                         next_attempt_at=dt.datetime.now(dt.UTC), **content)
 
 
 async def enqueue_email(
@@ -129,9 +111,10 @@ async def enqueue_email(
 ) -> OutboxMessage:
     """Adds the message to the outbox; it is sent only if the caller's transaction commits."""
     settings = settings or Settings.from_env()
-    row = prepare_outbox_message(
+    row = _pending_row(to)
+    row.set_message(build_message(
         settings, to=to, subject=subject, text_body=text_body, html_body=html_body, attachments=attachments
-    )
+    ))
     session.add(row)
     await session.flush()
     return row
@@ -161,10 +144,7 @@ def defer_email(session: AsyncSession, *, to: str, composer: str, payload: Mappi
     """
     if composer not in COMPOSERS:
         raise LookupError(f"no mail composer named {composer!r}")
-    row = OutboxMessage(
-        to_address=to, subject="", raw=None, composer=composer,
-        payload={"locale": current_locale.get(), **payload},
-        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=dt.datetime.now(dt.UTC),
-    )
+    row = _pending_row(to, subject="", raw=None, composer=composer,
+                       payload={"locale": current_locale.get(), **payload})
     session.add(row)
     return row

@@ -80,9 +80,7 @@ async def compose(session: AsyncSession, settings: Settings, row: OutboxMessage)
         row.status, row.last_error = OutboxStatus.DROPPED, "what this message was about no longer exists"
         row.payload = None
         return False
-    row.raw = message.as_bytes()
-    row.subject = str(message["Subject"])[:300]
-    row.payload = None  # the finished message is all that is needed now
+    row.set_message(message)
     return True
 
 
