@@ -71,8 +71,6 @@ def smtp_client(target: SmtpTarget) -> aiosmtplib.SMTP:
 
 async def compose(session: AsyncSession, settings: Settings, row: OutboxMessage) -> bool:
     """Builds a deferred message into ``row.raw``; False when there is nothing to send (the row is dropped)."""
-    for module in COMPOSER_MODULES:
-        importlib.import_module(module)
     payload = row.payload or {}
     with speaking(payload.get("locale")):
         message = await COMPOSERS[row.composer](session, settings, payload)
@@ -87,6 +85,9 @@ async def compose(session: AsyncSession, settings: Settings, row: OutboxMessage)
 async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: int = 20) -> int:
     """One pass: composes deferred messages, sends due ones, returns how many were sent."""
     from email.utils import parseaddr
+
+    for module in COMPOSER_MODULES:  # they register their composers when imported
+        importlib.import_module(module)
 
     target = SmtpTarget.from_url(settings.smtp_url)
     sender = parseaddr(settings.mail_from)[1] or "events@localhost"

@@ -367,10 +367,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         )
 
     async def _seats_taken(self, event_id: int) -> int:
-        return int(await self.session.scalar(
-            select(func.count()).select_from(Registration)
-            .where(Registration.event_id == event_id, Registration.status.in_(SEAT_HOLDING))
-        ) or 0)
+        return (await self._seat_counts(event_id))[0]
 
     # ---- public: availability and registering --------------------------------------------------------------
     def _closed_reason(self, event: Event, row: RegistrationSettings, now: dt.datetime) -> str | None:
