@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, MediaType, Request, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -37,7 +40,6 @@ async def healthz(request: Request, db: int = 0) -> dict[str, str]:
 
 def in_process_worker(settings: Settings):
     """For the embedded default (`make run`): deliver the outbox inside the web process."""
-    from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def lifespan(_app: Litestar):
@@ -52,6 +54,24 @@ def in_process_worker(settings: Settings):
         finally:
             stop.set()
             await task
+
+    return lifespan
+
+
+def dispose_engine_on_shutdown(db_config: SQLAlchemyAsyncConfig):
+    """Closes the pool when the app stops, on the loop that opened it.
+
+    Advanced Alchemy 1.12's plugin disposes only the first config's engine of a process (a later config's
+    app-state key is made unique, e.g. ``db_engine_1``, but the shutdown checks for ``db_engine``), so a second
+    app in one process (tests, the CLI) would keep connections bound to a closed event loop.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await db_config.get_engine().dispose()
 
     return lifespan
 
@@ -94,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     static_dir = PROJECT_ROOT / "static"
     template_config = TemplateConfig(instance=template_engine(settings.templates_dir))
     page_cache = PageCache(seconds=settings.page_cache_seconds, needs_listener=not settings.is_sqlite)
-    lifespan = [page_cache_lifespan(page_cache, settings.database_url)]
+    lifespan = [dispose_engine_on_shutdown(db_config), page_cache_lifespan(page_cache, settings.database_url)]
     if settings.run_worker_in_process:
         lifespan.append(in_process_worker(settings))
     application = Litestar(

@@ -8,23 +8,34 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import socket
 from collections.abc import AsyncIterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from litestar import Litestar
+from litestar.stores.memory import MemoryStore
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from events_app.accounts import services as account_services
 from events_app.app import create_app
 from events_app.db import create_engine, import_models, metadata
 from events_app.settings import Settings
 
 import_models()
+
+# A cheap argon2 for tests only: the production parameters cost ~0.2 s per hash, paid by every account a test
+# creates and every login. Hashes keep their parameters, so verifying works either way.
+account_services.password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+account_services._DUMMY_HASH = account_services.password_hasher.hash("not-a-real-password")
 
 TEST_PASSWORD = "correct-horse-battery"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -117,8 +128,9 @@ class SmtpSink:
         return [m for m in self.messages if address in str(m["To"])]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def smtp_port() -> int:
+    # One port for the run: the settings (and so the app) stay the same from test to test.
     return free_port()
 
 
@@ -144,21 +156,52 @@ def text_of(message: EmailMessage) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
 
 
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path, smtp_port: int) -> Settings:
+def settings(database_url: str, media_dir: Path, smtp_port: int) -> Settings:
+    # Equal from test to test (a module may override it), so the app built for it can be reused.
     return Settings(
         database_url=database_url,
         secret_key="test-secret",
         base_url="http://testserver.local",
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
-        media_dir=tmp_path / "media",
+        media_dir=media_dir,
         db_pool_size=5,
     )
 
 
+@pytest.fixture(scope="session")
+def _apps() -> dict[Settings, Litestar]:
+    return {}
+
+
+def reset_app(app: Litestar) -> None:
+    """What an app keeps between requests, forgotten between tests: caches, rate-limit counters."""
+    page_cache = app.state.get("page_cache")
+    if page_cache is not None:
+        page_cache.pages.clear()
+    for key in ("calendar_vevent_cache", "programme_store"):
+        app.state.pop(key, None)
+    for store in app.stores._stores.values():
+        if isinstance(store, MemoryStore):
+            store._store.clear()
+
+
 @pytest.fixture
-def app(clean_db, settings: Settings):
-    return create_app(settings)
+def app(clean_db, settings: Settings, _apps: dict[Settings, Litestar]) -> Litestar:
+    """The app for these settings, built once per run (building one costs ~0.2 s), reset for each test."""
+    application = _apps.get(settings)
+    if application is None:
+        application = _apps[settings] = create_app(settings)
+    reset_app(application)
+    if settings.media_dir.exists():
+        shutil.rmtree(settings.media_dir)
+    settings.media_dir.mkdir(parents=True)
+    return application
 
 
 @pytest.fixture
