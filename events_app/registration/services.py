@@ -675,6 +675,9 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                 select(Registration).where(Registration.shown_link_hash == token_hash)
             )
         elif registration.email_verified_at is None:
+            # Written under the event's lock, like every change to registrations: locking the row first
+            # would invert the order and deadlock with a seat decision that holds the event and wants the row.
+            await self._lock(registration.event_id)
             registration.email_verified_at = dt.datetime.now(dt.UTC)
             await self.session.flush()
         if registration is None:
