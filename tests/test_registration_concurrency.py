@@ -76,6 +76,25 @@ async def test_simultaneous_registrations_on_several_processes_fill_exactly_the_
     assert sum(1 for payload in resent if payload["template"] == "registration_link") == 10
 
 
+async def test_a_flood_of_repeats_of_a_known_address_on_several_processes_mails_its_link_once(
+    db, organiser, settings, is_postgres
+):
+    # #10: each repeat used to answer 409 and mail the victim a fresh link.
+    event = await make_registration_event(db, organiser, settings, capacity=10)
+    await register(db, settings, event, "Ana")
+    process_count = 2 if is_postgres else 1
+    with running_servers(settings, process_count) as servers:
+        async with httpx.AsyncClient(timeout=120) as http:
+            responses = await asyncio.gather(*(
+                http.post(f"{servers[n % len(servers)]}/api/events/{event.slug}/registrations",
+                          json={"name": "Ana", "email": "ana@example.org"})
+                for n in range(30)
+            ))
+    assert {r.status_code for r in responses} == {202}
+    payloads = list(await db.scalars(select(OutboxMessage.payload)))
+    assert [p["template"] for p in payloads] == ["registration_confirmed", "registration_link"]
+
+
 async def test_concurrent_cancellations_and_registrations_leave_no_seat_empty_while_people_wait(
     db, organiser, settings
 ):
