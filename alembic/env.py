@@ -37,6 +37,11 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch mode changes a SQLite table by copying it and dropping the original; with foreign keys on, that
+        # DROP deletes (ON DELETE CASCADE) every row of the tables referring to it. Alembic's advice: turn them
+        # off for migrations (outside a transaction, where SQLite honours it; the app turns them on again).
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -20,8 +20,8 @@ async def room(db, name: str, venue: str = "Main Building", capacity: int | None
     return created
 
 
-async def person(db, name: str, **fields):
-    created = await PersonService(session=db).create_person({"full_name": name, **fields})
+async def person(db, name: str, *, creator=None, **fields):
+    created = await PersonService(session=db).create_person({"full_name": name, **fields}, creator=creator)
     await db.commit()
     return created
 

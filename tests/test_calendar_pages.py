@@ -10,7 +10,7 @@ from tests.conftest import make_event
 async def test_event_page_offers_download_subscriptions_and_calendar_services(client, db, organiser):
     from events_app.events.services import SeriesService
 
-    series = await SeriesService(session=db).create_series({"title": "Distinguished Lectures"})
+    series = await SeriesService(session=db).create_series({"title": "Distinguished Lectures"}, creator=organiser)
     await db.commit()
     event = await make_event(db, organiser, series=series.slug)
     page = (await client.get(f"/events/{event.slug}")).text

@@ -58,7 +58,7 @@ async def test_cancelled_event_stays_visible_and_marked(client, db, organiser):
 async def test_filters_by_kind_series_month_and_text(client, db, organiser):
     from events_app.events.services import SeriesService
 
-    series = await SeriesService(session=db).create_series({"title": "Invited Lectures"})
+    series = await SeriesService(session=db).create_series({"title": "Invited Lectures"}, creator=organiser)
     await db.commit()
     await make_event(db, organiser, title="Alpha Workshop", kind="workshop", starts_at=_in_future(10), ends_at=_in_future(10, 16))
     await make_event(db, organiser, title="Beta Lecture", kind="lecture", series=series.slug,

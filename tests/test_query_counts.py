@@ -85,7 +85,7 @@ async def event_with_programme(db, organiser, *, title: str, talks: int, speaker
 async def events_in_series(db, organiser, count: int, *, first_day: int) -> None:
     from events_app.events.services import SeriesService
 
-    series = await SeriesService(session=db).create_series({"title": f"Series from day {first_day}"})
+    series = await SeriesService(session=db).create_series({"title": f"Series from day {first_day}"}, creator=organiser)
     await db.commit()
     for number in range(count):
         day = future_day(first_day + number)

@@ -5,7 +5,7 @@ import re
 from sqlalchemy import func, select
 
 from events_app.registration.models import Registration
-from tests.conftest import login, post_form
+from tests.conftest import deliver_outbox, login, post_form, text_of
 from tests.registration_helpers import make_registration_event, register
 
 QUESTIONS = [
@@ -32,15 +32,20 @@ async def test_event_without_registration_settings_says_closed_and_shows_no_form
     assert "Registration is closed." in page and "/register" not in page
 
 
-async def test_registering_through_the_form_redirects_to_the_private_status_page(client, db, organiser, settings):
+async def test_registering_through_the_form_mails_the_link_to_the_private_status_page(client, db, organiser,
+                                                                                       settings, smtp_server):
+    # Until #10 the form redirected to the manage page itself: typing an address was enough to open it.
     event = await make_registration_event(db, organiser, settings, capacity=1, questions=QUESTIONS)
     await register(db, settings, event, "Ana", answers={"dietary-needs": "None"})
     response = await post_form(client, f"/events/{event.slug}", {
         "name": "José Álvarez", "email": "jose@example.es", "country": "ES", "answers.dietary-needs": "Vegetarian",
     }, action=f"/events/{event.slug}/register", follow_redirects=False)
-    assert response.status_code in (302, 303)
-    manage_url = response.headers["location"]
-    assert manage_url.startswith("/registrations/")
+    assert response.status_code == 200 and "location" not in response.headers
+    assert "Check your e-mail" in response.text and "jose@example.es" in response.text
+    assert "/registrations/" not in response.text
+    await deliver_outbox(settings)
+    [mail] = smtp_server.to("jose@example.es")
+    manage_url = re.search(r"http://testserver\.local(/registrations/[\w-]+)\s", text_of(mail)).group(1)
     page = (await client.get(manage_url)).text
     assert "Waitlisted" in page and "position 1 on the waitlist" in page
     assert "José Álvarez" in page
@@ -165,13 +170,16 @@ async def test_dashboard_shows_counts_and_country_bars(client, db, organiser, se
     assert 'class="bar" style="width: 100.0%"' in page
 
 
-async def test_registering_twice_through_the_form_says_so_and_stores_no_second_row(client, db, organiser, settings):
+async def test_registering_twice_through_the_form_answers_as_the_first_time_and_stores_no_second_row(
+    client, db, organiser, settings
+):
+    # Until #10 this answered 409 "already registered": a way to learn who attends what.
     event = await make_registration_event(db, organiser, settings)
     await register(db, settings, event, "Ana")
     response = await post_form(client, f"/events/{event.slug}", {"name": "Ana", "email": "ANA@example.org"},
                                action=f"/events/{event.slug}/register")
-    assert response.status_code == 409
-    assert "already registered for this event. We have sent your private link again." in response.text
+    assert response.status_code == 200
+    assert "Check your e-mail" in response.text and "already registered" not in response.text
     assert await db.scalar(select(func.count()).select_from(Registration)) == 1
 
 

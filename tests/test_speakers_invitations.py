@@ -112,7 +112,8 @@ async def test_declined_invitation_cannot_be_accepted_by_replaying_the_form(clie
 async def test_missing_or_wrong_tokens_are_404(client, db, organiser, settings):
     event = await conference(db, organiser)
     speaker = await person(db, "Ana Souza", email="ana@example.br")
-    _invitation, token = await InvitationService(session=db).invite(event, {"person_id": str(speaker.id)}, settings=settings)
+    _invitation, token = await InvitationService(session=db).invite(event, {"person_id": str(speaker.id)}, settings=settings,
+                                                                by=organiser)
     await db.commit()
     assert (await client.get(f"/invitations/{token}")).status_code == 200
     assert (await client.get(f"/invitations/{token}x")).status_code == 404
@@ -143,7 +144,8 @@ async def test_reminder_sends_a_fresh_link_and_is_dated_on_the_board(client, db,
 async def test_silent_invitations_show_as_no_answer_after_two_weeks(db, organiser, settings):
     event = await conference(db, organiser)
     speaker = await person(db, "Ana Souza", email="ana@example.br")
-    invitation, _token = await InvitationService(session=db).invite(event, {"person_id": str(speaker.id)}, settings=settings)
+    invitation, _token = await InvitationService(session=db).invite(event, {"person_id": str(speaker.id)}, settings=settings,
+                                                                by=organiser)
     now = invitation.invited_at
     assert invitation_state(invitation, now + dt.timedelta(days=3)) == "invited"
     assert invitation_state(invitation, now + dt.timedelta(days=15)) == "no_answer"

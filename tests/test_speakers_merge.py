@@ -45,9 +45,10 @@ async def test_merge_moves_talks_chairs_and_invitations_and_fills_empty_fields(d
 
 
 async def test_organiser_searches_and_merges_through_the_pages(client, db, organiser):
-    first = await person(db, "José Álvarez", affiliation="Universidad de Chile")
-    second = await person(db, "Jose Alvarez", email="jose@example.cl")
-    other = await person(db, "Ana Souza")
+    # The organiser's own new records (on no event yet): theirs to edit and merge.
+    first = await person(db, "José Álvarez", affiliation="Universidad de Chile", creator=organiser)
+    second = await person(db, "Jose Alvarez", email="jose@example.cl", creator=organiser)
+    other = await person(db, "Ana Souza", creator=organiser)
     await sign_in(client, organiser.email)
     found = await client.get("/organiser/speakers", params={"q": "chile"})
     assert "José Álvarez" in found.text and "Ana Souza" not in found.text

@@ -43,7 +43,7 @@ def test_oversized_upload_is_refused():
 
 
 async def test_text_file_named_jpg_is_refused_on_upload(client, db, organiser, settings):
-    speaker = await person(db, "Leila Haddad")
+    speaker = await person(db, "Leila Haddad", creator=organiser)
     await sign_in(client, organiser.email)
     response = await submit(client, f"/organiser/speakers/{speaker.id}/edit", {},
                             action=f"/organiser/speakers/{speaker.id}/photo",
@@ -55,7 +55,7 @@ async def test_text_file_named_jpg_is_refused_on_upload(client, db, organiser, s
 
 
 async def test_uploaded_photo_is_stored_under_a_generated_name_and_served(client, db, organiser, settings):
-    speaker = await person(db, "Leila Haddad")
+    speaker = await person(db, "Leila Haddad", creator=organiser)
     await sign_in(client, organiser.email)
     response = await submit(client, f"/organiser/speakers/{speaker.id}/edit", {},
                             action=f"/organiser/speakers/{speaker.id}/photo",

@@ -31,6 +31,7 @@ from events_app.calendar.services import (
 from events_app.events.models import Event, EventKind, EventStatus, Series
 from events_app.events.services import EventService
 from events_app.settings import Settings
+from events_app.speakers.access import is_public_person
 from events_app.speakers.models import Person
 from events_app.web.i18n import current_locale
 from events_app.web.i18n import gettext as _
@@ -310,7 +311,12 @@ class CalendarFeeds(Controller):
     async def speaker_feed(self, request: Request, ident: str, db_session: AsyncSession, settings: Settings) -> Response:
         now = dt.datetime.now(dt.UTC)
         person = await db_session.get(Person, int(ident)) if ident.isdigit() and len(ident) < 19 else None
-        if person is None:
+        # Public speakers (the one rule in speakers/access.py); and, like a cancelled event, someone whose last
+        # public talk was deleted keeps a feed while it announces the cancellation, so subscribers see it.
+        if person is None or not (
+            await is_public_person(db_session, person.id)
+            or await recent_tombstones(db_session, now, person_id=person.id)
+        ):
             raise NotFoundException("No such speaker.")
 
         async def render() -> bytes:

@@ -200,6 +200,11 @@ async def recent_tombstones(
     )
     if event_id is not None:
         statement = statement.where(CalendarTombstone.event_id == event_id)
+    if person_id is not None:
+        # A person's feed is public: only talks of public events (a draft's talks were never shown).
+        statement = statement.where(
+            exists().where(Event.id == CalendarTombstone.event_id, Event.status != EventStatus.DRAFT)
+        )
     rows = list(await session.scalars(statement.order_by(CalendarTombstone.starts_at, CalendarTombstone.id)))
     if person_id is not None:
         # JSON containment differs between SQLite and PostgreSQL; recent tombstones are few.

@@ -3,12 +3,12 @@ from __future__ import annotations
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, get, patch, post
 from litestar.di import Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.events.access import ensure_may_edit_series, may_manage_event
 from events_app.events.models import EventStatus
 from events_app.events.schemas import (
     EventIn,
@@ -24,7 +24,6 @@ from events_app.events.services import (
     EventFilters,
     EventService,
     SeriesService,
-    can_manage,
     ensure_can_manage,
 )
 from events_app.settings import Settings
@@ -82,12 +81,8 @@ class EventApi(Controller):
     async def get_event(
         self, slug: str, events: EventService, maybe_account: Account | None, settings: Settings
     ) -> EventOut:
-        if maybe_account is None:  # anonymous: no need to load who manages the event
-            return event_out(await events.public_by_slug(slug), settings.base_url, with_talks=True)
-        event = await events.by_slug(slug)
-        private = can_manage(maybe_account, event)
-        if event.status == EventStatus.DRAFT and not private:
-            raise NotFoundException("No such event.")
+        event = await events.visible_by_slug(slug, maybe_account)
+        private = maybe_account is not None and may_manage_event(maybe_account, event)
         return event_out(event, settings.base_url, with_talks=True, private=private)
 
     @patch("/{slug:str}", summary="Change some fields (publish, unpublish or cancel with `status`)")
@@ -95,7 +90,7 @@ class EventApi(Controller):
         self, slug: str, data: EventPatch, events: EventService, account: Account, settings: Settings
     ) -> EventOut:
         event = await events.managed_by_slug(slug, account)
-        event = await events.update_event(event, provided_fields(data))
+        event = await events.update_event(event, provided_fields(data), by=account)
         return event_out(event, settings.base_url, with_talks=True, private=True)
 
     @post("/{slug:str}/publish", status_code=200)
@@ -140,7 +135,7 @@ class SeriesApi(Controller):
     async def create_series(
         self, data: SeriesIn, series_service: SeriesService, account: Account, settings: Settings
     ) -> SeriesOut:
-        series = await series_service.create_series(provided_fields(data))
+        series = await series_service.create_series(provided_fields(data), creator=account)
         return series_out(series, settings.base_url)
 
     @get("/{slug:str}")
@@ -152,6 +147,7 @@ class SeriesApi(Controller):
         self, slug: str, data: SeriesPatch, series_service: SeriesService, account: Account, settings: Settings
     ) -> SeriesOut:
         series = await series_service.by_slug(slug)
+        await ensure_may_edit_series(series_service.repository.session, account, series)
         series = await series_service.update_series(series, provided_fields(data))
         return series_out(series, settings.base_url)
 

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.accounts.services import AccountService
+from events_app.events.access import ensure_may_edit_series, may_manage_event
 from events_app.events.models import EventKind, EventStatus
 from events_app.events.services import (
     EventFilters,
     EventService,
     SeriesService,
-    can_manage,
     ensure_can_manage,
 )
 from events_app.settings import Settings
@@ -166,23 +166,25 @@ class OrganiserEventPages(Controller):
                 "past_events": past_rows,
                 "total": total,
                 "q": q or "",
-                "can_manage": lambda e: can_manage(organiser, e),
+                "can_manage": lambda e: may_manage_event(organiser, e),
             },
         )
 
-    async def _form(self, series_service: SeriesService, *, event=None, values=None, errors=None) -> Template:
+    async def _form(self, series_service: SeriesService, organiser: Account, *, event=None, values=None,
+                    errors=None) -> Template:
         return form_page(
             "organiser/event_form.html",
             errors=errors,
             event=event,
             values=values or event_form_values(event),
             kinds=list(EventKind),
-            all_series=await series_service.all_series(),
+            # Only the series this organiser may put events into, and the event's own.
+            all_series=await series_service.editable_by(organiser, also=event.series_id if event else None),
         )
 
     @get("/events/new", name="event_new")
-    async def new_event(self, series_service: SeriesService) -> Template:
-        return await self._form(series_service)
+    async def new_event(self, series_service: SeriesService, organiser: Account) -> Template:
+        return await self._form(series_service, organiser)
 
     @post("/events/new")
     async def create_event(
@@ -193,9 +195,9 @@ class OrganiserEventPages(Controller):
         try:
             event = await events.create_event(data, creator=organiser)
         except ValidationFailed as exc:
-            return await self._form(series_service, values=values, errors=exc.errors)
+            return await self._form(series_service, organiser, values=values, errors=exc.errors)
         except Conflict as exc:
-            return await self._form(series_service, values=values, errors={exc.field: exc.message})
+            return await self._form(series_service, organiser, values=values, errors={exc.field: exc.message})
         flash(request, _("Event created as a draft. Publish it when it is ready."), "success")
         return Redirect(path=f"/organiser/events/{event.slug}")
 
@@ -207,7 +209,7 @@ class OrganiserEventPages(Controller):
     @get("/events/{slug:str}/edit", name="event_edit")
     async def edit_event(self, slug: str, events: EventService, series_service: SeriesService, organiser: Account) -> Template:
         event = await events.managed_by_slug(slug, organiser)
-        return await self._form(series_service, event=event)
+        return await self._form(series_service, organiser, event=event)
 
     @post("/events/{slug:str}/edit")
     async def update_event(
@@ -217,9 +219,9 @@ class OrganiserEventPages(Controller):
         values = await read_form(request)
         data = {k: values.get(k, "") for k in EVENT_FORM_FIELDS}
         try:
-            await events.update_event(event, data)
+            await events.update_event(event, data, by=organiser)
         except ValidationFailed as exc:
-            return await self._form(series_service, event=event, values=values, errors=exc.errors)
+            return await self._form(series_service, organiser, event=event, values=values, errors=exc.errors)
         flash(request, _("Changes saved."), "success")
         return Redirect(path=f"/organiser/events/{slug}")
 
@@ -259,33 +261,40 @@ class OrganiserEventPages(Controller):
 
     # ---- series -------------------------------------------------------------------------------------------
     @get("/series", name="series_list")
-    async def series_list(self, series_service: SeriesService) -> Template:
-        return Template(template_name="organiser/series_list.html", context={"all_series": await series_service.all_series()})
+    async def series_list(self, series_service: SeriesService, organiser: Account) -> Template:
+        editable = {s.id for s in await series_service.editable_by(organiser)}
+        return Template(template_name="organiser/series_list.html",
+                        context={"all_series": await series_service.all_series(), "editable": editable})
 
     @get("/series/new", name="series_new")
     async def new_series(self) -> Template:
         return form_page("organiser/series_form.html", series=None, values={})
 
     @post("/series/new")
-    async def create_series(self, request: Request, series_service: SeriesService) -> Template | Redirect:
+    async def create_series(self, request: Request, series_service: SeriesService,
+                            organiser: Account) -> Template | Redirect:
         values = await read_form(request)
         try:
-            await series_service.create_series({"title": values.get("title"), "description": values.get("description")})
+            await series_service.create_series({"title": values.get("title"), "description": values.get("description")},
+                                               creator=organiser)
         except ValidationFailed as exc:
             return form_page("organiser/series_form.html", errors=exc.errors, series=None, values=values)
         flash(request, _("Series created."), "success")
         return Redirect(path="/organiser/series")
 
     @get("/series/{slug:str}/edit", name="series_edit")
-    async def edit_series(self, slug: str, series_service: SeriesService) -> Template:
+    async def edit_series(self, slug: str, series_service: SeriesService, organiser: Account) -> Template:
         series = await series_service.by_slug(slug)
+        await ensure_may_edit_series(series_service.repository.session, organiser, series)
         return form_page(
             "organiser/series_form.html", series=series, values={"title": series.title, "description": series.description}
         )
 
     @post("/series/{slug:str}/edit")
-    async def update_series(self, request: Request, slug: str, series_service: SeriesService) -> Template | Redirect:
+    async def update_series(self, request: Request, slug: str, series_service: SeriesService,
+                            organiser: Account) -> Template | Redirect:
         series = await series_service.by_slug(slug)
+        await ensure_may_edit_series(series_service.repository.session, organiser, series)
         values = await read_form(request)
         try:
             await series_service.update_series(series, {"title": values.get("title"), "description": values.get("description")})

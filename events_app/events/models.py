@@ -54,6 +54,10 @@ class Series(Base):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # Who created it: they may edit it (see events/access.py) even before an event of theirs is in it.
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"), nullable=True, default=None
+    )
 
     events: Mapped[list[Event]] = relationship(back_populates="series", lazy="noload")
 

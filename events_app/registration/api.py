@@ -1,25 +1,28 @@
 from __future__ import annotations
 
+import contextlib
+
 from litestar import Controller, Response, get, post, put
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.events.services import EventService
 from events_app.registration.schemas import (
-    RegistrationCreated,
     RegistrationIn,
     RegistrationOut,
+    RegistrationReceived,
     RegistrationSettingsIn,
     RegistrationSettingsOut,
     registration_out,
     settings_out,
 )
-from events_app.registration.services import RegistrationService
+from events_app.registration.services import AlreadyRegistered, RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_api_account
+from events_app.web.i18n import gettext as _
 from events_app.web.schemas import provided_fields
 
 
@@ -32,16 +35,24 @@ class RegistrationApi(Controller):
     tags = ["registration"]
     dependencies = {"registrations": Provide(provide_registration_service), "account": Provide(provide_api_account)}
 
-    @post("/registrations", status_code=HTTP_201_CREATED,
-          summary="Register for an event (public, no token): confirmed, pending or waitlisted")
-    async def register(self, slug: str, data: RegistrationIn, registrations: RegistrationService) -> RegistrationCreated:
+    @post("/registrations", status_code=HTTP_202_ACCEPTED,
+          summary="Register for an event (public, no token); the outcome and the private link are e-mailed",
+          description="Answers 202 the same way whether or not the address was registered for the event "
+                      "already (then its link is e-mailed again, at most once an hour). The status (confirmed, "
+                      "pending, waitlisted) and the private manage link go only to the address.")
+    async def register(self, slug: str, data: RegistrationIn, registrations: RegistrationService
+                       ) -> RegistrationReceived:
         event, row = await registrations.event_for_registration(slug)
-        result = await registrations.register_and_commit(event, {
-            "name": data.name, "email": data.email, "affiliation": data.affiliation, "country": data.country,
-            "answers": data.answers,
-        }, row=row)
-        return RegistrationCreated(status=result.registration.status.value, position=result.position,
-                                   manage_url=registrations.manage_url(result.token))
+        # An address registered already is answered exactly as a new one: the answer must not tell.
+        with contextlib.suppress(AlreadyRegistered):
+            await registrations.register_and_commit(event, {
+                "name": data.name, "email": data.email, "affiliation": data.affiliation, "country": data.country,
+                "answers": data.answers,
+            }, row=row)
+        return RegistrationReceived(
+            email=data.email.strip(),
+            detail=_("We have sent a message to this address; its link shows the registration."),
+        )
 
     async def _event(self, slug: str, account: Account, registrations: RegistrationService):
         return await EventService(session=registrations.session).managed_by_slug(slug, account)

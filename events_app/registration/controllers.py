@@ -73,30 +73,27 @@ class PublicRegistrationPages(Controller):
         return await self._form(registrations, event)
 
     @post("/events/{slug:str}/register")
-    async def register(self, request: Request, slug: str, registrations: RegistrationService) -> Template | Redirect:
+    async def register(self, request: Request, slug: str, registrations: RegistrationService) -> Template:
         event, row = await registrations.event_for_registration(slug)
         questions = list(row.questions or []) if row else []
         values = await read_form(request, multi=multi_choice_fields(questions))
         try:
-            result = await registrations.register_and_commit(event, attendee_data(values, questions), row=row)
-        except AlreadyRegistered as exc:
-            return await self._form(registrations, event, values=values, errors={"email": exc.message}, status=409)
+            await registrations.register_and_commit(event, attendee_data(values, questions), row=row)
+        except AlreadyRegistered:
+            pass  # answered exactly as a new registration: the answer must not tell who is registered
         except ValidationFailed as exc:
             return await self._form(registrations, event, values=values, errors=exc.errors)
         except Conflict as exc:
             return await self._form(registrations, event, values=values, errors={exc.field: exc.message}, status=409)
-        messages = {
-            RegistrationStatus.CONFIRMED: _("You are registered. A confirmation is on its way by e-mail."),
-            RegistrationStatus.PENDING: _("Thank you. Your registration awaits the organisers' approval."),
-            RegistrationStatus.WAITLISTED: _("The event is full; you are on the waitlist at position %(n)s.",
-                                             n=result.position),
-        }
-        flash(request, messages[result.registration.status], "success")
-        return Redirect(path=f"/registrations/{result.token}")
+        # No redirect to a manage page: its link is e-mailed, and opening it is what proves the address.
+        received = {k: str(values.get(k) or "").strip() for k in ATTENDEE_FIELDS}
+        return Template(template_name="registration/received.html", context={"event": event, "received": received},
+                        headers={"Cache-Control": "no-store"})
 
     # ---- the private manage link ------------------------------------------------------------------------
     async def _manage_page(self, registrations: RegistrationService, token: str, registration, *, values=None,
                            errors=None, calendar_feed: dict[str, str] | None = None) -> Template:
+        # Reached only through a private link: `registration` is the one record that link opens.
         row = await registrations.settings_for(registration.event)
         confirmed = registration.status == RegistrationStatus.CONFIRMED
         return form_page(
@@ -105,7 +102,7 @@ class PublicRegistrationPages(Controller):
             values=values or form_values(registration),
             qr_svg=registrations.qr_svg(registration) if confirmed else None,
             active=registration.status not in (RegistrationStatus.CANCELLED, RegistrationStatus.REJECTED),
-            calendar_feed=calendar_feed,
+            calendar_feed=calendar_feed, proven=registration.email_verified_at is not None,
         )
 
     @post("/registrations/{token:str}/subscription")

@@ -92,8 +92,17 @@ class Registration(Base):
     offer_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     checkin_code: Mapped[str] = mapped_column(String(16))
     checked_in_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
-    # SHA-256 of the manage link given at registration; links sent later are RegistrationLink rows.
+    # SHA-256 of the manage link in the first e-mail; links e-mailed later are RegistrationLink rows. Every one
+    # of them was only ever e-mailed, so opening one proves the address (email_verified_at).
     manage_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Registrations made before migration 0009 had their first link shown to whoever filled in the form as
+    # well as e-mailed: it still opens this registration (people have it in their mail) but proves nothing.
+    shown_link_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
+    # When the address was proven: a link e-mailed to it was opened. Only then does anything that joins
+    # registrations by address (the personal calendar feed) include this one or start from it.
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    # The last "your link again" mail, sent when someone registers this address again: at most one an hour.
+    link_resent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     # The personal calendar feed's own token, rotatable without touching the manage links.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
 

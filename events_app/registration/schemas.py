@@ -19,10 +19,12 @@ class RegistrationIn(Struct, forbid_unknown_fields=True):
         default_factory=dict)
 
 
-class RegistrationCreated(Struct):
-    status: Annotated[str, Meta(examples=["confirmed", "pending", "waitlisted"])]
-    manage_url: str
-    position: int | None = None
+class RegistrationReceived(Struct):
+    """The same answer whether or not the address was registered already: the registration's status and its
+    private link are e-mailed to the address, since only its owner may see them."""
+
+    email: str
+    detail: str
 
 
 class RegistrationOut(Struct):

@@ -21,7 +21,7 @@ from typing import Any
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.exceptions import NotFoundException
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
@@ -32,7 +32,6 @@ from events_app.registration.mail import (
     CONFIRMATION_ATTACHMENTS,
     INVITATION_CANCEL,
     checkin_qr,
-    manage_url,
     queue_mail,
 )
 from events_app.registration.models import (
@@ -93,11 +92,17 @@ class RegistrationUnavailable(ValidationFailed):
 
 
 class AlreadyRegistered(Conflict):
+    """The address is registered for the event already; its link was e-mailed again (at most once an hour).
+
+    Only the service says so: pages and the API answer exactly as for a new registration, so that nobody
+    learns from the answer whether an address is registered."""
+
     def __init__(self) -> None:
-        super().__init__(
-            "email",
-            _("This e-mail address is already registered for this event. We have sent your private link again."),
-        )
+        super().__init__("email", _("This e-mail address is already registered for this event."))
+
+
+# At most one "your link again" mail per registration (one address, one event) in this time.
+LINK_RESEND_INTERVAL = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -121,6 +126,8 @@ class Availability:
 @dataclass
 class Registered:
     registration: Registration
+    # The manage link e-mailed to the address (tests act as the person who received it). Never put it in an
+    # answer to whoever filled in the form: that would let anyone who types an address act as its owner.
     token: str
     position: int | None
 
@@ -429,9 +436,9 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         except Exception:
             await self.session.rollback()
             raise
-        if isinstance(outcome, AlreadyRegistered):
-            await self.session.commit()  # the 409 answer rolls the request back; the re-sent link must survive
         if isinstance(outcome, Exception):
+            # A refusal rolls a request back; the link re-sent to an address registered already must survive.
+            await self.session.commit()
             raise outcome
         return outcome
 
@@ -537,22 +544,30 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         for applicant in applicants:
             with speaking(applicant.locale):
                 previous = existing.get(applicant.email_key)
-                if previous is not None and previous.status != RegistrationStatus.CANCELLED:
-                    already.append((applicant, previous))
-                    outcomes.append(AlreadyRegistered())
-                    continue
                 if locked.mode == RegistrationMode.APPROVAL:
                     status = RegistrationStatus.PENDING
                 elif locked.capacity is None or seats_taken < locked.capacity:
-                    status, seats_taken = RegistrationStatus.CONFIRMED, seats_taken + 1
+                    status = RegistrationStatus.CONFIRMED
                 elif locked.waitlist_enabled:
                     status = RegistrationStatus.WAITLISTED
                 else:
+                    status = None
+                if previous is not None and previous.status != RegistrationStatus.CANCELLED:
+                    # Registered already: the link goes to the address again, and the outcome is what a new
+                    # address would get (refused only if a newcomer would be), so the answer tells nothing.
+                    already.append((applicant, previous))
+                    outcomes.append(AlreadyRegistered() if status else RegistrationUnavailable(_("This event is full.")))
+                    continue
+                if status is None:
                     outcomes.append(RegistrationUnavailable(_("This event is full.")))
                     continue
+                if status == RegistrationStatus.CONFIRMED:
+                    seats_taken += 1
             fields = {**applicant.cleaned, "status": status, "locale": applicant.locale,
                       "checkin_code": new_checkin_code(),
-                      "waitlist_seq": None, "offer_expires_at": None, "checked_in_at": None}
+                      "waitlist_seq": None, "offer_expires_at": None, "checked_in_at": None,
+                      # Whoever registers (again) has proven nothing yet; the e-mailed link will.
+                      "email_verified_at": None, "shown_link_hash": None}
             position = None
             if status == RegistrationStatus.WAITLISTED:
                 # Behind everyone waiting now; positions are ranks in this order, so they never have gaps.
@@ -585,9 +600,9 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                 else:
                     queue_mail(self.session, registration, "registration_waitlisted", applicant.token,
                                position=position)
-        for applicant, registration in already:  # their private link, sent again
+        for applicant, registration in already:  # their private link, sent again (at most once an hour)
             with speaking(applicant.locale):
-                await self._resend_link(registration, event)
+                await self._resend_link(registration, event, now)
         return outcomes
 
     async def _seat_counts(self, event_id: int) -> tuple[int, int, int]:
@@ -606,9 +621,6 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         return (await self._seat_counts(event_id))[2] + 1
 
     # ---- e-mails (queued here, composed by the outbox worker: see registration/mail.py) ----------------------
-    def manage_url(self, token: str) -> str:
-        return manage_url(self.settings, token)
-
     def _queue_confirmation(self, registration: Registration, token: str, *, reason: str) -> None:
         queue_mail(self.session, registration, "registration_confirmed", token,
                    attachments=CONFIRMATION_ATTACHMENTS, reason=reason)
@@ -623,10 +635,25 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         queue_mail(self.session, registration, name, await self.new_link(registration),
                    attachments=attachments, **extra)
 
-    async def _resend_link(self, registration: Registration, event: Event) -> None:
+    async def _resend_link(self, registration: Registration, event: Event, now: dt.datetime) -> bool:
+        """Mails the registration's link again, unless that was done less than LINK_RESEND_INTERVAL ago.
+
+        A conditional update decides, so two requests can never both send, whatever the processes or locks:
+        the second one's UPDATE waits for the first to commit and then matches no row."""
+        claimed = await self.session.execute(
+            update(Registration)
+            .where(Registration.id == registration.id, or_(
+                Registration.link_resent_at.is_(None), Registration.link_resent_at <= now - LINK_RESEND_INTERVAL,
+            ))
+            .values(link_resent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            return False
         registration.event = event
         await self._enqueue_named(registration, "registration_link",
                                   position=await self.position_of(registration))
+        return True
 
     # ---- manage links -------------------------------------------------------------------------------------------
     async def new_link(self, registration: Registration) -> str:
@@ -636,11 +663,23 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         return token
 
     async def by_token(self, token: str) -> Registration:
+        """The registration a private link opens. A link that was only ever e-mailed proves the address:
+        the registration is marked verified the first time one is used (see Registration.email_verified_at)."""
         token_hash = hash_token(token)
         registration = await self.session.scalar(select(Registration).where(or_(
             Registration.manage_token_hash == token_hash,
             Registration.id.in_(select(RegistrationLink.registration_id).where(RegistrationLink.token_hash == token_hash)),
         )))
+        if registration is None:
+            registration = await self.session.scalar(
+                select(Registration).where(Registration.shown_link_hash == token_hash)
+            )
+        elif registration.email_verified_at is None:
+            # Written under the event's lock, like every change to registrations: locking the row first
+            # would invert the order and deadlock with a seat decision that holds the event and wants the row.
+            await self._lock(registration.event_id)
+            registration.email_verified_at = dt.datetime.now(dt.UTC)
+            await self.session.flush()
         if registration is None:
             raise NotFoundException("This link is not valid (any more).")
         registration.event = await self.session.scalar(
@@ -660,10 +699,22 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             select(Registration).where(Registration.calendar_token_hash == hash_token(token))
         )
 
+    def _same_proven_address(self, registration: Registration) -> ColumnElement[bool]:
+        """The one rule for joining registrations by e-mail address: only from a registration whose address
+        was proven, and only to registrations whose address was proven too (each by a link e-mailed for it).
+
+        Typing an address proves nothing, so an unproven registration stands for itself alone; and a
+        registration someone else made for this address joins the others only once its owner opened its link.
+        """
+        if registration.email_verified_at is None:
+            return Registration.id == registration.id
+        return and_(Registration.email_normalised == registration.email_normalised,
+                    Registration.email_verified_at.is_not(None))
+
     async def calendar_feed_registrations(self, registration: Registration,
                                           now: dt.datetime | None = None) -> list[Registration]:
-        """What a person's calendar feed shows: every registration under their e-mail that holds or awaits
-        a seat (confirmed; pending, waitlisted, offered as tentative), each with its event set.
+        """What a person's calendar feed shows: every registration under their proven e-mail address that
+        holds or awaits a seat (confirmed; pending, waitlisted, offered as tentative), each with its event set.
 
         Cancelled and rejected registrations are left out: a subscribed calendar mirrors the feed, so a
         missing entry is removed, which is what the person wants. Events the organisers cancelled stay,
@@ -675,7 +726,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         now = now or dt.datetime.now(dt.UTC)
         rows = (await self.session.execute(
             select(Registration, Event).join(Event, Event.id == Registration.event_id).where(
-                Registration.email_normalised == registration.email_normalised,
+                self._same_proven_address(registration),
                 Registration.status.in_(FEED_STATUSES),
                 Event.status != EventStatus.DRAFT,
                 or_(Event.status != EventStatus.CANCELLED, Event.ends_at >= now - CANCELLED_KEPT_FOR),
@@ -1000,10 +1051,10 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
 
     # ---- across events --------------------------------------------------------------------------------------
     async def active_registrations_of_person(self, registration: Registration) -> list[Registration]:
-        """The confirmed and pending registrations under this registration's e-mail (for a personal feed)."""
+        """The confirmed and pending registrations under this registration's proven e-mail address."""
         rows = list(await self.session.scalars(
             select(Registration).where(
-                Registration.email_normalised == registration.email_normalised,
+                self._same_proven_address(registration),
                 Registration.status.in_((RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING)),
             ).order_by(Registration.id)
         ))

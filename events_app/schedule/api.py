@@ -4,16 +4,15 @@ import datetime as dt
 
 from litestar import Controller, delete, get, patch, post
 from litestar.di import Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from msgspec import UNSET, Struct, UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
-from events_app.events.models import EventStatus
+from events_app.events.access import may_manage_event
 from events_app.events.schemas import TalkOut, talk_out
-from events_app.events.services import EventService, can_manage
+from events_app.events.services import EventService
 from events_app.schedule.schemas import (
     RoomIn,
     RoomOut,
@@ -68,10 +67,8 @@ class TalkApi(Controller):
     @get("/")
     async def list_talks(self, slug: str, services: tuple[EventService, TalkService], maybe_account: Account | None) -> list[TalkOut]:
         events, _ = services
-        event = await events.by_slug(slug)
-        private = can_manage(maybe_account, event)
-        if event.status == EventStatus.DRAFT and not private:
-            raise NotFoundException("No such event.")
+        event = await events.visible_by_slug(slug, maybe_account)
+        private = may_manage_event(maybe_account, event)
         return [talk_out(t, event.timezone, private=private) for t in event.talks]
 
     @post("/", status_code=HTTP_201_CREATED)
@@ -127,10 +124,8 @@ class SessionApi(Controller):
 
     @get("/")
     async def list_sessions(self, slug: str, db_session: AsyncSession, maybe_account: Account | None) -> list[SessionOut]:
-        event = await EventService(session=db_session).by_slug(slug)
-        private = can_manage(maybe_account, event)
-        if event.status == EventStatus.DRAFT and not private:
-            raise NotFoundException("No such event.")
+        event = await EventService(session=db_session).visible_by_slug(slug, maybe_account)
+        private = may_manage_event(maybe_account, event)
         sessions = ScheduleSessionService(session=db_session)
         return [session_out(await sessions.by_id(s.id), event.timezone, private=private)
                 for s in await sessions.sessions_of(event)]

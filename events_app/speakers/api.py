@@ -8,6 +8,13 @@ from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.speakers.access import (
+    emails_visible_to,
+    ensure_may_edit_person,
+    ensure_may_set_email,
+    may_edit_person,
+    public_person,
+)
 from events_app.speakers.schemas import PersonIn, PersonPatch, PersonPublic, person_public
 from events_app.speakers.services import PersonService
 from events_app.web.auth import provide_api_account, provide_optional_api_account
@@ -27,7 +34,8 @@ class SpeakerApi(Controller):
         "maybe_account": Provide(provide_optional_api_account),
     }
 
-    @get("/")
+    @get("/", summary="List speakers (public: those on a published programme; with a token: every record, the "
+                      "e-mail address of those on events you manage)")
     async def list_speakers(
         self,
         people: PersonService,
@@ -36,23 +44,34 @@ class SpeakerApi(Controller):
         limit: int = Parameter(default=50, ge=1, le=100),
         offset: int = Parameter(default=0, ge=0),
     ) -> OffsetPagination[PersonPublic]:
-        rows, total = await people.search(q, limit=limit, offset=offset)
-        private = maybe_account is not None
+        rows, total = await people.search(q, limit=limit, offset=offset, public_only=maybe_account is None)
+        visible = await emails_visible_to(people.repository.session, maybe_account, rows)
         return OffsetPagination(
-            items=[person_public(p, private=private) for p in rows], limit=limit, offset=offset, total=total
+            items=[person_public(p, private=p.id in visible) for p in rows], limit=limit, offset=offset, total=total
         )
 
     @post("/", status_code=HTTP_201_CREATED)
     async def create_speaker(self, data: PersonIn, people: PersonService, account: Account) -> PersonPublic:
-        return person_public(await people.create_person(provided_fields(data)), private=True)
+        return person_public(await people.create_person(provided_fields(data), creator=account), private=True)
 
     @get("/{person_id:int}")
     async def get_speaker(self, person_id: int, people: PersonService, maybe_account: Account | None) -> PersonPublic:
-        return person_public(await people.by_id(person_id), private=maybe_account is not None)
+        session = people.repository.session
+        if maybe_account is None:
+            return person_public(await public_person(session, person_id))
+        person = await people.by_id(person_id)
+        return person_public(person, private=await may_edit_person(session, maybe_account, person))
 
-    @patch("/{person_id:int}")
+    @patch("/{person_id:int}", summary="Change a speaker record (administrators and the organisers of the "
+                                       "speaker's events; the address only if you manage all of them)")
     async def update_speaker(
         self, person_id: int, data: PersonPatch, people: PersonService, account: Account
     ) -> PersonPublic:
-        person = await people.update_person(await people.by_id(person_id), provided_fields(data))
+        session = people.repository.session
+        person = await people.by_id(person_id)
+        await ensure_may_edit_person(session, account, person)
+        fields = provided_fields(data)
+        if "email" in fields:
+            await ensure_may_set_email(session, account, person, fields["email"] or "")
+        person = await people.update_person(person, fields)
         return person_public(person, private=True)

@@ -18,6 +18,15 @@ from events_app.events.models import EventStatus
 from events_app.events.services import EventService
 from events_app.schedule.services import TalkService
 from events_app.settings import Settings
+from events_app.speakers.access import (
+    emails_visible_to,
+    ensure_may_edit_person,
+    ensure_may_merge,
+    ensure_may_set_email,
+    is_public_person,
+    may_edit_person,
+    public_person,
+)
 from events_app.speakers.models import InvitationStatus
 from events_app.speakers.services import (
     PERSON_TEXT_LIMITS,
@@ -29,7 +38,7 @@ from events_app.speakers.services import (
     speakers_csv,
     store_photo,
 )
-from events_app.web.auth import provide_organiser, requires_login
+from events_app.web.auth import optional_organiser, provide_organiser, requires_login
 from events_app.web.forms import form_page, read_form
 from events_app.web.i18n import gettext as _
 from events_app.web.validation import Conflict, ValidationFailed
@@ -65,11 +74,8 @@ class PublicSpeakerPages(Controller):
 
     @get("/speakers/{person_id:int}", name="speaker")
     async def speaker_page(self, person_id: int, people: PersonService, talks: TalkService) -> Template:
-        person = await people.by_id(person_id)
+        person = await public_person(people.repository.session, person_id)
         public_talks = [t for t in await talks.talks_of_person(person_id) if t.event.status != EventStatus.DRAFT]
-        if not public_talks and not await people.chairs_public_session(person_id):
-            # Invited speakers become public when they accept (their talk link is made then), not before.
-            raise NotFoundException("No such speaker.")
         now = dt.datetime.now(dt.UTC)
         return Template(template_name="speakers/detail.html", context={
             "person": person, "talks": public_talks,
@@ -78,12 +84,21 @@ class PublicSpeakerPages(Controller):
         })
 
     @get("/speakers/{person_id:int}/photo", name="speaker_photo")
-    async def speaker_photo(self, person_id: int, people: PersonService, settings: Settings) -> File:
-        path = photo_file(settings, await people.by_id(person_id))
+    async def speaker_photo(self, request: Request, person_id: int, people: PersonService,
+                            settings: Settings) -> File:
+        session = people.repository.session
+        person = await people.by_id(person_id)
+        if await is_public_person(session, person_id):
+            cache = "public, max-age=86400"
+        elif await may_edit_person(session, await optional_organiser(request, session), person):
+            cache = "private, no-store"  # the organisers editing the record see it before it is public
+        else:
+            raise NotFoundException("No such speaker.")
+        path = photo_file(settings, person)
         if path is None:
             raise NotFoundException("No photo.")
         return File(path=path, media_type="image/jpeg", content_disposition_type="inline",
-                    headers={"Cache-Control": "public, max-age=86400"})
+                    headers={"Cache-Control": cache})
 
 
 class OrganiserSpeakerPages(Controller):
@@ -93,11 +108,13 @@ class OrganiserSpeakerPages(Controller):
     dependencies = {"people": Provide(provide_person_service), "organiser": Provide(provide_organiser)}
 
     @get("/", name="speaker_list")
-    async def list_people(self, people: PersonService, q: str | None = None, page: int = Parameter(default=1, ge=1)) -> Template:
+    async def list_people(self, people: PersonService, organiser: Account, q: str | None = None,
+                          page: int = Parameter(default=1, ge=1)) -> Template:
         rows, total = await people.search(q, limit=50, offset=(page - 1) * 50)
         return Template(
             template_name="organiser/speaker_list.html",
-            context={"people": rows, "total": total, "q": q or "", "page": page, "pages": max(1, -(-total // 50))},
+            context={"people": rows, "total": total, "q": q or "", "page": page, "pages": max(1, -(-total // 50)),
+                     "visible_emails": await emails_visible_to(people.repository.session, organiser, rows)},
         )
 
     @get("/new", name="speaker_new")
@@ -105,26 +122,30 @@ class OrganiserSpeakerPages(Controller):
         return form_page("organiser/speaker_form.html", person=None, values={})
 
     @post("/new")
-    async def create_person(self, request: Request, people: PersonService) -> Template | Redirect:
+    async def create_person(self, request: Request, people: PersonService, organiser: Account) -> Template | Redirect:
         values = await read_form(request)
         try:
-            person = await people.create_person({k: values.get(k, "") for k in PERSON_FORM_FIELDS})
+            person = await people.create_person({k: values.get(k, "") for k in PERSON_FORM_FIELDS}, creator=organiser)
         except ValidationFailed as exc:
             return form_page("organiser/speaker_form.html", errors=exc.errors, person=None, values=values)
         flash(request, _("Speaker record created."), "success")
         return Redirect(path=f"/organiser/speakers/{person.id}/edit")
 
     @get("/{person_id:int}/edit", name="speaker_edit")
-    async def edit_person(self, person_id: int, people: PersonService) -> Template:
+    async def edit_person(self, person_id: int, people: PersonService, organiser: Account) -> Template:
         person = await people.by_id(person_id)
+        await ensure_may_edit_person(people.repository.session, organiser, person)
         values = {k: getattr(person, k) for k in PERSON_FORM_FIELDS}
         return form_page("organiser/speaker_form.html", person=person, values=values)
 
     @post("/{person_id:int}/edit")
-    async def update_person(self, request: Request, person_id: int, people: PersonService) -> Template | Redirect:
+    async def update_person(self, request: Request, person_id: int, people: PersonService,
+                            organiser: Account) -> Template | Redirect:
         person = await people.by_id(person_id)
+        await ensure_may_edit_person(people.repository.session, organiser, person)
         values = await read_form(request)
         try:
+            await ensure_may_set_email(people.repository.session, organiser, person, values.get("email", ""))
             await people.update_person(person, {k: values.get(k, "") for k in PERSON_FORM_FIELDS})
         except ValidationFailed as exc:
             return form_page("organiser/speaker_form.html", errors=exc.errors, person=person, values=values)
@@ -133,8 +154,9 @@ class OrganiserSpeakerPages(Controller):
 
     @post("/{person_id:int}/photo")
     async def upload_photo(self, request: Request, person_id: int, people: PersonService, settings: Settings,
-                           db_session: AsyncSession) -> Template | Redirect:
+                           db_session: AsyncSession, organiser: Account) -> Template | Redirect:
         person = await people.by_id(person_id)
+        await ensure_may_edit_person(db_session, organiser, person)
         form = await request.form()
         try:
             await store_photo(db_session, settings, person, await uploaded_bytes(form, "photo") or b"")
@@ -144,25 +166,32 @@ class OrganiserSpeakerPages(Controller):
         flash(request, _("Photo saved."), "success")
         return Redirect(path=f"/organiser/speakers/{person_id}/edit")
 
-    @get("/merge", name="speaker_merge")
-    async def merge_form(self, people: PersonService, q: str | None = None) -> Template:
+    async def _merge_form(self, people: PersonService, organiser: Account, *, q: str | None = None,
+                          values=None, errors=None) -> Template:
+        # Every record is listed (duplicates are found by name), its address only to those who may see it.
         rows, _total = await people.search(q, limit=200)
-        return form_page("speakers/merge.html", people=rows, q=q or "", values={})
+        return form_page("speakers/merge.html", people=rows, q=q or "", values=values or {}, errors=errors,
+                         visible_emails=await emails_visible_to(people.repository.session, organiser, rows))
+
+    @get("/merge", name="speaker_merge")
+    async def merge_form(self, people: PersonService, organiser: Account, q: str | None = None) -> Template:
+        return await self._merge_form(people, organiser, q=q)
 
     @post("/merge")
-    async def merge(self, request: Request, people: PersonService, db_session: AsyncSession) -> Template | Redirect:
+    async def merge(self, request: Request, people: PersonService, db_session: AsyncSession,
+                    organiser: Account) -> Template | Redirect:
         values = await read_form(request)
         try:
             keep = await people.by_id(int(values.get("keep_id") or 0))
             drop = await people.by_id(int(values.get("drop_id") or 0))
+            if keep.id != drop.id:
+                await ensure_may_merge(db_session, organiser, keep, drop)
             kept = await merge_people(db_session, keep, drop)
         except (ValueError, NotFoundException):
-            rows, _total = await people.search(None, limit=200)
-            return form_page("speakers/merge.html", people=rows, q="", values=values,
-                             errors={"keep_id": _("Choose two speaker records.")})
+            return await self._merge_form(people, organiser, values=values,
+                                          errors={"keep_id": _("Choose two speaker records.")})
         except ValidationFailed as exc:
-            rows, _total = await people.search(None, limit=200)
-            return form_page("speakers/merge.html", people=rows, q="", values=values, errors=exc.errors)
+            return await self._merge_form(people, organiser, values=values, errors=exc.errors)
         flash(request, _("Records merged into %(name)s.", name=kept.display_name), "success")
         return Redirect(path=f"/organiser/speakers/{kept.id}/edit")
 
@@ -201,10 +230,10 @@ class SpeakerBoardPages(Controller):
         event = await EventService(session=db_session).managed_by_slug(slug, organiser)
         values = await read_form(request)
         try:
-            invitation, _token = await invitations.invite(event, values, settings=settings)
+            invitation, _token = await invitations.invite(event, values, settings=settings, by=organiser)
         except ValidationFailed as exc:
             return await self._board(db_session, event, invitations, people, values=values, errors=exc.errors)
-        flash(request, _("Invitation sent to %(email)s.", email=invitation.person.email), "success")
+        flash(request, _("Invitation sent to %(email)s.", email=invitation.email), "success")
         return Redirect(path=f"/organiser/events/{slug}/speakers")
 
     @post("/invitations/{invitation_id:int}/remind")
@@ -217,7 +246,7 @@ class SpeakerBoardPages(Controller):
         except Conflict as exc:
             flash(request, exc.message, "error")
         else:
-            flash(request, _("Reminder sent to %(email)s.", email=invitation.person.email), "success")
+            flash(request, _("Reminder sent to %(email)s.", email=invitation.email), "success")
         return Redirect(path=f"/organiser/events/{slug}/speakers")
 
     @get("/speakers.csv", name="speaker_csv")

@@ -27,6 +27,10 @@ class Person(Base):
     orcid: Mapped[str] = mapped_column(String(19), default="")
     # Relative to settings.media_dir; a name we generated, never the uploaded file's name.
     photo_path: Mapped[str] = mapped_column(String(200), default="")
+    # Who created the record: they may edit it while it is on no event yet (see speakers/access.py).
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL"), nullable=True, default=None
+    )
 
     @property
     def display_name(self) -> str:
@@ -51,6 +55,9 @@ class Invitation(Base):
     status: Mapped[str] = mapped_column(String(20), default=InvitationStatus.INVITED.value, index=True)
     # SHA-256 of the link's token; the token itself is only ever in the e-mail.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Where this invitation's links go, chosen by the event's managers. Kept here rather than read from the
+    # shared Person record, so that nobody who edits or merges the person elsewhere can redirect them.
+    email: Mapped[str] = mapped_column(String(254), default="")
     title: Mapped[str] = mapped_column(String(300), default="")
     abstract: Mapped[str] = mapped_column(Text, default="")
     invited_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -18,6 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events_app.accounts.models import Account
 from events_app.events.models import Event
 from events_app.schedule.models import Talk, TalkSpeaker, session_chair
 from events_app.schedule.services import (
@@ -28,6 +29,7 @@ from events_app.schedule.services import (
     touch_talks_of_person,
 )
 from events_app.settings import Settings
+from events_app.speakers.access import may_change_email, public_people
 from events_app.speakers.models import Invitation, InvitationStatus, Person
 from events_app.web.i18n import gettext as _
 from events_app.web.validation import (
@@ -73,8 +75,8 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         errors.raise_if_any()
         return cleaned
 
-    async def create_person(self, data: Mapping[str, Any]) -> Person:
-        person = Person(**self.clean(data))
+    async def create_person(self, data: Mapping[str, Any], *, creator: Account | None = None) -> Person:
+        person = Person(**self.clean(data), created_by_id=creator.id if creator else None)
         self.repository.session.add(person)
         await self.repository.session.flush()
         return person
@@ -99,21 +101,11 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
             raise NotFoundException("No such speaker.")
         return person
 
-    async def chairs_public_session(self, person_id: int) -> bool:
-        from events_app.events.models import EventStatus
-        from events_app.schedule.models import ScheduleSession
-
-        found = await self.repository.session.scalar(
-            select(ScheduleSession.id)
-            .join(session_chair, session_chair.c.session_id == ScheduleSession.id)
-            .join(Event, Event.id == ScheduleSession.event_id)
-            .where(session_chair.c.person_id == person_id, Event.status != EventStatus.DRAFT)
-            .limit(1)
-        )
-        return found is not None
-
-    async def search(self, q: str | None, *, limit: int = 50, offset: int = 0) -> tuple[list[Person], int]:
+    async def search(self, q: str | None, *, limit: int = 50, offset: int = 0,
+                     public_only: bool = False) -> tuple[list[Person], int]:
         statement = select(Person)
+        if public_only:
+            statement = statement.where(public_people())
         if q and q.strip():
             pattern = f"%{q.strip().lower()}%"
             statement = statement.where(
@@ -277,9 +269,14 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
     repository_type = Repo
 
     async def invite(
-        self, event: Event, data: Mapping[str, Any], *, settings: Settings
+        self, event: Event, data: Mapping[str, Any], *, settings: Settings, by: Account | None
     ) -> tuple[Invitation, str]:
-        """Creates (or renews) the invitation and queues the e-mail with its private link; returns the token."""
+        """Creates (or renews) the invitation and queues the e-mail with its private link; returns the token.
+
+        `by` is the inviting organiser (None for the system: CLI, tests). The link goes to the address typed
+        here, else to the one this invitation had, else to the person's. A typed address also becomes the
+        person's own only if `by` may change it (see speakers/access.py); otherwise it serves this invitation
+        alone."""
         session = self.repository.session
         errors = Errors()
         people = PersonService(session=session)
@@ -306,25 +303,26 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
                 errors.add("talk_id", _("Choose a talk of this event."))
         if person is None and "person_id" not in errors and not (data.get("full_name") or "").strip():
             errors.add("full_name", _("Choose a speaker or enter a new speaker's name."))
-        if person is not None and not (email or person.email):
+        invitation = await session.scalar(
+            select(Invitation).where(Invitation.event_id == event.id, Invitation.person_id == person.id)
+        ) if person is not None else None
+        if person is not None and not (email or (invitation and invitation.email) or person.email):
             errors.add("email", _("This speaker has no e-mail address; enter one."))
         if person is None and not email and "email" not in errors:
             errors.add("email", _("This field is required."))
         errors.raise_if_any()
         if person is None:
             person = await people.create_person({"full_name": data.get("full_name"), "email": email,
-                                                 "affiliation": data.get("affiliation", "")})
-        elif email and email != person.email:
+                                                 "affiliation": data.get("affiliation", "")}, creator=by)
+        elif email and email != person.email and (by is None or await may_change_email(session, by, person)):
             person.email = email
         token = secrets.token_urlsafe(32)
         now = dt.datetime.now(dt.UTC)
-        invitation = await session.scalar(
-            select(Invitation).where(Invitation.event_id == event.id, Invitation.person_id == person.id)
-        )
         if invitation is None:
             invitation = Invitation(event_id=event.id, person_id=person.id, person=person, accommodation="",
-                                    abstract="", needs_visa_letter=False)
+                                    abstract="", needs_visa_letter=False, email="")
             session.add(invitation)
+        invitation.email = email or invitation.email or person.email
         invitation.kind = kind
         invitation.status = InvitationStatus.INVITED.value
         invitation.token_hash = hash_token(token)
@@ -335,7 +333,7 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         invitation.responded_at = None
         invitation.last_reminder_at = None
         await session.flush()
-        await self._send(event, invitation, person, token, settings, "speaker_invitation")
+        await self._send(event, invitation, token, settings, "speaker_invitation")
         return invitation, token
 
     async def remind(self, event: Event, invitation: Invitation, *, settings: Settings) -> str:
@@ -346,16 +344,17 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         invitation.token_hash = hash_token(token)
         invitation.last_reminder_at = dt.datetime.now(dt.UTC)
         await self.repository.session.flush()
-        await self._send(event, invitation, invitation.person, token, settings, "speaker_reminder")
+        await self._send(event, invitation, token, settings, "speaker_reminder")
         return token
 
-    async def _send(self, event: Event, invitation: Invitation, person: Person, token: str, settings: Settings,
+    async def _send(self, event: Event, invitation: Invitation, token: str, settings: Settings,
                     template: str) -> None:
         from events_app.notify.services import enqueue_templated_email
 
+        # To the invitation's own address, never the shared record's: see Invitation.email.
         await enqueue_templated_email(
-            self.repository.session, template, to=person.email, settings=settings,
-            context={"event": event, "invitation": invitation, "person": person,
+            self.repository.session, template, to=invitation.email, settings=settings,
+            context={"event": event, "invitation": invitation, "person": invitation.person,
                      "link": f"{settings.base_url}/invitations/{token}"},
         )
 
@@ -471,7 +470,10 @@ async def speakers_csv(session: AsyncSession, event: Event) -> bytes:
     for person in people:
         inv = invitations.get(person.id)
         writer.writerow([
-            person.full_name, person.honorific, person.affiliation, person.country, person.email,
+            # Everyone here takes part in this event, whose managers may see their addresses; for an
+            # invitation, the address its links go to.
+            person.full_name, person.honorific, person.affiliation, person.country,
+            (inv.email or person.email) if inv else person.email,
             invitation_state(inv) if inv else "speaker", inv.kind if inv else "", inv.title if inv else "",
             " | ".join(talks.get(person.id, [])),
             inv.arrival_date.isoformat() if inv and inv.arrival_date else "",

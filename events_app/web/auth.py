@@ -42,6 +42,13 @@ async def provide_organiser(request: Request, db_session: AsyncSession) -> Accou
     return account
 
 
+async def optional_organiser(request: Request, db_session: AsyncSession) -> Account | None:
+    """The logged-in organiser on a public page that shows them a little more (e.g. a photo not yet public)."""
+    account_id = request.session.get(SESSION_ACCOUNT_KEY) if "session" in request.scope else None
+    account = await db_session.get(Account, account_id) if account_id else None
+    return account if account is not None and account.is_active else None
+
+
 async def provide_optional_api_account(request: Request, db_session: AsyncSession) -> Account | None:
     """The token's owner, or None for anonymous API reads. A wrong token is an error, not anonymity."""
     token = bearer_token(request)

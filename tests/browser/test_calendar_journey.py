@@ -22,7 +22,7 @@ def test_attendee_copies_the_personal_feed_link_from_the_manage_page_and_the_fee
     page.get_by_label("Name").fill("王小明")
     page.get_by_label("E-mail").fill("wang@example.cn")
     page.get_by_role("button", name="Register").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your registration")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your e-mail")
 
     confirmation = site.wait_for_mail("wang@example.cn")[0]
     manage = next(link for link in links_in(confirmation) if re.search(r"/registrations/[^/]+$", link))
