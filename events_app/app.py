@@ -18,6 +18,7 @@ from sqlalchemy import text
 from events_app.cli import EventsCLIPlugin
 from events_app.db import sqlalchemy_config
 from events_app.settings import PROJECT_ROOT, Settings
+from events_app.web.edge import check_request_input
 from events_app.web.errors import exception_handlers
 from events_app.web.locale import LocaleMiddleware
 from events_app.web.page_cache import PageCache, page_cache_lifespan, serve_cached_page, store_rendered_page
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EventsCLIPlugin(),
         ],
         middleware=[LocaleMiddleware(), session_config.middleware, *registration_rate_limit(settings)],
+        # Paths, queries and bodies are checked against one input policy before any handler (web/edge.py).
+        guards=[check_request_input],
         csrf_config=csrf_config,
         template_config=template_config,
         openapi_config=OpenAPIConfig(

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
+from events_app.core.text import strip_control
 from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
 from events_app.registration.mail import (
@@ -156,7 +157,7 @@ def clean_questions(errors: Errors, value: Any) -> list[dict[str, Any]]:
         if not isinstance(item, Mapping):
             errors.add("questions", _("Question %(n)s is not understood.", n=index))
             continue
-        label = " ".join(str(item.get("label") or "").split())
+        label = " ".join(strip_control(str(item.get("label") or "")).split())
         kind = str(item.get("kind") or "")
         if not label or len(label) > 300:
             errors.add("questions", _("Question %(n)s needs a label of at most 300 characters.", n=index))
@@ -165,7 +166,7 @@ def clean_questions(errors: Errors, value: Any) -> list[dict[str, Any]]:
             errors.add("questions", _("Question %(n)s: choose short_text, long_text, single_choice, "
                                       "multiple_choice or checkbox.", n=index))
             continue
-        options = [" ".join(str(o).split()) for o in (item.get("options") or []) if str(o).strip()]
+        options = [" ".join(strip_control(str(o)).split()) for o in (item.get("options") or []) if str(o).strip()]
         if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
             if not options or len(options) > MAX_OPTIONS or any(len(o) > 200 for o in options):
                 errors.add("questions", _("Question %(n)s needs between 1 and %(m)s options.", n=index, m=MAX_OPTIONS))

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.events.models import Event
+from events_app.events.services import EARLIEST_YEAR, LATEST_YEAR
 from events_app.schedule.models import Talk, TalkSpeaker, session_chair
 from events_app.schedule.services import (
     TalkService,
@@ -36,6 +37,7 @@ from events_app.web.validation import (
     ValidationFailed,
     clean_country,
     clean_email,
+    clean_id,
     clean_orcid,
     clean_text,
     clean_url,
@@ -261,13 +263,15 @@ def invitation_state(invitation: Invitation, now: dt.datetime | None = None) -> 
 def _clean_date(errors: Errors, field: str, value: Any) -> dt.date | None:
     if value in (None, ""):
         return None
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
     except ValueError:
         errors.add(field, _("Enter a date, e.g. 2030-03-04."))
         return None
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        errors.add(field, _("Enter a date between %(low)s and %(high)s.", low=EARLIEST_YEAR, high=LATEST_YEAR))
+        return None
+    return day
 
 
 class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
@@ -285,10 +289,8 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         people = PersonService(session=session)
         person: Person | None = None
         if data.get("person_id") not in (None, ""):
-            try:
-                person = await session.get(Person, int(data["person_id"]))
-            except (TypeError, ValueError):
-                person = None
+            person_id = clean_id(errors, "person_id", data["person_id"], _("Choose a speaker from the list."))
+            person = await session.get(Person, person_id) if person_id else None
             if person is None:
                 errors.add("person_id", _("Choose a speaker from the list."))
         email = clean_email(errors, "email", data.get("email"))
@@ -298,10 +300,8 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         title = clean_text(errors, "title", data.get("title"), max_length=300, multiline=False)
         talk = None
         if data.get("talk_id") not in (None, ""):
-            try:
-                talk = await session.get(Talk, int(data["talk_id"]))
-            except (TypeError, ValueError):
-                talk = None
+            talk_id = clean_id(errors, "talk_id", data["talk_id"], _("Choose a talk of this event."))
+            talk = await session.get(Talk, talk_id) if talk_id else None
             if talk is None or talk.event_id != event.id:
                 errors.add("talk_id", _("Choose a talk of this event."))
         if person is None and "person_id" not in errors and not (data.get("full_name") or "").strip():
