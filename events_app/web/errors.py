@@ -36,7 +36,8 @@ def validation_failed_handler(request: Request, exc: ValidationFailed) -> Respon
     errors = [{"field": field, "message": message} for field, message in exc.errors.items()]
     if is_api(request):
         return Response(
-            {"detail": "Validation failed", "errors": errors}, status_code=HTTP_422_UNPROCESSABLE_ENTITY
+            {"detail": "Validation failed", "status_code": HTTP_422_UNPROCESSABLE_ENTITY, "errors": errors},
+            status_code=HTTP_422_UNPROCESSABLE_ENTITY,
         )
     return _error_page(request, HTTP_422_UNPROCESSABLE_ENTITY, "; ".join(exc.errors.values()))
 
@@ -44,7 +45,8 @@ def validation_failed_handler(request: Request, exc: ValidationFailed) -> Respon
 def conflict_handler(request: Request, exc: Conflict) -> Response:
     if is_api(request):
         return Response(
-            {"detail": exc.message, "errors": [{"field": exc.field, "message": exc.message}]},
+            {"detail": exc.message, "status_code": HTTP_409_CONFLICT,
+             "errors": [{"field": exc.field, "message": exc.message}]},
             status_code=HTTP_409_CONFLICT,
         )
     return _error_page(request, HTTP_409_CONFLICT, exc.message)
@@ -64,7 +66,7 @@ def litestar_validation_handler(request: Request, exc: ValidationException) -> R
         return http_exception_handler(request, NotFoundException("No such item."))
     if is_api(request):
         return Response(
-            {"detail": exc.detail or "Invalid request",
+            {"detail": exc.detail or "Invalid request", "status_code": HTTP_400_BAD_REQUEST,
              "errors": [{"field": e["field"], "message": e["message"]} for e in errors]},
             status_code=HTTP_400_BAD_REQUEST,
         )
