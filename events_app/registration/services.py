@@ -8,10 +8,8 @@ count, the decision and the insert are one step whichever server process handles
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
 import hashlib
-import io
 import secrets
 import weakref
 from collections.abc import Mapping, Sequence
@@ -26,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
+from events_app.core.csv_cells import csv_text
 from events_app.core.text import strip_control
 from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
@@ -938,22 +937,18 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                          by_affiliation=await breakdown(Registration.affiliation))
 
     async def export_csv(self, event: Event) -> str:
-        """UTF-8 with a byte order mark, which Excel needs to read Chinese names correctly."""
+        """Every registration with its answers; cells are made formula-safe by core/csv_cells.py."""
         row = await self.settings_for(event)
         questions = list(row.questions or [])
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([_("Name"), _("E-mail"), _("Affiliation"), _("Country"), _("Status"), _("Waitlist position"),
-                         _("Registered at (UTC)"), _("Checked in at (UTC)"), *[q["label"] for q in questions]])
-        for registration, position in await self.list_for_event(event):
-            writer.writerow([_cell(v) for v in (
-                registration.name, registration.email, registration.affiliation, registration.country,
-                registration.status.value, position or "",
-                registration.created_at.strftime("%Y-%m-%d %H:%M"),
-                registration.checked_in_at.strftime("%Y-%m-%d %H:%M") if registration.checked_in_at else "",
-                *[answer_text(q, registration.answers or {}) for q in questions],
-            )])
-        return "\ufeff" + buffer.getvalue()
+        header = [_("Name"), _("E-mail"), _("Affiliation"), _("Country"), _("Status"), _("Waitlist position"),
+                  _("Registered at (UTC)"), _("Checked in at (UTC)"), *[q["label"] for q in questions]]
+        return csv_text(header, ((
+            registration.name, registration.email, registration.affiliation, registration.country,
+            registration.status.value, position or "",
+            registration.created_at.strftime("%Y-%m-%d %H:%M"),
+            registration.checked_in_at.strftime("%Y-%m-%d %H:%M") if registration.checked_in_at else "",
+            *[answer_text(q, registration.answers or {}) for q in questions],
+        ) for registration, position in await self.list_for_event(event)))
 
     # ---- check-in -----------------------------------------------------------------------------------------------
     def qr_svg(self, registration: Registration) -> str:
@@ -1090,12 +1085,6 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
         registration.event = event
         await service._enqueue_named(registration, template, attachments=[f"invitation:{method}"])
     return len(attendees)
-
-
-def _cell(value: Any) -> str:
-    text = str(value)
-    # Spreadsheet formula injection: a cell starting with = + - @ would be run by Excel.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _format_when(value: dt.datetime | None, event: Event) -> str:

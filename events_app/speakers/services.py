@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -18,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events_app.core.csv_cells import csv_text
 from events_app.events.models import Event
 from events_app.events.services import EARLIEST_YEAR, LATEST_YEAR
 from events_app.schedule.models import Talk, TalkSpeaker, session_chair
@@ -450,7 +450,7 @@ SPEAKER_CSV_COLUMNS = (
 
 
 async def speakers_csv(session: AsyncSession, event: Event) -> bytes:
-    """Everyone speaking at or invited to the event, for organisers; UTF-8 with a BOM so Excel reads 中文 right."""
+    """Everyone speaking at or invited to the event, for organisers (cells made formula-safe by core/csv_cells.py)."""
     invitations = {
         inv.person_id: inv for inv in await session.scalars(select(Invitation).where(Invitation.event_id == event.id))
     }
@@ -465,18 +465,17 @@ async def speakers_csv(session: AsyncSession, event: Event) -> bytes:
         talks.setdefault(person_id, []).append(title)
     ids = set(invitations) | set(talks)
     people = list(await session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.full_name))) if ids else []
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(SPEAKER_CSV_COLUMNS)
-    for person in people:
-        inv = invitations.get(person.id)
-        writer.writerow([
-            person.full_name, person.honorific, person.affiliation, person.country, person.email,
-            invitation_state(inv) if inv else "speaker", inv.kind if inv else "", inv.title if inv else "",
-            " | ".join(talks.get(person.id, [])),
-            inv.arrival_date.isoformat() if inv and inv.arrival_date else "",
-            inv.departure_date.isoformat() if inv and inv.departure_date else "",
-            ("yes" if inv.needs_visa_letter else "no") if inv else "",
-            inv.accommodation if inv else "", person.orcid, person.homepage,
-        ])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_text(SPEAKER_CSV_COLUMNS, (_speaker_row(person, invitations.get(person.id), talks.get(person.id, []))
+                                          for person in people)).encode("utf-8")
+
+
+def _speaker_row(person: Person, inv: Invitation | None, talk_titles: list[str]) -> list[Any]:
+    return [
+        person.full_name, person.honorific, person.affiliation, person.country, person.email,
+        invitation_state(inv) if inv else "speaker", inv.kind if inv else "", inv.title if inv else "",
+        " | ".join(talk_titles),
+        inv.arrival_date.isoformat() if inv and inv.arrival_date else "",
+        inv.departure_date.isoformat() if inv and inv.departure_date else "",
+        ("yes" if inv.needs_visa_letter else "no") if inv else "",
+        inv.accommodation if inv else "", person.orcid, person.homepage,
+    ]
