@@ -16,6 +16,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
 from events_app.cli import EventsCLIPlugin
+from events_app.core.crypto import configure_data_keys
 from events_app.db import sqlalchemy_config
 from events_app.settings import PROJECT_ROOT, Settings
 from events_app.web.edge import check_request_input
@@ -57,6 +58,23 @@ def in_process_worker(settings: Settings):
     return lifespan
 
 
+def data_key_check(db_config):
+    """Refuses to start when encrypted personal data is stored and the configured keys cannot read it."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar):
+        from events_app.core.crypto import encrypted_columns, ensure_data_key_opens_stored_data
+        from events_app.db import metadata
+
+        if encrypted_columns(metadata):  # no query at all until a model declares an encrypted column
+            async with db_config.get_session() as session:
+                await ensure_data_key_opens_stored_data(session, metadata)
+        yield
+
+    return lifespan
+
+
 def provide_settings(state: State) -> Settings:
     return state.settings
 
@@ -73,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from events_app.schedule.controllers import route_handlers as schedule_routes
     from events_app.speakers.controllers import route_handlers as speaker_routes
 
+    configure_data_keys(settings.data_key, settings.data_keys_old)
     db_config = sqlalchemy_config(settings)
     session_config = CookieBackendConfig(
         secret=settings.session_key,
@@ -95,7 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     static_dir = PROJECT_ROOT / "static"
     template_config = TemplateConfig(instance=template_engine(settings.templates_dir))
     page_cache = PageCache(seconds=settings.page_cache_seconds, needs_listener=not settings.is_sqlite)
-    lifespan = [page_cache_lifespan(page_cache, settings.database_url)]
+    lifespan = [data_key_check(db_config), page_cache_lifespan(page_cache, settings.database_url)]
     if settings.run_worker_in_process:
         lifespan.append(in_process_worker(settings))
     application = Litestar(

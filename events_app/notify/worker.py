@@ -167,8 +167,10 @@ async def housekeeping(engine: AsyncEngine, settings: Settings) -> int:
 
 async def run_worker(settings: Settings, *, poll_seconds: float = 2.0, housekeeping_seconds: float = 60.0,
                      stop: asyncio.Event | None = None) -> None:
+    from events_app.core.crypto import configure_data_keys
     from events_app.db import create_engine
 
+    configure_data_keys(settings.data_key, settings.data_keys_old)
     engine = create_engine(settings)
     stop = stop or asyncio.Event()
     logger.info("outbox worker started (SMTP %s)", SmtpTarget.from_url(settings.smtp_url).hostname)
