@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import secrets
 import weakref
 from collections.abc import Mapping, Sequence
@@ -32,7 +31,11 @@ from events_app.registration.mail import (
     CONFIRMATION_ATTACHMENTS,
     INVITATION_CANCEL,
     checkin_qr,
+    forget_registration_mail,
+    hash_token,
+    issue_manage_link,
     manage_url,
+    new_token,
     queue_mail,
 )
 from events_app.registration.models import (
@@ -62,14 +65,6 @@ FIELD_LIMITS = {"name": 200, "affiliation": 200}
 ANSWER_LIMITS = {QuestionKind.SHORT_TEXT: 200, QuestionKind.LONG_TEXT: 5000}
 MAX_QUESTIONS = 30
 MAX_OPTIONS = 30
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def normalise_email(email: str) -> str:
@@ -579,12 +574,11 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         for applicant, registration, position in decided:
             with speaking(applicant.locale):
                 if registration.status == RegistrationStatus.CONFIRMED:
-                    self._queue_confirmation(registration, applicant.token, reason="registered")
+                    self._queue_confirmation(registration, reason="registered")
                 elif registration.status == RegistrationStatus.PENDING:
-                    queue_mail(self.session, registration, "registration_pending", applicant.token)
+                    queue_mail(self.session, registration, "registration_pending")
                 else:
-                    queue_mail(self.session, registration, "registration_waitlisted", applicant.token,
-                               position=position)
+                    queue_mail(self.session, registration, "registration_waitlisted", position=position)
         for applicant, registration in already:  # their private link, sent again
             with speaking(applicant.locale):
                 await self._resend_link(registration, event)
@@ -609,19 +603,18 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
     def manage_url(self, token: str) -> str:
         return manage_url(self.settings, token)
 
-    def _queue_confirmation(self, registration: Registration, token: str, *, reason: str) -> None:
-        queue_mail(self.session, registration, "registration_confirmed", token,
+    def _queue_confirmation(self, registration: Registration, *, reason: str) -> None:
+        queue_mail(self.session, registration, "registration_confirmed",
                    attachments=CONFIRMATION_ATTACHMENTS, reason=reason)
 
     async def enqueue_confirmation(self, registration: Registration, *, reason: str) -> None:
         """The one confirmation mail (registered, approved, promoted or accepted): the check-in QR code and the
         calendar invitation (METHOD:REQUEST) go with it."""
-        self._queue_confirmation(registration, await self.new_link(registration), reason=reason)
+        self._queue_confirmation(registration, reason=reason)
 
     async def _enqueue_named(self, registration: Registration, name: str, *,
                              attachments: Sequence[str] = (), **extra: Any) -> None:
-        queue_mail(self.session, registration, name, await self.new_link(registration),
-                   attachments=attachments, **extra)
+        queue_mail(self.session, registration, name, attachments=attachments, **extra)
 
     async def _resend_link(self, registration: Registration, event: Event) -> None:
         registration.event = event
@@ -630,10 +623,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
 
     # ---- manage links -------------------------------------------------------------------------------------------
     async def new_link(self, registration: Registration) -> str:
-        token = new_token()
-        self.session.add(RegistrationLink(registration_id=registration.id, token_hash=hash_token(token)))
-        await self.session.flush()
-        return token
+        return await issue_manage_link(self.session, registration.id)
 
     async def by_token(self, token: str) -> Registration:
         token_hash = hash_token(token)
@@ -738,8 +728,11 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             await self.session.flush()
             if locked is not None:
                 await self._fill_free_seats(event, locked)
-        await self.session.delete(registration)
+        registration_id = registration.id
+        await self.session.delete(registration)  # its links go with it (ON DELETE CASCADE): old mails' links die
         await self.session.flush()
+        # Its mail too, queued or sent, in the same transaction: names, addresses and links kept nowhere.
+        await forget_registration_mail(self.session, registration_id)
 
     async def accept_offer(self, registration: Registration) -> Registration:
         event = registration.event
