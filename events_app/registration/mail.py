@@ -92,13 +92,14 @@ def queue_mail(session: AsyncSession, registration: Registration, template: str,
     unknown = set(attachments) - {CHECKIN_QR, INVITATION_REQUEST, INVITATION_CANCEL}
     if unknown:
         raise ValueError(f"unknown attachments {sorted(unknown)}")
-    return defer_email(session, to=registration.email, composer=COMPOSER, reference=mail_reference(registration.id),
-                       payload={
+    payload = {
         "registration_id": registration.id, "template": template,
         "attachments": list(attachments), "extra": dict(extra),
         # An invitation's SEQUENCE is the event's revision now, so messages keep the order of their causes.
         "sequence": registration.event.revision,
-    })
+    }
+    return defer_email(session, to=registration.email, composer=COMPOSER, payload=payload,
+                       reference=mail_reference(registration.id))
 
 
 def registration_message(settings: Settings, registration: Registration, template: str, token: str, *,

@@ -33,7 +33,6 @@ from events_app.registration.mail import (
     checkin_qr,
     forget_registration_mail,
     hash_token,
-    issue_manage_link,
     manage_url,
     new_token,
     queue_mail,
@@ -622,9 +621,6 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                                   position=await self.position_of(registration))
 
     # ---- manage links -------------------------------------------------------------------------------------------
-    async def new_link(self, registration: Registration) -> str:
-        return await issue_manage_link(self.session, registration.id)
-
     async def by_token(self, token: str) -> Registration:
         token_hash = hash_token(token)
         registration = await self.session.scalar(select(Registration).where(or_(
