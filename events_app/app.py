@@ -19,8 +19,10 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
 from events_app.cli import EventsCLIPlugin
+from events_app.core.crypto import configure_data_keys
 from events_app.db import sqlalchemy_config
 from events_app.settings import PROJECT_ROOT, Settings
+from events_app.web.edge import check_request_input
 from events_app.web.errors import exception_handlers
 from events_app.web.locale import LocaleMiddleware
 from events_app.web.page_cache import PageCache, page_cache_lifespan, serve_cached_page, store_rendered_page
@@ -76,6 +78,22 @@ def dispose_engine_on_shutdown(db_config: SQLAlchemyAsyncConfig):
     return lifespan
 
 
+def data_key_check(db_config: SQLAlchemyAsyncConfig):
+    """Refuses to start when encrypted personal data is stored and the configured keys cannot read it."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        from events_app.core.crypto import encrypted_columns, ensure_data_key_opens_stored_data
+        from events_app.db import metadata
+
+        if encrypted_columns(metadata):  # no query at all until a model declares an encrypted column
+            async with db_config.get_session() as session:
+                await ensure_data_key_opens_stored_data(session, metadata)
+        yield
+
+    return lifespan
+
+
 def provide_settings(state: State) -> Settings:
     return state.settings
 
@@ -92,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from events_app.schedule.controllers import route_handlers as schedule_routes
     from events_app.speakers.controllers import route_handlers as speaker_routes
 
+    configure_data_keys(settings.data_key, settings.data_keys_old)
     db_config = sqlalchemy_config(settings)
     session_config = CookieBackendConfig(
         secret=settings.session_key,
@@ -114,7 +133,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     static_dir = PROJECT_ROOT / "static"
     template_config = TemplateConfig(instance=template_engine(settings.templates_dir))
     page_cache = PageCache(seconds=settings.page_cache_seconds, needs_listener=not settings.is_sqlite)
-    lifespan = [dispose_engine_on_shutdown(db_config), page_cache_lifespan(page_cache, settings.database_url)]
+    lifespan = [
+        dispose_engine_on_shutdown(db_config),
+        data_key_check(db_config),
+        page_cache_lifespan(page_cache, settings.database_url),
+    ]
     if settings.run_worker_in_process:
         lifespan.append(in_process_worker(settings))
     application = Litestar(
@@ -135,6 +158,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EventsCLIPlugin(),
         ],
         middleware=[LocaleMiddleware(), session_config.middleware, *registration_rate_limit(settings)],
+        # Paths, queries and bodies are checked against one input policy before any handler (web/edge.py).
+        guards=[check_request_input],
         csrf_config=csrf_config,
         template_config=template_config,
         openapi_config=OpenAPIConfig(

@@ -18,10 +18,12 @@ T = TypeVar("T")
 
 def run_in_session(work: Callable[[AsyncSession], Awaitable[T]], settings: Settings | None = None) -> T:
     """Runs `work` in one transaction against the configured database."""
+    from events_app.core.crypto import configure_data_keys
     from events_app.db import create_engine, import_models
 
     import_models()
     settings = settings or Settings.from_env()
+    configure_data_keys(settings.data_key, settings.data_keys_old)
 
     async def runner() -> T:
         engine = create_engine(settings, pooled=False)
@@ -75,6 +77,23 @@ def db_current() -> None:
     from alembic import command
 
     command.current(alembic_config())
+
+
+@main.command("new-data-key", help="Print a new random key for EVENTS_DATA_KEY (encrypts personal data at rest).")
+def new_data_key() -> None:
+    from events_app.core.crypto import new_data_key as make_key
+
+    click.echo(make_key())
+
+
+@main.command("rotate-data-key", help="Re-encrypt every encrypted value with EVENTS_DATA_KEY (after moving the "
+                                      "previous key to EVENTS_DATA_KEYS_OLD).")
+def rotate_data_key() -> None:
+    from events_app.core.crypto import reencrypt_all
+    from events_app.db import metadata
+
+    count = run_in_session(lambda session: reencrypt_all(session, metadata))
+    click.echo(f"{count} values re-encrypted with the current key; EVENTS_DATA_KEYS_OLD may now be emptied.")
 
 
 @main.command(help="Load demo data (an international programme). With --if-empty, only into an empty database.")

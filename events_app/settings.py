@@ -36,6 +36,13 @@ class Settings:
     # New registrations accepted per minute from one client address, in each process (0: no limit). Generous,
     # because a whole institute may register for a lecture from behind one address; it stops scripts.
     registration_rate_limit: int = 300
+    # Encrypts personal data of the highest class at rest (core/crypto.py): a Fernet key from the environment,
+    # never stored beside the data. Old keys still decrypt during a rotation.
+    data_key: str = ""
+    data_keys_old: tuple[str, ...] = ()
+    # Sent, failed and dropped mail keeps names, addresses and private links; after this many days the worker
+    # purges them from the outbox (0: as soon as the message is delivered or given up).
+    mail_retention_days: int = 30
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -58,6 +65,9 @@ class Settings:
             registration_rate_limit=int(
                 env.get("EVENTS_REGISTRATION_RATE_LIMIT", defaults.registration_rate_limit)
             ),
+            data_key=env.get("EVENTS_DATA_KEY", defaults.data_key),
+            data_keys_old=tuple(k.strip() for k in env.get("EVENTS_DATA_KEYS_OLD", "").split(",") if k.strip()),
+            mail_retention_days=max(0, int(env.get("EVENTS_MAIL_RETENTION_DAYS", defaults.mail_retention_days))),
         )
         return replace(settings, **overrides) if overrides else settings
 

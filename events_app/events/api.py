@@ -28,6 +28,7 @@ from events_app.events.services import (
 )
 from events_app.settings import Settings
 from events_app.web.auth import provide_api_account, provide_optional_api_account
+from events_app.web.params import Offset, SearchText
 from events_app.web.schemas import provided_fields
 
 
@@ -57,10 +58,10 @@ class EventApi(Controller):
         kind: str | None = None,
         series: str | None = None,
         month: str | None = Parameter(default=None, pattern=r"^\d{4}-\d{2}$"),
-        q: str | None = None,
+        q: SearchText = None,
         past: bool = False,
         limit: int = Parameter(default=20, ge=1, le=100),
-        offset: int = Parameter(default=0, ge=0),
+        offset: Offset = 0,
     ) -> OffsetPagination[EventOut]:
         filters = EventFilters(kind=kind, series=series, month=month, q=q, past=past, limit=limit, offset=offset)
         if maybe_account is not None and not past:
@@ -122,7 +123,7 @@ class SeriesApi(Controller):
         series_service: SeriesService,
         settings: Settings,
         limit: int = Parameter(default=50, ge=1, le=100),
-        offset: int = Parameter(default=0, ge=0),
+        offset: Offset = 0,
     ) -> OffsetPagination[SeriesOut]:
         from advanced_alchemy.filters import LimitOffset, OrderBy
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +23,7 @@ from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import form_page, read_form
 from events_app.web.i18n import gettext as _
+from events_app.web.params import Page, SearchText
 from events_app.web.timefmt import local_input_value
 from events_app.web.validation import Conflict, ValidationFailed
 
@@ -50,8 +50,8 @@ class PublicEventPages(Controller):
         kind: str | None = None,
         series: str | None = None,
         month: str | None = None,
-        q: str | None = None,
-        page: int = Parameter(default=1, ge=1),
+        q: SearchText = None,
+        page: Page = 1,
     ) -> Template:
         return await self._listing(events, series_service, kind, series, month, q, page, past=False)
 
@@ -62,8 +62,8 @@ class PublicEventPages(Controller):
         series_service: SeriesService,
         kind: str | None = None,
         series: str | None = None,
-        q: str | None = None,
-        page: int = Parameter(default=1, ge=1),
+        q: SearchText = None,
+        page: Page = 1,
     ) -> Template:
         return await self._listing(events, series_service, kind, series, None, q, page, past=True)
 
@@ -153,7 +153,7 @@ class OrganiserEventPages(Controller):
 
     @get("/", name="organiser_home")
     async def dashboard(
-        self, events: EventService, organiser: Account, q: str | None = None, page: int = Parameter(default=1, ge=1)
+        self, events: EventService, organiser: Account, q: SearchText = None, page: Page = 1
     ) -> Template:
         filters = EventFilters(q=q, upcoming_only=True, limit=50, offset=(page - 1) * 50)
         rows, total = await events.search(filters, public=False, account=organiser)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import raiseload, selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
 from events_app.accounts.models import Account
+from events_app.core.text import has_nul, strip_control
 from events_app.events.access import (
     ensure_may_manage_event,
     ensure_may_see_event,
@@ -49,21 +50,25 @@ CALENDAR_FIELDS = {
 }
 
 
+# Instants outside these years are typing slips or probes; beyond them offsets like +01:25 can overflow.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
 def parse_instant(errors: Errors, field: str, value: Any, zone: str | None) -> dt.datetime | None:
     """ISO 8601 with an offset is an instant; without one it is a wall time in the event's zone."""
     if value in (None, ""):
         errors.add(field, _("This field is required."))
         return None
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            if zone is None:
-                return None
-            return parse_local(value.isoformat(), zone)
-        return value.astimezone(dt.UTC)
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
-        errors.add(field, _("Enter a date and time, e.g. 2026-03-03T14:00."))
+        parsed = value
+    else:
+        try:
+            parsed = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            errors.add(field, _("Enter a date and time, e.g. 2026-03-03T14:00."))
+            return None
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        errors.add(field, _("Enter a date between %(low)s and %(high)s.", low=EARLIEST_YEAR, high=LATEST_YEAR))
         return None
     if parsed.tzinfo is None:
         if zone is None:
@@ -80,7 +85,10 @@ def clean_partners(errors: Errors, value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         errors.add("partners", _("Give partner institutions as a list of names."))
         return []
-    names = [" ".join(v.split()) for v in value if v.strip()]
+    if any(has_nul(v) for v in value):
+        errors.add("partners", _("Contains a character that is not allowed (NUL)."))
+        return []
+    names = [" ".join(strip_control(v).split()) for v in value if strip_control(v).strip()]
     if len(names) > 20 or any(len(n) > 200 for n in names):
         errors.add("partners", _("At most 20 partners of at most 200 characters each."))
     return names
@@ -427,7 +435,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
                 first = dt.datetime.strptime(filters.month, "%Y-%m").replace(tzinfo=dt.UTC)
             except ValueError:
                 first = None
-            if first:
+            if first and EARLIEST_YEAR <= first.year <= LATEST_YEAR:
                 following = (first + dt.timedelta(days=32)).replace(day=1)
                 # Month boundaries in UTC, widened by a day so events near midnight in far zones still show.
                 statement = statement.where(

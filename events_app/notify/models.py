@@ -41,6 +41,8 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # What the message is about ("registration:42"), so deleting a person's data deletes their mail with it.
+    reference: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
 
     def set_message(self, message: EmailMessage) -> None:
         """The finished message to send (and to resend on retries); a deferred row's payload is no longer needed."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
+from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.notify.models import OutboxMessage, OutboxStatus
@@ -135,7 +136,8 @@ async def enqueue_templated_email(
     )
 
 
-def defer_email(session: AsyncSession, *, to: str, composer: str, payload: Mapping[str, Any]) -> OutboxMessage:
+def defer_email(session: AsyncSession, *, to: str, composer: str, payload: Mapping[str, Any],
+                reference: str | None = None) -> OutboxMessage:
     """Queues a message the worker composes before sending (see ``Composer``), in the caller's transaction.
 
     Rendering templates, building MIME, QR codes and calendar invitations costs milliseconds of CPU; a request
@@ -144,7 +146,28 @@ def defer_email(session: AsyncSession, *, to: str, composer: str, payload: Mappi
     """
     if composer not in COMPOSERS:
         raise LookupError(f"no mail composer named {composer!r}")
-    row = _pending_row(to, subject="", raw=None, composer=composer,
+    row = _pending_row(to, subject="", raw=None, composer=composer, reference=reference,
                        payload={"locale": current_locale.get(), **payload})
     session.add(row)
     return row
+
+
+# ---- retention ---------------------------------------------------------------------------------------------
+FINISHED = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.DROPPED)
+
+
+async def forget_mail(session: AsyncSession, reference: str) -> int:
+    """Deletes every message about ``reference``, queued or sent, in the caller's transaction: a person who deletes
+    their data is not kept in the outbox (names, addresses, private links), and nothing queued for them goes out."""
+    result = await session.execute(delete(OutboxMessage).where(OutboxMessage.reference == reference))
+    return result.rowcount or 0
+
+
+async def purge_finished_mail(session: AsyncSession, *, retention: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Deletes sent, failed and dropped messages finished longer than ``retention`` ago (the worker's chore)."""
+    cutoff = (now or dt.datetime.now(dt.UTC)) - retention
+    result = await session.execute(delete(OutboxMessage).where(
+        OutboxMessage.status.in_(FINISHED),
+        func.coalesce(OutboxMessage.sent_at, OutboxMessage.updated_at) <= cutoff,
+    ))
+    return result.rowcount or 0

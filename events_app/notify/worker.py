@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from events_app.notify.models import OutboxMessage, OutboxStatus
-from events_app.notify.services import COMPOSERS
+from events_app.notify.services import COMPOSERS, purge_finished_mail
 from events_app.settings import Settings
 from events_app.web.i18n import speaking
 
@@ -158,17 +158,24 @@ async def _quit(smtp: aiosmtplib.SMTP) -> None:
 
 async def housekeeping(engine: AsyncEngine, settings: Settings) -> int:
     """The worker's periodic chores besides mail: seat offers past their deadline pass to the next person (who
-    is written to at once). Safe with several workers: each event is handled under its lock."""
+    is written to at once), and finished mail older than the retention is purged. Safe with several workers:
+    each event is handled under its lock, and purging twice deletes nothing twice."""
     from events_app.registration.services import RegistrationService
 
-    async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
-        return await RegistrationService(session, settings).expire_due_offers()
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as session, session.begin():
+        expired = await RegistrationService(session, settings).expire_due_offers()
+    async with sessions() as session, session.begin():
+        await purge_finished_mail(session, retention=dt.timedelta(days=settings.mail_retention_days))
+    return expired
 
 
 async def run_worker(settings: Settings, *, poll_seconds: float = 2.0, housekeeping_seconds: float = 60.0,
                      stop: asyncio.Event | None = None) -> None:
+    from events_app.core.crypto import configure_data_keys
     from events_app.db import create_engine
 
+    configure_data_keys(settings.data_key, settings.data_keys_old)
     engine = create_engine(settings)
     stop = stop or asyncio.Event()
     logger.info("outbox worker started (SMTP %s)", SmtpTarget.from_url(settings.smtp_url).hostname)

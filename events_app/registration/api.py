@@ -23,6 +23,7 @@ from events_app.registration.services import AlreadyRegistered, RegistrationServ
 from events_app.settings import Settings
 from events_app.web.auth import provide_api_account
 from events_app.web.i18n import gettext as _
+from events_app.web.params import SearchText
 from events_app.web.schemas import provided_fields
 
 
@@ -60,7 +61,7 @@ class RegistrationApi(Controller):
     @get("/registrations", summary="List registrations (organisers)")
     async def list_registrations(
         self, slug: str, registrations: RegistrationService, account: Account, status: str | None = None,
-        q: str | None = None,
+        q: SearchText = None,
     ) -> list[RegistrationOut]:
         event = await self._event(slug, account, registrations)
         return [registration_out(r, p) for r, p in await registrations.list_for_event(event, status=status, q=q)]

@@ -28,8 +28,9 @@ from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import form_page, read_form
 from events_app.web.i18n import gettext as _
+from events_app.web.params import SearchText
 from events_app.web.timefmt import local_input_value
-from events_app.web.validation import Conflict, ValidationFailed
+from events_app.web.validation import Conflict, ValidationFailed, parse_id
 
 ATTENDEE_FIELDS = ("name", "email", "affiliation", "country")
 
@@ -243,7 +244,7 @@ class OrganiserRegistrationPages(Controller):
 
     @get("/registrations", name="registration_list")
     async def registrant_list(self, slug: str, registrations: RegistrationService, organiser: Account,
-                   status: str | None = None, q: str | None = None) -> Template:
+                   status: str | None = None, q: SearchText = None) -> Template:
         event = await self._event(slug, organiser, registrations)
         await registrations.expire_due_offers()
         return Template(template_name="registration/organiser_list.html", context={
@@ -319,7 +320,7 @@ class OrganiserRegistrationPages(Controller):
     # ---- check-in at the door ----------------------------------------------------------------------------
     @get("/checkin", name="registration_checkin")
     async def checkin_page(self, slug: str, registrations: RegistrationService, organiser: Account,
-                           code: str | None = None, q: str | None = None) -> Template:
+                           code: str | None = None, q: SearchText = None) -> Template:
         event = await self._event(slug, organiser, registrations)
         return Template(template_name="registration/checkin.html", context={
             "event": event, "organiser": organiser, "code": code or "", "q": q or "",
@@ -332,7 +333,7 @@ class OrganiserRegistrationPages(Controller):
         event = await self._event(slug, organiser, registrations)
         form = await read_form(request)
         if form.get("registration_id"):
-            registration = await registrations.for_event(event, int(form["registration_id"]))
+            registration = await registrations.for_event(event, parse_id(form["registration_id"]) or 0)
             result = await registrations.check_in_registration(registration)
         else:
             result = await registrations.check_in(event, form.get("code", ""))

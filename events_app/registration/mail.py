@@ -1,14 +1,20 @@
 """Registration e-mails: a request queues what to send; the outbox worker composes it.
 
-A registration request only writes a small outbox row (template, registration id, link token, attachment
-names); rendering three templates, the MIME message, the QR code and the calendar invitation happens in the
-worker, outside the event's lock. The message shows the registration and event as they are when it is
-composed (seconds later), which is what the person should see anyway.
+A registration request only writes a small outbox row (template, registration id, attachment names);
+rendering three templates, the MIME message, the QR code and the calendar invitation happens in the worker,
+outside the event's lock. The message shows the registration and event as they are when it is composed
+(seconds later), which is what the person should see anyway.
+
+The private manage link in the mail is minted by the worker as it composes (``issue_manage_link``): the queued
+row holds no token, and the database only ever holds the link's hash. Every row names its registration
+(``reference``), so deleting the registration deletes its mail, queued or sent (``forget_registration_mail``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import secrets
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from typing import Any
@@ -21,8 +27,15 @@ from sqlalchemy.orm import raiseload
 from events_app.calendar.build import invitation_calendar
 from events_app.events.models import Event
 from events_app.notify.models import OutboxMessage
-from events_app.notify.services import Attachment, build_message, composer, defer_email, render_email
-from events_app.registration.models import Registration
+from events_app.notify.services import (
+    Attachment,
+    build_message,
+    composer,
+    defer_email,
+    forget_mail,
+    render_email,
+)
+from events_app.registration.models import Registration, RegistrationLink
 from events_app.settings import Settings
 from events_app.web.i18n import speaking
 
@@ -36,6 +49,30 @@ INVITATION_CANCEL = "invitation:CANCEL"  # removes it
 CONFIRMATION_ATTACHMENTS = (CHECKIN_QR, INVITATION_REQUEST)
 
 
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def issue_manage_link(session: AsyncSession, registration_id: int) -> str:
+    """A further private link to the registration; only its hash is stored. Older links stay valid."""
+    token = new_token()
+    session.add(RegistrationLink(registration_id=registration_id, token_hash=hash_token(token)))
+    await session.flush()
+    return token
+
+
+def mail_reference(registration_id: int) -> str:
+    return f"registration:{registration_id}"
+
+
+async def forget_registration_mail(session: AsyncSession, registration_id: int) -> int:
+    return await forget_mail(session, mail_reference(registration_id))
+
+
 def manage_url(settings: Settings, token: str) -> str:
     return f"{settings.base_url}/registrations/{token}"
 
@@ -47,7 +84,7 @@ def checkin_qr(code: str) -> segno.QRCode:
     return segno.make(code, error="m", micro=False, mask=0)
 
 
-def queue_mail(session: AsyncSession, registration: Registration, template: str, token: str, *,
+def queue_mail(session: AsyncSession, registration: Registration, template: str, *,
                attachments: Sequence[str] = (), **extra: Any) -> OutboxMessage:
     """Queues templates/emails/<template> for this (flushed) registration in the caller's transaction.
 
@@ -55,12 +92,14 @@ def queue_mail(session: AsyncSession, registration: Registration, template: str,
     unknown = set(attachments) - {CHECKIN_QR, INVITATION_REQUEST, INVITATION_CANCEL}
     if unknown:
         raise ValueError(f"unknown attachments {sorted(unknown)}")
-    return defer_email(session, to=registration.email, composer=COMPOSER, payload={
-        "registration_id": registration.id, "template": template, "token": token,
+    payload = {
+        "registration_id": registration.id, "template": template,
         "attachments": list(attachments), "extra": dict(extra),
         # An invitation's SEQUENCE is the event's revision now, so messages keep the order of their causes.
         "sequence": registration.event.revision,
-    })
+    }
+    return defer_email(session, to=registration.email, composer=COMPOSER, payload=payload,
+                       reference=mail_reference(registration.id))
 
 
 def registration_message(settings: Settings, registration: Registration, template: str, token: str, *,
@@ -98,7 +137,9 @@ async def compose_registration_mail(session: AsyncSession, settings: Settings,
     registration.event = await session.scalar(
         select(Event).where(Event.id == registration.event_id).options(raiseload(Event.managers))
     )
+    # Rows queued before links were minted here (migration 0011) still carry their token.
+    token = payload.get("token") or await issue_manage_link(session, registration.id)
     with speaking(registration.locale):  # theirs, not that of whoever caused the mail
-        return registration_message(settings, registration, payload["template"], payload["token"],
+        return registration_message(settings, registration, payload["template"], token,
                                     attachments=payload.get("attachments") or (), extra=payload.get("extra"),
                                     sequence=payload.get("sequence"))

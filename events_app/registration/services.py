@@ -8,10 +8,7 @@ count, the decision and the insert are one step whichever server process handles
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
-import hashlib
-import io
 import secrets
 import weakref
 from collections.abc import Mapping, Sequence
@@ -26,12 +23,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
+from events_app.core.csv_cells import csv_text
+from events_app.core.text import strip_control
 from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
 from events_app.registration.mail import (
     CONFIRMATION_ATTACHMENTS,
     INVITATION_CANCEL,
     checkin_qr,
+    forget_registration_mail,
+    hash_token,
+    manage_url,
+    new_token,
     queue_mail,
 )
 from events_app.registration.models import (
@@ -61,14 +64,6 @@ FIELD_LIMITS = {"name": 200, "affiliation": 200}
 ANSWER_LIMITS = {QuestionKind.SHORT_TEXT: 200, QuestionKind.LONG_TEXT: 5000}
 MAX_QUESTIONS = 30
 MAX_OPTIONS = 30
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def normalise_email(email: str) -> str:
@@ -163,7 +158,7 @@ def clean_questions(errors: Errors, value: Any) -> list[dict[str, Any]]:
         if not isinstance(item, Mapping):
             errors.add("questions", _("Question %(n)s is not understood.", n=index))
             continue
-        label = " ".join(str(item.get("label") or "").split())
+        label = " ".join(strip_control(str(item.get("label") or "")).split())
         kind = str(item.get("kind") or "")
         if not label or len(label) > 300:
             errors.add("questions", _("Question %(n)s needs a label of at most 300 characters.", n=index))
@@ -172,7 +167,7 @@ def clean_questions(errors: Errors, value: Any) -> list[dict[str, Any]]:
             errors.add("questions", _("Question %(n)s: choose short_text, long_text, single_choice, "
                                       "multiple_choice or checkbox.", n=index))
             continue
-        options = [" ".join(str(o).split()) for o in (item.get("options") or []) if str(o).strip()]
+        options = [" ".join(strip_control(str(o)).split()) for o in (item.get("options") or []) if str(o).strip()]
         if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
             if not options or len(options) > MAX_OPTIONS or any(len(o) > 200 for o in options):
                 errors.add("questions", _("Question %(n)s needs between 1 and %(m)s options.", n=index, m=MAX_OPTIONS))
@@ -594,12 +589,11 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         for applicant, registration, position in decided:
             with speaking(applicant.locale):
                 if registration.status == RegistrationStatus.CONFIRMED:
-                    self._queue_confirmation(registration, applicant.token, reason="registered")
+                    self._queue_confirmation(registration, reason="registered")
                 elif registration.status == RegistrationStatus.PENDING:
-                    queue_mail(self.session, registration, "registration_pending", applicant.token)
+                    queue_mail(self.session, registration, "registration_pending")
                 else:
-                    queue_mail(self.session, registration, "registration_waitlisted", applicant.token,
-                               position=position)
+                    queue_mail(self.session, registration, "registration_waitlisted", position=position)
         for applicant, registration in already:  # their private link, sent again (at most once an hour)
             with speaking(applicant.locale):
                 await self._resend_link(registration, event, now)
@@ -621,19 +615,21 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         return (await self._seat_counts(event_id))[2] + 1
 
     # ---- e-mails (queued here, composed by the outbox worker: see registration/mail.py) ----------------------
-    def _queue_confirmation(self, registration: Registration, token: str, *, reason: str) -> None:
-        queue_mail(self.session, registration, "registration_confirmed", token,
+    def manage_url(self, token: str) -> str:
+        return manage_url(self.settings, token)
+
+    def _queue_confirmation(self, registration: Registration, *, reason: str) -> None:
+        queue_mail(self.session, registration, "registration_confirmed",
                    attachments=CONFIRMATION_ATTACHMENTS, reason=reason)
 
     async def enqueue_confirmation(self, registration: Registration, *, reason: str) -> None:
         """The one confirmation mail (registered, approved, promoted or accepted): the check-in QR code and the
         calendar invitation (METHOD:REQUEST) go with it."""
-        self._queue_confirmation(registration, await self.new_link(registration), reason=reason)
+        self._queue_confirmation(registration, reason=reason)
 
     async def _enqueue_named(self, registration: Registration, name: str, *,
                              attachments: Sequence[str] = (), **extra: Any) -> None:
-        queue_mail(self.session, registration, name, await self.new_link(registration),
-                   attachments=attachments, **extra)
+        queue_mail(self.session, registration, name, attachments=attachments, **extra)
 
     async def _resend_link(self, registration: Registration, event: Event, now: dt.datetime) -> bool:
         """Mails the registration's link again, unless that was done less than LINK_RESEND_INTERVAL ago.
@@ -656,12 +652,6 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         return True
 
     # ---- manage links -------------------------------------------------------------------------------------------
-    async def new_link(self, registration: Registration) -> str:
-        token = new_token()
-        self.session.add(RegistrationLink(registration_id=registration.id, token_hash=hash_token(token)))
-        await self.session.flush()
-        return token
-
     async def by_token(self, token: str) -> Registration:
         """The registration a private link opens. A link that was only ever e-mailed proves the address:
         the registration is marked verified the first time one is used (see Registration.email_verified_at)."""
@@ -789,8 +779,11 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             await self.session.flush()
             if locked is not None:
                 await self._fill_free_seats(event, locked)
-        await self.session.delete(registration)
+        registration_id = registration.id
+        await self.session.delete(registration)  # its links go with it (ON DELETE CASCADE): old mails' links die
         await self.session.flush()
+        # Its mail too, queued or sent, in the same transaction: names, addresses and links kept nowhere.
+        await forget_registration_mail(self.session, registration_id)
 
     async def accept_offer(self, registration: Registration) -> Registration:
         event = registration.event
@@ -988,22 +981,18 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                          by_affiliation=await breakdown(Registration.affiliation))
 
     async def export_csv(self, event: Event) -> str:
-        """UTF-8 with a byte order mark, which Excel needs to read Chinese names correctly."""
+        """Every registration with its answers; cells are made formula-safe by core/csv_cells.py."""
         row = await self.settings_for(event)
         questions = list(row.questions or [])
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([_("Name"), _("E-mail"), _("Affiliation"), _("Country"), _("Status"), _("Waitlist position"),
-                         _("Registered at (UTC)"), _("Checked in at (UTC)"), *[q["label"] for q in questions]])
-        for registration, position in await self.list_for_event(event):
-            writer.writerow([_cell(v) for v in (
-                registration.name, registration.email, registration.affiliation, registration.country,
-                registration.status.value, position or "",
-                registration.created_at.strftime("%Y-%m-%d %H:%M"),
-                registration.checked_in_at.strftime("%Y-%m-%d %H:%M") if registration.checked_in_at else "",
-                *[answer_text(q, registration.answers or {}) for q in questions],
-            )])
-        return "\ufeff" + buffer.getvalue()
+        header = [_("Name"), _("E-mail"), _("Affiliation"), _("Country"), _("Status"), _("Waitlist position"),
+                  _("Registered at (UTC)"), _("Checked in at (UTC)"), *[q["label"] for q in questions]]
+        return csv_text(header, ((
+            registration.name, registration.email, registration.affiliation, registration.country,
+            registration.status.value, position or "",
+            registration.created_at.strftime("%Y-%m-%d %H:%M"),
+            registration.checked_in_at.strftime("%Y-%m-%d %H:%M") if registration.checked_in_at else "",
+            *[answer_text(q, registration.answers or {}) for q in questions],
+        ) for registration, position in await self.list_for_event(event)))
 
     # ---- check-in -----------------------------------------------------------------------------------------------
     def qr_svg(self, registration: Registration) -> str:
@@ -1140,12 +1129,6 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
         registration.event = event
         await service._enqueue_named(registration, template, attachments=[f"invitation:{method}"])
     return len(attendees)
-
-
-def _cell(value: Any) -> str:
-    text = str(value)
-    # Spreadsheet formula injection: a cell starting with = + - @ would be run by Excel.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _format_when(value: dt.datetime | None, event: Event) -> str:

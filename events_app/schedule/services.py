@@ -31,7 +31,7 @@ from events_app.schedule.models import (
 )
 from events_app.speakers.models import Person
 from events_app.web.i18n import gettext as _
-from events_app.web.validation import Conflict, Errors, clean_text
+from events_app.web.validation import Conflict, Errors, clean_id, clean_text
 
 
 class ScheduleConflict(Conflict):
@@ -97,19 +97,16 @@ async def events_of_person(session: AsyncSession, person_id: int) -> set[int]:
 
 
 def _clean_optional_id(errors: Errors, field: str, value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        errors.add(field, _("Choose from the list."))
-        return None
+    return clean_id(errors, field, value, _("Choose from the list."))
 
 
 def _raise_if_blocking(problems: list[ScheduleProblem], override: bool) -> None:
     blocking = [p for p in problems if p.blocking]
     if blocking and not override:
         raise ScheduleConflict(blocking)
+
+
+MAX_ROOM_CAPACITY = 100_000  # a stadium; the column is a 32-bit integer
 
 
 # ---- rooms ------------------------------------------------------------------------------------------------
@@ -127,9 +124,9 @@ class RoomService(SQLAlchemyAsyncRepositoryService[Room]):
         if data.get("capacity") not in (None, ""):
             try:
                 capacity = int(data["capacity"])
-                if capacity < 0:
+                if not 0 <= capacity <= MAX_ROOM_CAPACITY:
                     raise ValueError
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 errors.add("capacity", _("Enter a whole number of seats."))
         errors.raise_if_any()
         session = self.repository.session
@@ -275,14 +272,18 @@ def _check_times(errors: Errors, event: Event, cleaned: dict[str, Any], existing
             errors.add("starts_at", outside_message)
 
 
+MAX_PEOPLE = 100  # speakers of one talk or chairs of one session
+
+
 async def _people(session: AsyncSession, errors: Errors, field: str, ids: Any) -> list[Person]:
     ids = ids or []
     if isinstance(ids, str):
         ids = [part for part in ids.replace(",", " ").split() if part]
-    try:
-        wanted = [int(i) for i in ids]
-    except (TypeError, ValueError):
-        errors.add(field, _("Choose speakers from the list."))
+    if not isinstance(ids, list | tuple) or len(ids) > MAX_PEOPLE:
+        errors.add(field, _("Choose at most %(n)s people from the list.", n=MAX_PEOPLE))
+        return []
+    wanted = [clean_id(errors, field, i, _("Choose speakers from the list.")) for i in ids]
+    if field in errors:
         return []
     if not wanted:
         return []

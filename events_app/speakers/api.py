@@ -18,6 +18,7 @@ from events_app.speakers.access import (
 from events_app.speakers.schemas import PersonIn, PersonPatch, PersonPublic, person_public
 from events_app.speakers.services import PersonService
 from events_app.web.auth import provide_api_account, provide_optional_api_account
+from events_app.web.params import Offset, SearchText
 from events_app.web.schemas import provided_fields
 
 
@@ -40,9 +41,9 @@ class SpeakerApi(Controller):
         self,
         people: PersonService,
         maybe_account: Account | None,
-        q: str | None = None,
+        q: SearchText = None,
         limit: int = Parameter(default=50, ge=1, le=100),
-        offset: int = Parameter(default=0, ge=0),
+        offset: Offset = 0,
     ) -> OffsetPagination[PersonPublic]:
         rows, total = await people.search(q, limit=limit, offset=offset, public_only=maybe_account is None)
         visible = await emails_visible_to(people.repository.session, maybe_account, rows)

@@ -8,7 +8,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
 from litestar.plugins.flash import flash
 from litestar.response import File, Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +40,8 @@ from events_app.speakers.services import (
 from events_app.web.auth import optional_organiser, provide_organiser, requires_login
 from events_app.web.forms import form_page, read_form
 from events_app.web.i18n import gettext as _
-from events_app.web.validation import Conflict, ValidationFailed
+from events_app.web.params import Page, SearchText
+from events_app.web.validation import Conflict, ValidationFailed, parse_id
 
 PERSON_FORM_FIELDS = (*PERSON_TEXT_LIMITS, "country", "email", "homepage", "orcid")
 RESPONSE_FIELDS = ("full_name", "honorific", "affiliation", "bio", "title", "abstract", "arrival_date",
@@ -108,8 +108,8 @@ class OrganiserSpeakerPages(Controller):
     dependencies = {"people": Provide(provide_person_service), "organiser": Provide(provide_organiser)}
 
     @get("/", name="speaker_list")
-    async def list_people(self, people: PersonService, organiser: Account, q: str | None = None,
-                          page: int = Parameter(default=1, ge=1)) -> Template:
+    async def list_people(self, people: PersonService, organiser: Account, q: SearchText = None,
+                          page: Page = 1) -> Template:
         rows, total = await people.search(q, limit=50, offset=(page - 1) * 50)
         return Template(
             template_name="organiser/speaker_list.html",
@@ -174,7 +174,7 @@ class OrganiserSpeakerPages(Controller):
                          visible_emails=await emails_visible_to(people.repository.session, organiser, rows))
 
     @get("/merge", name="speaker_merge")
-    async def merge_form(self, people: PersonService, organiser: Account, q: str | None = None) -> Template:
+    async def merge_form(self, people: PersonService, organiser: Account, q: SearchText = None) -> Template:
         return await self._merge_form(people, organiser, q=q)
 
     @post("/merge")
@@ -182,12 +182,12 @@ class OrganiserSpeakerPages(Controller):
                     organiser: Account) -> Template | Redirect:
         values = await read_form(request)
         try:
-            keep = await people.by_id(int(values.get("keep_id") or 0))
-            drop = await people.by_id(int(values.get("drop_id") or 0))
+            keep = await people.by_id(parse_id(values.get("keep_id")) or 0)
+            drop = await people.by_id(parse_id(values.get("drop_id")) or 0)
             if keep.id != drop.id:
                 await ensure_may_merge(db_session, organiser, keep, drop)
             kept = await merge_people(db_session, keep, drop)
-        except (ValueError, NotFoundException):
+        except NotFoundException:
             return await self._merge_form(people, organiser, values=values,
                                           errors={"keep_id": _("Choose two speaker records.")})
         except ValidationFailed as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -19,7 +18,9 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.core.csv_cells import csv_text
 from events_app.events.models import Event
+from events_app.events.services import EARLIEST_YEAR, LATEST_YEAR
 from events_app.schedule.models import Talk, TalkSpeaker, session_chair
 from events_app.schedule.services import (
     TalkService,
@@ -38,6 +39,7 @@ from events_app.web.validation import (
     ValidationFailed,
     clean_country,
     clean_email,
+    clean_id,
     clean_orcid,
     clean_text,
     clean_url,
@@ -253,13 +255,15 @@ def invitation_state(invitation: Invitation, now: dt.datetime | None = None) -> 
 def _clean_date(errors: Errors, field: str, value: Any) -> dt.date | None:
     if value in (None, ""):
         return None
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
     except ValueError:
         errors.add(field, _("Enter a date, e.g. 2030-03-04."))
         return None
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        errors.add(field, _("Enter a date between %(low)s and %(high)s.", low=EARLIEST_YEAR, high=LATEST_YEAR))
+        return None
+    return day
 
 
 class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
@@ -282,10 +286,8 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         people = PersonService(session=session)
         person: Person | None = None
         if data.get("person_id") not in (None, ""):
-            try:
-                person = await session.get(Person, int(data["person_id"]))
-            except (TypeError, ValueError):
-                person = None
+            person_id = clean_id(errors, "person_id", data["person_id"], _("Choose a speaker from the list."))
+            person = await session.get(Person, person_id) if person_id else None
             if person is None:
                 errors.add("person_id", _("Choose a speaker from the list."))
         email = clean_email(errors, "email", data.get("email"))
@@ -295,10 +297,8 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         title = clean_text(errors, "title", data.get("title"), max_length=300, multiline=False)
         talk = None
         if data.get("talk_id") not in (None, ""):
-            try:
-                talk = await session.get(Talk, int(data["talk_id"]))
-            except (TypeError, ValueError):
-                talk = None
+            talk_id = clean_id(errors, "talk_id", data["talk_id"], _("Choose a talk of this event."))
+            talk = await session.get(Talk, talk_id) if talk_id else None
             if talk is None or talk.event_id != event.id:
                 errors.add("talk_id", _("Choose a talk of this event."))
         if person is None and "person_id" not in errors and not (data.get("full_name") or "").strip():
@@ -449,7 +449,7 @@ SPEAKER_CSV_COLUMNS = (
 
 
 async def speakers_csv(session: AsyncSession, event: Event) -> bytes:
-    """Everyone speaking at or invited to the event, for organisers; UTF-8 with a BOM so Excel reads 中文 right."""
+    """Everyone speaking at or invited to the event, for organisers (cells made formula-safe by core/csv_cells.py)."""
     invitations = {
         inv.person_id: inv for inv in await session.scalars(select(Invitation).where(Invitation.event_id == event.id))
     }
@@ -464,21 +464,20 @@ async def speakers_csv(session: AsyncSession, event: Event) -> bytes:
         talks.setdefault(person_id, []).append(title)
     ids = set(invitations) | set(talks)
     people = list(await session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.full_name))) if ids else []
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(SPEAKER_CSV_COLUMNS)
-    for person in people:
-        inv = invitations.get(person.id)
-        writer.writerow([
-            # Everyone here takes part in this event, whose managers may see their addresses; for an
-            # invitation, the address its links go to.
-            person.full_name, person.honorific, person.affiliation, person.country,
-            (inv.email or person.email) if inv else person.email,
-            invitation_state(inv) if inv else "speaker", inv.kind if inv else "", inv.title if inv else "",
-            " | ".join(talks.get(person.id, [])),
-            inv.arrival_date.isoformat() if inv and inv.arrival_date else "",
-            inv.departure_date.isoformat() if inv and inv.departure_date else "",
-            ("yes" if inv.needs_visa_letter else "no") if inv else "",
-            inv.accommodation if inv else "", person.orcid, person.homepage,
-        ])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_text(SPEAKER_CSV_COLUMNS, (_speaker_row(person, invitations.get(person.id), talks.get(person.id, []))
+                                          for person in people)).encode("utf-8")
+
+
+def _speaker_row(person: Person, inv: Invitation | None, talk_titles: list[str]) -> list[Any]:
+    return [
+        # Everyone here takes part in this event, whose managers may see their addresses; for an
+        # invitation, the address its links go to.
+        person.full_name, person.honorific, person.affiliation, person.country,
+        (inv.email or person.email) if inv else person.email,
+        invitation_state(inv) if inv else "speaker", inv.kind if inv else "", inv.title if inv else "",
+        " | ".join(talk_titles),
+        inv.arrival_date.isoformat() if inv and inv.arrival_date else "",
+        inv.departure_date.isoformat() if inv and inv.departure_date else "",
+        ("yes" if inv.needs_visa_letter else "no") if inv else "",
+        inv.accommodation if inv else "", person.orcid, person.homepage,
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
@@ -36,7 +36,8 @@ def validation_failed_handler(request: Request, exc: ValidationFailed) -> Respon
     errors = [{"field": field, "message": message} for field, message in exc.errors.items()]
     if is_api(request):
         return Response(
-            {"detail": "Validation failed", "errors": errors}, status_code=HTTP_422_UNPROCESSABLE_ENTITY
+            {"detail": "Validation failed", "status_code": HTTP_422_UNPROCESSABLE_ENTITY, "errors": errors},
+            status_code=HTTP_422_UNPROCESSABLE_ENTITY,
         )
     return _error_page(request, HTTP_422_UNPROCESSABLE_ENTITY, "; ".join(exc.errors.values()))
 
@@ -44,24 +45,35 @@ def validation_failed_handler(request: Request, exc: ValidationFailed) -> Respon
 def conflict_handler(request: Request, exc: Conflict) -> Response:
     if is_api(request):
         return Response(
-            {"detail": exc.message, "errors": [{"field": exc.field, "message": exc.message}]},
+            {"detail": exc.message, "status_code": HTTP_409_CONFLICT,
+             "errors": [{"field": exc.field, "message": exc.message}]},
             status_code=HTTP_409_CONFLICT,
         )
     return _error_page(request, HTTP_409_CONFLICT, exc.message)
 
 
 def litestar_validation_handler(request: Request, exc: ValidationException) -> Response:
-    # Litestar's own body/query decoding errors (wrong JSON type, missing key): keep its field details.
+    # Litestar's own body/query decoding errors (wrong JSON type, missing key, a bound crossed): keep its field
+    # details, so every answer names the field.
+    errors = []
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            key = str(item.get("key") or item.get("source") or "body")
+            errors.append({"field": key, "message": str(item.get("message", exc.detail)),
+                           "source": item.get("source")})
+    if errors and all(e["source"] == "path" for e in errors):
+        # A path parameter that cannot be what it names (an id past 64 bits...) names nothing: 404, not 400.
+        return http_exception_handler(request, NotFoundException("No such item."))
     if is_api(request):
-        errors = []
-        for item in exc.extra or []:
-            if isinstance(item, dict):
-                key = str(item.get("key") or item.get("source") or "body")
-                errors.append({"field": key, "message": str(item.get("message", exc.detail))})
         return Response(
-            {"detail": exc.detail or "Invalid request", "errors": errors}, status_code=HTTP_400_BAD_REQUEST
+            {"detail": exc.detail or "Invalid request", "status_code": HTTP_400_BAD_REQUEST,
+             "errors": [{"field": e["field"], "message": e["message"]} for e in errors]},
+            status_code=HTTP_400_BAD_REQUEST,
         )
-    return _error_page(request, HTTP_400_BAD_REQUEST, _("The request could not be understood."))
+    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    message = (_("The request could not be understood (%(fields)s).", fields=fields) if fields
+               else _("The request could not be understood."))
+    return _error_page(request, HTTP_400_BAD_REQUEST, message)
 
 
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:

@@ -7,7 +7,11 @@ from urllib.parse import urlsplit
 
 from babel import Locale
 
+from events_app.core.text import has_nul, strip_control
 from events_app.web.i18n import gettext as _
+
+# The largest id a BIGINT column holds; anything beyond names no row (and would overflow the driver).
+MAX_ID = 2**63 - 1
 
 
 class ValidationFailed(Exception):
@@ -46,7 +50,11 @@ def clean_text(
     if not isinstance(value, str):
         errors.add(field, _("Must be text."))
         return ""
-    text = value.strip()
+    if has_nul(value):
+        # Refused, not cleaned: nobody types NUL, and PostgreSQL could not store it (see core/text.py).
+        errors.add(field, _("Contains a character that is not allowed (NUL)."))
+        return ""
+    text = strip_control(value).strip()
     if not multiline:
         # Single-line fields never keep line breaks: they end up in headers, CSV cells and iCalendar.
         text = " ".join(text.split())
@@ -55,6 +63,29 @@ def clean_text(
     elif len(text) > max_length:
         errors.add(field, _("At most %(n)s characters.", n=max_length))
     return text
+
+
+def clean_id(errors: Errors, field: str, value: object, message: str) -> int | None:
+    """An optional row id from a form or JSON (a number or digits); out of range is as unknown as a typo."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        errors.add(field, message)
+        return None
+    try:
+        number = int(str(value).strip()) if isinstance(value, str) else int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        errors.add(field, message)
+        return None
+    if not 1 <= number <= MAX_ID:
+        errors.add(field, message)
+        return None
+    return number
+
+
+def parse_id(value: object) -> int | None:
+    """A row id, or None for anything that cannot name a row."""
+    return clean_id(Errors(), "id", value, "")
 
 
 def clean_url(errors: Errors, field: str, value: object, *, required: bool = False) -> str:
