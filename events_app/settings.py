@@ -20,7 +20,8 @@ def _bool(value: str | None, default: bool = False) -> bool:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./events.db"
-    secret_key: str = "dev-insecure-secret-change-me"
+    # No default: create_app refuses to start without a strong key (core/secret_key.py).
+    secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
     smtp_url: str = "smtp://127.0.0.1:8025"
     mail_from: str = "International Programme <events@localhost>"
@@ -36,6 +37,10 @@ class Settings:
     # New registrations accepted per minute from one client address, in each process (0: no limit). Generous,
     # because a whole institute may register for a lecture from behind one address; it stops scripts.
     registration_rate_limit: int = 300
+    # With a Redis URL the login and registration limits are counted there, across all processes.
+    redis_url: str = ""
+    # Prefix of this app's keys in Redis (several apps or test runs may share one server).
+    redis_namespace: str = "events"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -58,6 +63,8 @@ class Settings:
             registration_rate_limit=int(
                 env.get("EVENTS_REGISTRATION_RATE_LIMIT", defaults.registration_rate_limit)
             ),
+            redis_url=env.get("EVENTS_REDIS_URL", defaults.redis_url),
+            redis_namespace=env.get("EVENTS_REDIS_NAMESPACE", defaults.redis_namespace),
         )
         return replace(settings, **overrides) if overrides else settings
 
@@ -65,6 +72,10 @@ class Settings:
     def host(self) -> str:
         """Host name used in iCalendar UIDs and Message-IDs."""
         return urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def session_key(self) -> bytes:

@@ -148,7 +148,7 @@ def text_of(message: EmailMessage) -> str:
 def settings(database_url: str, tmp_path, smtp_port: int) -> Settings:
     return Settings(
         database_url=database_url,
-        secret_key="test-secret",
+        secret_key="test-suite-secret-key-0123456789-abcdefghijklmnop",
         base_url="http://testserver.local",
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
         media_dir=tmp_path / "media",

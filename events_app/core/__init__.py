@@ -1,0 +1,1 @@
+"""Domain-neutral helpers: secrets, log redaction, response headers, rate-limit stores, outage detection."""
