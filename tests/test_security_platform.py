@@ -185,112 +185,106 @@ async def test_public_pages_of_an_event_named_like_an_excluded_path_work(client,
         assert home.status_code == 200 and title in home.text
 
 
-async def test_a_registration_form_on_the_api_summit_page_carries_a_working_csrf_token(db, organiser, settings):
+async def test_a_registration_form_on_the_api_summit_page_carries_a_working_csrf_token(client, db, organiser,
+                                                                                         settings):
     event = await make_registration_event(db, organiser, settings, event_overrides={"title": "API Summit"})
-    app = create_app(settings)
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as first, \
-            AsyncTestClient(app=app, base_url="http://testserver.local") as second:
-        for visitor in (first, second):  # the second page comes from the cache, with its own token
-            page = await visitor.get(f"/events/{event.slug}")
-            assert page.status_code == 200
-            token = csrf_token_from(page.text)
-            assert token == visitor.cookies["csrftoken"]
-        response = await second.post(f"/events/{event.slug}/register", follow_redirects=False, data={
-            "name": "Ada", "email": "ada@example.org", "_csrf_token": token,
-        })
-        assert response.status_code in (302, 303), response.text[:300]
+    for _visitor in range(2):  # a new visitor each time; the second page comes from the cache, with its own token
+        client.cookies = httpx.Cookies()
+        page = await client.get(f"/events/{event.slug}")
+        assert page.status_code == 200
+        token = csrf_token_from(page.text)
+        assert token == client.cookies["csrftoken"]
+    response = await client.post(f"/events/{event.slug}/register", follow_redirects=False, data={
+        "name": "Ada", "email": "ada@example.org", "_csrf_token": token,
+    })
+    assert response.status_code in (302, 303), response.text[:300]
 
 
 # ---- 8. sessions that can be revoked -------------------------------------------------------------------------
 
 
-async def second_device(app, email: str) -> AsyncTestClient:
-    device = AsyncTestClient(app=app, base_url="http://testserver.local")
-    await device.__aenter__()
-    await login(device, email)
-    return device
+# Other browsers are other cookie jars taken in turn by the one test client: one app, one event loop (clients
+# of their own would share the app's connection pool across event loops, which PostgreSQL drivers refuse).
 
 
-async def is_logged_in(device: AsyncTestClient) -> bool:
-    response = await device.get("/organiser/account/", follow_redirects=False)
+async def log_in_elsewhere(client, email: str) -> str:
+    """Logs in from another browser; answers that browser's session cookie."""
+    saved = client.cookies
+    client.cookies = httpx.Cookies()
+    try:
+        await login(client, email)
+        return client.cookies[SESSION_COOKIE]
+    finally:
+        client.cookies = saved
+
+
+async def is_logged_in(client) -> bool:
+    response = await client.get("/organiser/account/", follow_redirects=False)
     return response.status_code == 200
 
 
-async def replay(app, cookie: str) -> bool:
-    """An attacker who copied the session cookie earlier tries it now."""
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as attacker:
-        attacker.cookies.set(SESSION_COOKIE, cookie)
-        return await is_logged_in(attacker)
+async def works(client, session_cookie: str) -> bool:
+    """Someone holding this session cookie (another device, or an attacker who copied it) opens a page."""
+    saved = client.cookies
+    client.cookies = httpx.Cookies({SESSION_COOKIE: session_cookie})
+    try:
+        return await is_logged_in(client)
+    finally:
+        client.cookies = saved
 
 
-async def test_a_cookie_copied_before_logout_no_longer_works_after_it(app, client, organiser):
+async def test_a_cookie_copied_before_logout_no_longer_works_after_it(client, organiser):
     await login(client, organiser.email)
     stolen = client.cookies[SESSION_COOKIE]
-    assert await replay(app, stolen)
+    assert await works(client, stolen)
     await post_form(client, "/organiser/account/", {}, action="/logout")
     assert not await is_logged_in(client)
-    assert not await replay(app, stolen)
+    assert not await works(client, stolen)
 
 
-async def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app, client, organiser):
-    other = await second_device(app, organiser.email)
-    try:
-        await login(client, organiser.email)
-        stolen = client.cookies[SESSION_COOKIE]
-        response = await post_form(client, "/organiser/account/", {
-            "current_password": TEST_PASSWORD, "new_password": "a-new-and-long-passphrase",
-        }, action="/organiser/account/password")
-        assert response.status_code in (302, 303)
-        assert await is_logged_in(client)
-        assert not await is_logged_in(other)
-        assert not await replay(app, stolen)
-    finally:
-        await other.__aexit__(None, None, None)
+async def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(client, organiser):
+    laptop = await log_in_elsewhere(client, organiser.email)
+    await login(client, organiser.email)
+    before_the_change = client.cookies[SESSION_COOKIE]
+    response = await post_form(client, "/organiser/account/", {
+        "current_password": TEST_PASSWORD, "new_password": "a-new-and-long-passphrase",
+    }, action="/organiser/account/password")
+    assert response.status_code in (302, 303)
+    assert await is_logged_in(client)
+    assert not await works(client, laptop)
+    assert not await works(client, before_the_change)
 
 
-async def test_logging_out_other_devices_keeps_this_one(app, client, organiser):
-    other = await second_device(app, organiser.email)
-    try:
-        await login(client, organiser.email)
-        response = await post_form(client, "/organiser/account/", {}, action="/organiser/account/sessions/end")
-        assert response.status_code in (302, 303)
-        assert await is_logged_in(client)
-        assert not await is_logged_in(other)
-    finally:
-        await other.__aexit__(None, None, None)
+async def test_logging_out_other_devices_keeps_this_one(client, organiser):
+    laptop = await log_in_elsewhere(client, organiser.email)
+    await login(client, organiser.email)
+    response = await post_form(client, "/organiser/account/", {}, action="/organiser/account/sessions/end")
+    assert response.status_code in (302, 303)
+    assert await is_logged_in(client)
+    assert not await works(client, laptop)
 
 
-async def test_an_admin_logs_an_organiser_out_everywhere(app, client, db, admin, organiser):
-    laptop = await second_device(app, organiser.email)
-    try:
-        stolen = laptop.cookies[SESSION_COOKIE]
-        await login(client, admin.email)
+async def test_an_admin_logs_an_organiser_out_everywhere(client, admin, organiser):
+    laptop = await log_in_elsewhere(client, organiser.email)
+    phone = await log_in_elsewhere(client, organiser.email)
+    await login(client, admin.email)
+    response = await post_form(client, "/organiser/accounts/", {},
+                               action=f"/organiser/accounts/{organiser.id}/sessions/end")
+    assert response.status_code in (302, 303)
+    assert not await works(client, laptop) and not await works(client, phone)
+    assert await is_logged_in(client)
+    assert await works(client, await log_in_elsewhere(client, organiser.email))  # logging in again works
+
+
+async def test_deactivation_ends_sessions_for_good_even_after_reactivation(client, db, admin, organiser):
+    laptop = await log_in_elsewhere(client, organiser.email)
+    await login(client, admin.email)
+    for _ in range(2):  # deactivate, then activate again
         response = await post_form(client, "/organiser/accounts/", {},
-                                   action=f"/organiser/accounts/{organiser.id}/sessions/end")
+                                   action=f"/organiser/accounts/{organiser.id}/active")
         assert response.status_code in (302, 303)
-        assert not await is_logged_in(laptop)
-        assert not await replay(app, stolen)
-        assert await is_logged_in(client)
-        # the organiser can log in again
-        await login(laptop, organiser.email)
-        assert await is_logged_in(laptop)
-    finally:
-        await laptop.__aexit__(None, None, None)
-
-
-async def test_deactivation_ends_sessions_for_good_even_after_reactivation(app, client, db, admin, organiser):
-    laptop = await second_device(app, organiser.email)
-    try:
-        stolen = laptop.cookies[SESSION_COOKIE]
-        await login(client, admin.email)
-        for _ in range(2):  # deactivate, then activate again
-            response = await post_form(client, "/organiser/accounts/", {},
-                                       action=f"/organiser/accounts/{organiser.id}/active")
-            assert response.status_code in (302, 303)
-        assert await db.scalar(select(Account.is_active).where(Account.id == organiser.id))
-        assert not await replay(app, stolen)
-    finally:
-        await laptop.__aexit__(None, None, None)
+    assert await db.scalar(select(Account.is_active).where(Account.id == organiser.id))
+    assert not await works(client, laptop)
 
 
 async def test_only_admins_log_others_out(client, admin, organiser):
@@ -300,16 +294,16 @@ async def test_only_admins_log_others_out(client, admin, organiser):
     assert response.status_code == 403
 
 
-async def test_a_session_ends_fourteen_days_after_login_however_often_it_is_used(app, organiser, settings):
+async def test_a_session_ends_fourteen_days_after_login_however_often_it_is_used(client, organiser, settings):
     fifteen_days_ago = int(time.time()) - 15 * 24 * 3600
     cookie = forged_session_cookie(settings.secret_key, {
         "account_id": organiser.id, "session_version": 0, "login_at": fifteen_days_ago,
     })
-    assert not await replay(app, cookie)
+    assert not await works(client, cookie)
     fresh = forged_session_cookie(settings.secret_key, {
         "account_id": organiser.id, "session_version": 0, "login_at": int(time.time()),
     })
-    assert await replay(app, fresh)  # the same cookie, young: the check above is the age
+    assert await works(client, fresh)  # the same cookie, young: the check above is the age
 
 
 # ---- 12. private links in access logs ------------------------------------------------------------------------
