@@ -174,6 +174,17 @@ async def test_organiser_forms_of_an_event_named_like_an_excluded_path_refuse_cr
     assert status == EventStatus.DRAFT and stored_title == title
 
 
+async def test_only_the_routes_that_need_no_csrf_check_skip_it(client, db, organiser):
+    event = await make_event(db, organiser, title="API Summit")
+    for path in ("/api/events", "/healthz", "/schema/openapi.json", "/calendar.ics", f"/events/{event.slug}.ics"):
+        response = await client.get(path)
+        assert response.status_code == 200 and "set-cookie" not in response.headers, path
+    for path in (f"/events/{event.slug}", "/login"):
+        response = await client.get(path)
+        assert "csrftoken=" in response.headers["set-cookie"], path
+        client.cookies.clear()
+
+
 @pytest.mark.parametrize("title", SLUG_TITLES)
 async def test_public_pages_of_an_event_named_like_an_excluded_path_work(client, db, organiser, title):
     event = await make_event(db, organiser, title=title)
