@@ -165,7 +165,14 @@ def run(host: str, port: int, workers: int, reload: bool) -> None:
     if not os.environ.get("EVENTS_SECRET_KEY") and is_loopback(host):
         # Only this machine can reach the server, so a key kept in the working copy is enough; the
         # environment passes it on to uvicorn's worker and reload processes.
-        os.environ["EVENTS_SECRET_KEY"] = development_secret_key(DEVELOPMENT_KEY_FILE)
+        key = development_secret_key(DEVELOPMENT_KEY_FILE)
+        try:
+            check_secret_key(key)
+        except InsecureSecretKey:
+            raise click.ClickException(
+                f"{DEVELOPMENT_KEY_FILE} does not hold a usable key; delete it and a new one is made."
+            ) from None
+        os.environ["EVENTS_SECRET_KEY"] = key
         click.echo(f"Using the development secret key in {DEVELOPMENT_KEY_FILE} (loopback only).", err=True)
     require_secret_key()
     uvicorn.run(
