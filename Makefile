@@ -22,6 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 ## run: create the virtualenv, migrate the SQLite database, load demo data once, serve on http://127.0.0.1:8000
+## (without EVENTS_SECRET_KEY, `events-app run` on loopback makes a development key once, in .secret_key)
 run: $(VENV)/.installed-run
 	$(BIN)/events-app db upgrade
 	$(BIN)/events-app demo --if-empty

@@ -39,7 +39,7 @@ from events_app.calendar import build  # noqa: E402
 from events_app.calendar.feeds import _main_zone  # noqa: E402
 from events_app.calendar.services import FeedScope, feed_entries, load_events, speakers_by_event  # noqa: E402
 from events_app.db import create_engine, import_models, metadata  # noqa: E402
-from events_app.devserver import ensure_database  # noqa: E402
+from events_app.devserver import ensure_database, throwaway_secret_key  # noqa: E402
 from events_app.events.models import Event, EventKind, EventStatus, Series  # noqa: E402
 from events_app.events.services import EventService  # noqa: E402
 from events_app.schedule.models import Talk, TalkSpeaker  # noqa: E402
@@ -127,7 +127,8 @@ async def fill(url: str, events: int, talks_per_event: int) -> None:
 
 
 async def measure(url: str, repeats: int) -> dict[str, float]:
-    settings = Settings(database_url=url, base_url="https://events.example.org", db_pool_size=5)
+    settings = Settings(database_url=url, base_url="https://events.example.org", db_pool_size=5,
+                        secret_key=throwaway_secret_key())
     engine = create_engine(settings, pooled=False)
     session_maker = async_sessionmaker(engine, expire_on_commit=False)
     now = dt.datetime.now(dt.UTC)

@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from events_app.devserver import ensure_database, wait_until_up  # noqa: E402
+from events_app.devserver import ensure_database, throwaway_secret_key, wait_until_up  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/ev_bench"
 EVENTS = 2000
@@ -242,6 +242,7 @@ def free_port() -> int:
 
 def start_server(database_url: str, port: int, workers: int, page_cache_seconds: int) -> subprocess.Popen:
     env = {**os.environ, "EVENTS_DATABASE_URL": database_url, "EVENTS_DEBUG": "0",
+           "EVENTS_SECRET_KEY": os.environ.get("EVENTS_SECRET_KEY") or throwaway_secret_key(),
            "EVENTS_PAGE_CACHE_SECONDS": str(page_cache_seconds),
            "EVENTS_RUN_WORKER_IN_PROCESS": "0", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "uvicorn", "events_app.app:app", "--host", "127.0.0.1", "--port", str(port),

@@ -200,6 +200,7 @@ async def main() -> None:
     from litestar.testing import AsyncTestClient
 
     from events_app.app import create_app
+    from events_app.devserver import throwaway_secret_key
     from events_app.settings import Settings
 
     t0 = time.perf_counter()
@@ -213,6 +214,7 @@ async def main() -> None:
     queries: dict[str, dict[str, int]] = {name: {} for name in paths}
     sizes: dict[str, int] = {}
     media = Path(tempfile.mkdtemp(prefix="bench-media-"))
+    secret_key = throwaway_secret_key()
 
     # Cold: a fresh app for each request, three rounds. "first" is the very first request the process serves
     # (templates compiled and locale data loaded on the way); "cold" is the first request for this programme in
@@ -220,7 +222,7 @@ async def main() -> None:
     for _round in range(ROUNDS_COLD):
         for name, path in paths.items():
             for warm in (False, True):
-                app = create_app(Settings(database_url=url, media_dir=media, db_pool_size=5))
+                app = create_app(Settings(database_url=url, media_dir=media, db_pool_size=5, secret_key=secret_key))
                 async with AsyncTestClient(app=app, base_url="http://bench.local") as client:
                     await client.get("/healthz?db=1")  # opens the pool: connecting is not what is measured
                     if warm:
@@ -234,7 +236,7 @@ async def main() -> None:
                     sizes[name] = len(response.content)
 
     gc.collect()
-    app = create_app(Settings(database_url=url, media_dir=media, db_pool_size=5))
+    app = create_app(Settings(database_url=url, media_dir=media, db_pool_size=5, secret_key=secret_key))
     engine = app.state.db_config.get_engine()
     statements: list[str] = []
     sa_event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar, MediaType, Request, get
+from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -20,24 +20,36 @@ from sqlalchemy import text
 
 from events_app.cli import EventsCLIPlugin
 from events_app.core.crypto import configure_data_keys
+from events_app.core.outages import RETRY_AFTER_SECONDS, is_outage
+from events_app.core.rate_limits import store_registry
+from events_app.core.secret_key import check_secret_key
+from events_app.core.security_headers import SecurityHeaders
 from events_app.db import sqlalchemy_config
 from events_app.settings import PROJECT_ROOT, Settings
+from events_app.web.auth import SESSION_MAX_AGE
 from events_app.web.edge import check_request_input
 from events_app.web.errors import exception_handlers
+from events_app.web.forms import CSRF_EXEMPT
 from events_app.web.locale import LocaleMiddleware
 from events_app.web.page_cache import PageCache, page_cache_lifespan, serve_cached_page, store_rendered_page
 from events_app.web.templating import template_engine
 
 
-@get("/healthz", media_type=MediaType.JSON, include_in_schema=False)
-async def healthz(request: Request, db: int = 0) -> dict[str, str]:
-    """Load balancer check; ?db=1 also proves the database answers."""
+@get("/healthz", media_type=MediaType.JSON, include_in_schema=False, opt=CSRF_EXEMPT)
+async def healthz(request: Request, db: int = 0) -> Response[dict[str, str]]:
+    """Load balancer check; ?db=1 also proves the database answers (503 with Retry-After when it does not)."""
     if db:
         config = request.app.state.db_config
-        async with config.get_session() as session:
-            await session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": "ok"}
-    return {"status": "ok"}
+        try:
+            async with config.get_session() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            return Response({"status": "unavailable", "database": "unavailable"}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return Response({"status": "ok", "database": "ok"})
+    return Response({"status": "ok"})
 
 
 def in_process_worker(settings: Settings):
@@ -100,6 +112,7 @@ def provide_settings(state: State) -> Settings:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    check_secret_key(settings.secret_key)  # a forgeable session key must never serve a request
     from events_app.accounts.controllers import route_handlers as account_routes
     from events_app.api import api_router
     from events_app.calendar.feeds import route_handlers as calendar_routes
@@ -115,21 +128,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     session_config = CookieBackendConfig(
         secret=settings.session_key,
         key="events_session",
-        max_age=14 * 24 * 3600,
-        secure=settings.base_url.startswith("https://"),
+        max_age=SESSION_MAX_AGE,
+        secure=settings.is_https,
         samesite="lax",
         httponly=True,
     )
+    # No path patterns: routes that need no CSRF check say so themselves (opt=CSRF_EXEMPT).
     csrf_config = CSRFConfig(
         secret=settings.csrf_secret,
         cookie_name="csrftoken",
         header_name="x-csrftoken",
-        cookie_secure=settings.base_url.startswith("https://"),
+        cookie_secure=settings.is_https,
         cookie_samesite="lax",
-        # The JSON API authenticates with bearer tokens, never cookies, so CSRF cannot reach it.
-        # Calendar feeds are read-only and publicly cached: no cookie may ride on them.
-        exclude=["/api", "/healthz", "/schema", "/calendar"],
     )
+    stores, redis_store = store_registry(settings.redis_url, settings.redis_namespace)
     static_dir = PROJECT_ROOT / "static"
     template_config = TemplateConfig(instance=template_engine(settings.templates_dir))
     page_cache = PageCache(seconds=settings.page_cache_seconds, needs_listener=not settings.is_sqlite)
@@ -140,6 +152,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ]
     if settings.run_worker_in_process:
         lifespan.append(in_process_worker(settings))
+    if redis_store is not None:
+        lifespan.append(lambda _app: redis_store)  # closes the connection pool on shutdown
     application = Litestar(
         route_handlers=[
             healthz,
@@ -161,11 +175,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Paths, queries and bodies are checked against one input policy before any handler (web/edge.py).
         guards=[check_request_input],
         csrf_config=csrf_config,
+        stores=stores,
         template_config=template_config,
         openapi_config=OpenAPIConfig(
             title="International Programme Events API",
             version="1.0.0",
             path="/schema",
+            openapi_router=Router("/schema", route_handlers=[], include_in_schema=False, opt=CSRF_EXEMPT),
             render_plugins=[ScalarRenderPlugin()],
             description="Events, series, speakers and talks. Reads are public; changes need "
             "'Authorization: Bearer <token>' (create one on your account page or with `events-app create-token`).",
@@ -178,7 +194,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         after_request=store_rendered_page,
         debug=settings.debug,
     )
-    return serve_feed_paths(application)
+    serve_feed_paths(application)
+    application.asgi_handler = SecurityHeaders(application.asgi_handler, https=settings.is_https)
+    return application
 
 
 def __getattr__(name: str):

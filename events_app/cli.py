@@ -11,9 +11,27 @@ import click
 from litestar.plugins import CLIPluginProtocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from events_app.core.secret_key import (
+    InsecureSecretKey,
+    check_secret_key,
+    development_secret_key,
+    is_loopback,
+)
 from events_app.settings import PROJECT_ROOT, Settings
 
 T = TypeVar("T")
+
+DEVELOPMENT_KEY_FILE = PROJECT_ROOT / ".secret_key"
+
+
+def require_secret_key() -> Settings:
+    """The settings, or a clear refusal when EVENTS_SECRET_KEY is unset, a known default or too short."""
+    settings = Settings.from_env()
+    try:
+        check_secret_key(settings.secret_key)
+    except InsecureSecretKey as exc:
+        raise click.ClickException(str(exc)) from None
+    return settings
 
 
 def run_in_session(work: Callable[[AsyncSession], Awaitable[T]], settings: Settings | None = None) -> T:
@@ -152,7 +170,8 @@ def create_token(email: str, name: str) -> None:
     click.echo(token)
 
 
-@main.command(help="Serve the app with uvicorn.")
+@main.command(help="Serve the app with uvicorn. Without EVENTS_SECRET_KEY, on a loopback host only, a random "
+                   "development key is made once and kept in .secret_key (git-ignored).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
@@ -160,9 +179,24 @@ def create_token(email: str, name: str) -> None:
 def run(host: str, port: int, workers: int, reload: bool) -> None:
     import uvicorn
 
+    from events_app.core.log_redaction import uvicorn_log_config
+
+    if not os.environ.get("EVENTS_SECRET_KEY") and is_loopback(host):
+        # Only this machine can reach the server, so a key kept in the working copy is enough; the
+        # environment passes it on to uvicorn's worker and reload processes.
+        key = development_secret_key(DEVELOPMENT_KEY_FILE)
+        try:
+            check_secret_key(key)
+        except InsecureSecretKey:
+            raise click.ClickException(
+                f"{DEVELOPMENT_KEY_FILE} does not hold a usable key; delete it and a new one is made."
+            ) from None
+        os.environ["EVENTS_SECRET_KEY"] = key
+        click.echo(f"Using the development secret key in {DEVELOPMENT_KEY_FILE} (loopback only).", err=True)
+    require_secret_key()
     uvicorn.run(
         "events_app.app:app", host=host, port=port, workers=workers, reload=reload, proxy_headers=True,
-        log_level="info",
+        log_level="info", log_config=uvicorn_log_config(),
     )
 
 
@@ -176,7 +210,7 @@ def worker(once: bool) -> None:
     from events_app.notify.worker import deliver_due, run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = Settings.from_env()
+    settings = require_secret_key()
     if once:
         async def one_pass() -> int:
             engine = create_engine(settings, pooled=False)

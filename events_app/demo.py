@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account, Role
-from events_app.accounts.services import password_hasher
+from events_app.accounts.passwords import password_hasher
 from events_app.events.models import Event, EventKind, EventStatus, Series
 from events_app.schedule.models import Room, ScheduleSession, Talk, TalkSpeaker, Venue
 from events_app.speakers.models import Person

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -13,12 +14,21 @@ from typing import IO
 from events_app.settings import PROJECT_ROOT
 
 
+def throwaway_secret_key() -> str:
+    """A random EVENTS_SECRET_KEY for a server that lives only as long as a test or benchmark run."""
+    return secrets.token_urlsafe(32)
+
+
 def start_server(port: int, env: Mapping[str, str], *, output: IO[bytes] | None = None) -> subprocess.Popen:
-    """`uvicorn events_app.app:app` on 127.0.0.1:port, configured by the EVENTS_* variables in ``env``."""
+    """`uvicorn events_app.app:app` on 127.0.0.1:port, configured by the EVENTS_* variables in ``env``
+    (a throwaway secret key unless ``env`` or the environment gives one: the app refuses to start without)."""
+    environment = {**os.environ, **env}
+    if not environment.get("EVENTS_SECRET_KEY"):
+        environment["EVENTS_SECRET_KEY"] = throwaway_secret_key()
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "events_app.app:app", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log", "--log-level", "warning"],
-        cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT if output else None,
+        cwd=PROJECT_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT if output else None,
     )
 
 

@@ -20,7 +20,8 @@ def _bool(value: str | None, default: bool = False) -> bool:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./events.db"
-    secret_key: str = "dev-insecure-secret-change-me"
+    # No default: create_app refuses to start without a strong key (core/secret_key.py).
+    secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
     smtp_url: str = "smtp://127.0.0.1:8025"
     mail_from: str = "International Programme <events@localhost>"
@@ -43,6 +44,10 @@ class Settings:
     # Sent, failed and dropped mail keeps names, addresses and private links; after this many days the worker
     # purges them from the outbox (0: as soon as the message is delivered or given up).
     mail_retention_days: int = 30
+    # With a Redis URL the login and registration limits are counted there, across all processes.
+    redis_url: str = ""
+    # Prefix of this app's keys in Redis (several apps or test runs may share one server).
+    redis_namespace: str = "events"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -68,6 +73,8 @@ class Settings:
             data_key=env.get("EVENTS_DATA_KEY", defaults.data_key),
             data_keys_old=tuple(k.strip() for k in env.get("EVENTS_DATA_KEYS_OLD", "").split(",") if k.strip()),
             mail_retention_days=max(0, int(env.get("EVENTS_MAIL_RETENTION_DAYS", defaults.mail_retention_days))),
+            redis_url=env.get("EVENTS_REDIS_URL", defaults.redis_url),
+            redis_namespace=env.get("EVENTS_REDIS_NAMESPACE", defaults.redis_namespace),
         )
         return replace(settings, **overrides) if overrides else settings
 
@@ -75,6 +82,10 @@ class Settings:
     def host(self) -> str:
         """Host name used in iCalendar UIDs and Message-IDs."""
         return urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def session_key(self) -> bytes:

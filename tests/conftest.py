@@ -166,7 +166,7 @@ def settings(database_url: str, media_dir: Path, smtp_port: int) -> Settings:
     # Equal from test to test (a module may override it), so the app built for it can be reused.
     return Settings(
         database_url=database_url,
-        secret_key="test-secret",
+        secret_key="test-suite-secret-key-0123456789-abcdefghijklmnop",
         base_url="http://testserver.local",
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
         media_dir=media_dir,

@@ -10,6 +10,7 @@ from events_app.settings import Settings
 
 def test_cli_sets_up_a_database_loads_demo_data_and_creates_an_organiser_with_a_token(empty_database_url, monkeypatch):
     monkeypatch.setenv("EVENTS_DATABASE_URL", empty_database_url)
+    monkeypatch.setenv("EVENTS_SECRET_KEY", "cli-test-secret-key-0123456789-abcdefghijklmnop")
     runner = CliRunner()
 
     result = runner.invoke(main, ["db", "upgrade"])

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account, Role
 from events_app.accounts.services import AccountService
-from events_app.web.auth import SESSION_ACCOUNT_KEY, provide_organiser, require_admin, requires_login
+from events_app.core.rate_limits import rate_limit
+from events_app.web.auth import (
+    provide_organiser,
+    require_admin,
+    requires_login,
+    session_account,
+    start_session,
+)
 from events_app.web.forms import form_page, read_form
 from events_app.web.i18n import gettext as _
 from events_app.web.validation import Conflict, ValidationFailed
 
-# Per client address and process; counters are a cache that is safe to lose.
-login_rate_limit = RateLimitConfig(rate_limit=("minute", 20), exclude=None)
+# Per client address; counted in Redis across processes when EVENTS_REDIS_URL is set, else per process.
+# Counters are a cache that is safe to lose.
+login_rate_limit = rate_limit(("minute", 20), store="login_rate_limit")
 
 
 async def provide_account_service(db_session: AsyncSession) -> AccountService:
@@ -51,12 +58,16 @@ class LoginPages(Controller):
                 values=values,
                 status=401,
             )
-        request.clear_session()  # a fresh session on login: no fixation
-        request.set_session({SESSION_ACCOUNT_KEY: account.id})
+        start_session(request, account)  # a fresh session on login: no fixation
         return Redirect(path=safe_next(values.get("next")))
 
     @post("/logout")
-    async def logout(self, request: Request) -> Redirect:
+    async def logout(self, request: Request, accounts: AccountService, db_session: AsyncSession) -> Redirect:
+        # A copy of the cookie must not outlive the logout: end every session of the account. A cookie that is
+        # no longer valid changes nothing.
+        account = await session_account(request, db_session)
+        if account is not None:
+            await accounts.end_sessions(account)
         request.clear_session()
         return Redirect(path="/")
 
@@ -104,7 +115,15 @@ class AccountPages(Controller):
             await accounts.set_password(organiser, form.get("new_password", ""))
         except ValidationFailed as exc:
             return await self._page(accounts, organiser, errors={"new_password": exc.errors["password"]})
-        flash(request, _("Password changed."), "success")
+        start_session(request, organiser)  # every other session has ended; this one goes on
+        flash(request, _("Password changed. You are logged out on every other device."), "success")
+        return Redirect(path="/organiser/account")
+
+    @post("/sessions/end")
+    async def end_other_sessions(self, request: Request, accounts: AccountService, organiser: Account) -> Redirect:
+        await accounts.end_sessions(organiser)
+        start_session(request, organiser)
+        flash(request, _("You are logged out on every other device."), "success")
         return Redirect(path="/organiser/account")
 
 
@@ -141,7 +160,18 @@ class AdminAccountPages(Controller):
         require_admin(organiser)
         account = await accounts.get(account_id)
         if account.id != organiser.id:
-            account.is_active = not account.is_active
+            await accounts.set_active(account, not account.is_active)
+        return Redirect(path="/organiser/accounts")
+
+    @post("/{account_id:int}/sessions/end")
+    async def end_sessions(self, request: Request, account_id: int, accounts: AccountService,
+                           organiser: Account) -> Redirect:
+        """An admin's "log out everywhere" (a lost laptop, a shared computer): every session of the account ends,
+        the admin's own included when it is their account."""
+        require_admin(organiser)
+        account = await accounts.get(account_id)
+        await accounts.end_sessions(account)
+        flash(request, _("%(email)s is logged out everywhere.", email=account.email), "success")
         return Redirect(path="/organiser/accounts")
 
 

@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, Enum, ForeignKey, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from events_app.db import Base
@@ -26,6 +26,8 @@ class Account(Base):
         default=Role.ORGANISER,
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every session cookie; bumping it ends all of the account's sessions (web/auth.py).
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="account", cascade="all, delete-orphan", lazy="noload"

@@ -5,24 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from contextlib import suppress
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from events_app.accounts.models import Account, ApiToken, Role
+from events_app.accounts.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
 from events_app.web.i18n import gettext as _
 from events_app.web.validation import Conflict, Errors, clean_email, clean_text
 
-password_hasher = PasswordHasher()
-# Verifying against this keeps unknown e-mails as slow as wrong passwords (no account enumeration by timing).
-_DUMMY_HASH = password_hasher.hash("not-a-real-password")
-
 TOKEN_PREFIX = "evt_"
-MIN_PASSWORD_LENGTH = 10
 
 
 def hash_token(token: str) -> str:
@@ -41,13 +39,13 @@ class AccountService(SQLAlchemyAsyncRepositoryService[Account]):
         errors = Errors()
         email = clean_email(errors, "email", email, required=True).lower()
         full_name = clean_text(errors, "full_name", full_name, max_length=200, multiline=False)
-        if len(password or "") < MIN_PASSWORD_LENGTH:
-            errors.add("password", _("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
+        if problem := password_problem(password, email):
+            errors.add("password", problem)
         errors.raise_if_any()
         if await self.get_one_or_none(Account.email == email):
             raise Conflict("email", _("An account with this e-mail already exists."))
         return await self.create(
-            Account(email=email, full_name=full_name, password_hash=password_hasher.hash(password), role=role)
+            Account(email=email, full_name=full_name, password_hash=await hash_password(password), role=role)
         )
 
     async def all_accounts(self) -> list[Account]:
@@ -56,23 +54,32 @@ class AccountService(SQLAlchemyAsyncRepositoryService[Account]):
     async def authenticate(self, email: str, password: str) -> Account | None:
         account = await self.get_one_or_none(Account.email == (email or "").strip().lower())
         if account is None or not account.is_active:
-            with suppress(VerificationError):
-                password_hasher.verify(_DUMMY_HASH, password or "")
+            await verify_password(None, password)
             return None
-        try:
-            password_hasher.verify(account.password_hash, password or "")
-        except (VerificationError, InvalidHashError):
+        if not await verify_password(account.password_hash, password):
             return None
-        if password_hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = password_hasher.hash(password)
+        if needs_rehash(account.password_hash):
+            account.password_hash = await hash_password(password)
         return account
 
     async def set_password(self, account: Account, password: str) -> None:
-        if len(password or "") < MIN_PASSWORD_LENGTH:
+        """A new password ends every session of the account (the caller starts a new one for its own)."""
+        if problem := password_problem(password, account.email):
             errors = Errors()
-            errors.add("password", _("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
+            errors.add("password", problem)
             errors.raise_if_any()
-        account.password_hash = password_hasher.hash(password)
+        account.password_hash = await hash_password(password)
+        await self.end_sessions(account)
+
+    async def end_sessions(self, account: Account) -> None:
+        """Logs the account out everywhere: every session cookie made before now stops working."""
+        account.session_version += 1
+        await self.repository.session.flush()
+
+    async def set_active(self, account: Account, active: bool) -> None:
+        if account.is_active and not active:
+            await self.end_sessions(account)  # so reactivating later does not bring old cookies back
+        account.is_active = active
         await self.repository.session.flush()
 
     async def create_token(self, account: Account, name: str = "") -> str:

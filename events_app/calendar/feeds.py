@@ -33,6 +33,7 @@ from events_app.events.services import EventService
 from events_app.settings import Settings
 from events_app.speakers.access import is_public_person
 from events_app.speakers.models import Person
+from events_app.web.forms import CSRF_EXEMPT
 from events_app.web.i18n import current_locale
 from events_app.web.i18n import gettext as _
 
@@ -220,6 +221,7 @@ FEED_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 
 class CalendarFeeds(Controller):
     include_in_schema = False
+    opt = CSRF_EXEMPT  # read-only and publicly cached: no CSRF cookie may be set on them
 
     @route("/calendar.ics", http_method=FEED_METHODS, name="calendar_feed")
     async def all_events(

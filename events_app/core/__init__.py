@@ -1,1 +1,2 @@
-"""Domain-neutral building blocks (text policy, CSV cells, encryption) that every domain may use."""
+"""Domain-neutral building blocks every domain may use: text policy, CSV cells, encryption, secrets, log
+redaction, response headers, rate-limit stores, outage detection."""

@@ -10,7 +10,6 @@ from litestar import Controller, Request, Response, get, post, route
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,13 +19,14 @@ from events_app.calendar import build
 from events_app.calendar.feeds import FEED_METHODS, INTERNAL_PREFIX, conditional_feed
 from events_app.calendar.links import CalendarLinks
 from events_app.calendar.services import speakers_by_event
+from events_app.core.rate_limits import rate_limit
 from events_app.events.models import Event
 from events_app.events.services import EventService
 from events_app.registration.models import QuestionKind, RegistrationSettings, RegistrationStatus
 from events_app.registration.services import AlreadyRegistered, RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
-from events_app.web.forms import form_page, read_form
+from events_app.web.forms import CSRF_EXEMPT, form_page, read_form
 from events_app.web.i18n import gettext as _
 from events_app.web.params import SearchText
 from events_app.web.timefmt import local_input_value
@@ -118,7 +118,8 @@ class PublicRegistrationPages(Controller):
         return await self._manage_page(registrations, token, registration,
                                        calendar_feed={"https": links.https(path), "webcal": links.webcal(path)})
 
-    @route(f"{INTERNAL_PREFIX}/my/{{feed_token:str}}", http_method=FEED_METHODS, name="personal_calendar_feed")
+    @route(f"{INTERNAL_PREFIX}/my/{{feed_token:str}}", http_method=FEED_METHODS, name="personal_calendar_feed",
+           opt=CSRF_EXEMPT)
     async def personal_feed(self, request: Request, feed_token: str, registrations: RegistrationService) -> Response:
         """/my/calendar/{token}.ics (rewritten here by calendar.feeds.FeedPaths): the events one person
         registered for. Public by its unguessable token, so never stored by shared caches."""
@@ -355,10 +356,11 @@ def _is_new_registration(request: Request) -> bool:
 
 
 def registration_rate_limit(settings: Settings) -> list[DefineMiddleware]:
-    """At most ``settings.registration_rate_limit`` new registrations a minute from one client address in each
-    process (429 beyond); nothing when the limit is 0. Its own store, so logins do not count against it."""
+    """At most ``settings.registration_rate_limit`` new registrations a minute from one client address (429
+    beyond): in each process, or across all of them with EVENTS_REDIS_URL; nothing when the limit is 0. Its own
+    store, so logins do not count against it."""
     if settings.registration_rate_limit <= 0:
         return []
-    config = RateLimitConfig(rate_limit=("minute", settings.registration_rate_limit),
-                             check_throttle_handler=_is_new_registration, store="registration_rate_limit")
+    config = rate_limit(("minute", settings.registration_rate_limit),
+                        check_throttle_handler=_is_new_registration, store="registration_rate_limit")
     return [config.middleware]

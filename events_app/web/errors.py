@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from advanced_alchemy.exceptions import RepositoryError
+from advanced_alchemy.extensions.litestar.exception_handler import exception_to_http_response
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
 from litestar.response import Redirect, Template
@@ -12,8 +14,10 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
+from events_app.core.outages import RETRY_AFTER_SECONDS, is_outage
 from events_app.web.auth import LoginRequired
 from events_app.web.i18n import gettext as _
 from events_app.web.validation import Conflict, ValidationFailed
@@ -23,12 +27,13 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/api"
 
 
-def _error_page(request: Request, status: int, message: str) -> Response:
+def _error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return Template(
         template_name="errors/error.html",
         context={"status": status, "message": message},
         status_code=status,
         media_type=MediaType.HTML,
+        headers=headers,
     )
 
 
@@ -96,7 +101,27 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     return _error_page(request, exc.status_code, message)
 
 
+def service_unavailable(request: Request, exc: BaseException) -> Response:
+    """The database (or Redis) cannot be reached: 503 and when to retry, so clients and balancers back off."""
+    request.logger.warning("database unavailable: %s", exc.__class__.__name__)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if is_api(request):
+        return Response({"detail": "Service temporarily unavailable; please retry later.", "status_code": 503},
+                        status_code=HTTP_503_SERVICE_UNAVAILABLE, headers=headers)
+    return _error_page(request, HTTP_503_SERVICE_UNAVAILABLE,
+                       _("The site is briefly unavailable. Please try again in a minute."), headers)
+
+
+def repository_error_handler(request: Request, exc: RepositoryError) -> Response:
+    # Advanced Alchemy wraps driver errors (a refused connection among them) in its own exceptions.
+    if is_outage(exc):
+        return service_unavailable(request, exc)
+    return exception_to_http_response(request, exc)
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if is_outage(exc):
+        return service_unavailable(request, exc)
     request.logger.exception("unhandled error", exc_info=exc)
     if is_api(request):
         return Response({"detail": "Internal server error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
@@ -108,5 +133,6 @@ exception_handlers = {
     Conflict: conflict_handler,
     ValidationException: litestar_validation_handler,
     HTTPException: http_exception_handler,
+    RepositoryError: repository_error_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
 }

@@ -160,6 +160,12 @@ def _cache_of(request: Request) -> PageCache | None:
     return cache if cache is not None and cache.active else None
 
 
+def _csrf_token(request: Request) -> str:
+    # Litestar leaves its `Empty` sentinel (a class, so truthy) when the CSRF middleware did not run.
+    token = ScopeState.from_scope(request.scope).csrf_token
+    return token if isinstance(token, str) else ""
+
+
 def _cacheable(request: Request) -> bool:
     if request.method != "GET" or request.route_handler.name not in CACHED_ROUTES:
         return False
@@ -178,8 +184,7 @@ async def serve_cached_page(request: Request) -> Response | None:
     if page is None:
         _pending.set((key, cache.generation))
         return None
-    token = ScopeState.from_scope(request.scope).csrf_token or ""
-    return Response(content=page.body.replace(CSRF_MARK, token), media_type=MediaType.HTML)
+    return Response(content=page.body.replace(CSRF_MARK, _csrf_token(request)), media_type=MediaType.HTML)
 
 
 async def store_rendered_page(response: Response) -> Response:
@@ -204,7 +209,7 @@ async def store_rendered_page(response: Response) -> Response:
         return response
     rendered = response.to_asgi_response(None, request)
     body = rendered.body.decode(response.encoding)
-    token = ScopeState.from_scope(request.scope).csrf_token or ""
+    token = _csrf_token(request)
     key, generation = pending
     cache = request.app.state.get("page_cache")
     if cache is not None:

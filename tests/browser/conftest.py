@@ -18,6 +18,7 @@ from typing import TypeVar
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.browser.actions import forget_csp_violations, watch_csp_violations
 from tests.browser.live import (
     INSTALL_HINT,
     LiveServer,
@@ -138,14 +139,24 @@ def _new_page(browser, live_server: LiveServer, **options):
     options = {"viewport": DESKTOP, "locale": "en-GB", **options}
     context = browser.new_context(base_url=live_server.base_url, **options)
     context.set_default_timeout(10_000)
-    return context, context.new_page()
+    new_page = context.new_page()
+    watch_csp_violations(context, new_page)
+    return context, new_page
+
+
+def _close(context, page) -> None:
+    # A journey that ends with a report from the Content-Security-Policy fails: a style or script the policy
+    # stops would silently break the page for people.
+    reports = forget_csp_violations(page)
+    context.close()
+    assert reports == [], "the Content-Security-Policy blocked something:\n" + "\n".join(reports)
 
 
 @pytest.fixture
 def page(browser, live_server: LiveServer) -> Iterator:
     context, new_page = _new_page(browser, live_server)
     yield new_page
-    context.close()
+    _close(context, new_page)
 
 
 @pytest.fixture
@@ -154,12 +165,12 @@ def page_without_javascript(browser, live_server: LiveServer) -> Iterator:
     new_page.set_content("<title>no script</title><script>document.title = 'script ran'</script>")
     assert new_page.title() == "no script", "JavaScript is still enabled in this context"
     yield new_page
-    context.close()
+    _close(context, new_page)
 
 
 @pytest.fixture
 def phone_page(browser, live_server: LiveServer) -> Iterator:
     context, new_page = _new_page(browser, live_server, viewport=PHONE, is_mobile=True, has_touch=True)
     yield new_page
-    context.close()
+    _close(context, new_page)
 
