@@ -65,7 +65,7 @@ def with_vobject(body: bytes) -> dict[str, Reading]:
     calendar = vobject.readOne(body.decode("utf-8"))
     found = {}
     for v in getattr(calendar, "vevent_list", []):
-        def value(name):
+        def value(name, v=v):
             return getattr(v, name).value if hasattr(v, name) else None
 
         found[value("uid")] = Reading(
