@@ -333,12 +333,19 @@ def feed_calendar(*, name: str, description: str, settings: Settings, zone: str 
     return calendar
 
 
+# Every VTIMEZONE starts here (or earlier, for older events): vobject (dateutil) keeps the first VTIMEZONE it
+# reads for a TZID and uses it for every later calendar in the process, so a block that began with one feed's
+# first year misread another feed's earlier events. Rules still in force are open-ended RRULEs, so the same
+# zone gives the same block whatever the feed.
+VTIMEZONE_FROM = dt.date(2000, 1, 1)
+
+
 def timezone_span(instants: Iterable[dt.datetime]) -> tuple[dt.date, dt.date]:
-    """Whole years around the events, so each VTIMEZONE covers them and stays short."""
+    """Whole years covering the events, so each VTIMEZONE covers them."""
     years = [i.year for i in instants]
     if not years:
-        return Timezone.DEFAULT_FIRST_DATE, Timezone.DEFAULT_LAST_DATE
-    return dt.date(min(years) - 1, 1, 1), dt.date(max(years) + 2, 1, 1)
+        return VTIMEZONE_FROM, Timezone.DEFAULT_LAST_DATE
+    return min(dt.date(min(years) - 1, 1, 1), VTIMEZONE_FROM), dt.date(max(years) + 2, 1, 1)
 
 
 @lru_cache(maxsize=256)

@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
 DAY = 86_400
+# Changes are looked for a week apart, then bisected to the second: no zone since 2000 changed twice and back
+# within a week (Morocco's Ramadan breaks, the closest, last about a month).
+STEP = 7 * DAY
 # Changes are also read this many years past the span, to tell a rule still in force (written open-ended,
 # as calendar programs write them) from one that stopped (written with UNTIL).
 LOOKAHEAD_YEARS = 3
@@ -60,14 +63,14 @@ def _state(zone: ZoneInfo, at: int) -> tuple[dt.timedelta, bool, str]:
 
 
 def changes(tzid: str, start: int, end: int) -> tuple[tuple[dt.timedelta, bool, str], list[Change]]:
-    """The state at ``start`` and every change in [start, end), found day by day and bisected to the second
-    (zoneinfo has no public list of transitions; two changes within one day do not occur in current rules)."""
+    """The state at ``start`` and every change in [start, end), found a STEP apart and bisected to the second
+    (zoneinfo has no public list of transitions)."""
     zone = ZoneInfo(tzid)
     first = state = _state(zone, start)
     found: list[Change] = []
     at = start
     while at < end:
-        step = min(at + DAY, end)
+        step = min(at + STEP, end)
         following = _state(zone, step)
         if following != state:
             low, high = at, step
@@ -133,8 +136,11 @@ def build_vtimezone(tzid: str, first: dt.date, last: dt.date) -> Timezone:
             month, weekday, _time, nth = max(rules, key=lambda rule: rule[3] < 0)
             rule: dict = {"freq": "yearly", "bymonth": month, "byday": f"{nth}{WEEKDAYS[weekday]}"}
             if members[-1].onset.year < last_year:
-                # The rule stopped: say when (RFC 5545: UNTIL in UTC inside VTIMEZONE).
-                rule["until"] = epoch + dt.timedelta(seconds=members[-1].at)
+                # The rule stopped: say when (RFC 5545: UNTIL in UTC inside VTIMEZONE). A day after the last
+                # change, not at it: dateutil (vobject) compares UNTIL's digits with the local onset, which east
+                # of Greenwich is later than the UTC instant, and would drop that last year. Any time before next
+                # year's date means the same to a parser that reads UNTIL right.
+                rule["until"] = epoch + dt.timedelta(seconds=members[-1].at + DAY)
             observance = _observance(kind, members[0].onset)
             observance.add("rrule", rule)
             observances.append(observance)
