@@ -7,11 +7,12 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
 from icalendar import Event as VEvent
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.calendar import build
@@ -525,16 +526,10 @@ async def build_components(
 
 
 # ---- validators: has anything a feed shows changed? ------------------------------------------------------------
-async def feed_validator(session: AsyncSession, now: dt.datetime) -> tuple[Any, ...]:
-    """Latest change times of everything a feed shows; one round trip, each an index lookup.
-
-    Counted globally rather than per feed: cheaper, and it errs towards sending a fresh copy. This relies on
-    how the app writes: every change bumps updated_at (Advanced Alchemy), talks are the only rows ever
-    deleted and leave a tombstone, and a speaker change bumps the talk. The only changes with no write are
-    cancelled or withdrawn events and tombstones ageing out of the feeds, hence the time-window terms.
-    Returns the values plus, last, the time of the latest change for Last-Modified.
-    """
-    cutoff = now - CANCELLED_KEPT_FOR
+@lru_cache(maxsize=1)
+def _validator_statement() -> Select:
+    """Built once: constructing ten subqueries and their cache key cost more than PostgreSQL's answer."""
+    cutoff = bindparam("cutoff")
     terms = [
         select(func.max(Event.updated_at)),
         # When the latest cancelled event that has left the feeds did so (its end plus the 30 days).
@@ -549,11 +544,26 @@ async def feed_validator(session: AsyncSession, now: dt.datetime) -> tuple[Any, 
         select(func.count(CalendarTombstone.id)).where(CalendarTombstone.deleted_at >= cutoff),
         select(func.max(WithdrawnEvent.withdrawn_at)),
     ]
-    aged_out = (1, 2)
-    row = (await session.execute(select(*(term.scalar_subquery() for term in terms)))).one()
+    return select(*(term.scalar_subquery() for term in terms))
+
+
+AGED_OUT_TERMS = (1, 2)
+
+
+async def feed_validator(session: AsyncSession, now: dt.datetime) -> tuple[Any, ...]:
+    """Latest change times of everything a feed shows; one round trip, each an index lookup.
+
+    Counted globally rather than per feed: cheaper, and it errs towards sending a fresh copy. This relies on
+    how the app writes: every change bumps updated_at (Advanced Alchemy), talks are the only rows ever
+    deleted and leave a tombstone, and a speaker change bumps the talk. The only changes with no write are
+    cancelled or withdrawn events and tombstones ageing out of the feeds, hence the time-window terms.
+    Returns the values plus, last, the time of the latest change for Last-Modified.
+    """
+    connection = await session.connection()
+    row = (await connection.execute(_validator_statement(), {"cutoff": now - CANCELLED_KEPT_FOR})).one()
     values = list(row)
-    changes = [_aware(v) for i, v in enumerate(values) if isinstance(v, dt.datetime) and i not in aged_out]
-    changes += [_aware(values[i]) + CANCELLED_KEPT_FOR for i in aged_out if values[i] is not None]
+    changes = [_aware(v) for i, v in enumerate(values) if isinstance(v, dt.datetime) and i not in AGED_OUT_TERMS]
+    changes += [_aware(values[i]) + CANCELLED_KEPT_FOR for i in AGED_OUT_TERMS if values[i] is not None]
     last_modified = max(changes, default=None)
     return (*[_plain(v) for v in values], last_modified)
 
