@@ -31,7 +31,7 @@ def unsaved_event(**overrides) -> Event:
 
 def test_cr_lf_in_a_title_stays_inside_summary(settings):
     event = unsaved_event(title="Lecture\r\nATTENDEE:mailto:evil@example.org\r\nEND:VEVENT")
-    body = build.event_to_vevent(event, speakers=[], settings=settings).to_ical()
+    body = build.event_to_vevent(event, speakers=[], settings=settings, online_url="").to_ical()
     lines = body.split(b"\r\n")
     assert not any(line.startswith((b"ATTENDEE", b"END:VEVENT")) for line in lines[:-2])
     parsed = icalendar.Event.from_ical(body)
@@ -41,7 +41,7 @@ def test_cr_lf_in_a_title_stays_inside_summary(settings):
 
 def test_folding_at_75_octets_never_splits_a_multibyte_character(settings):
     title = "国际量子信息科学与技术研讨会" * 8 + " – ünïcödé"
-    body = build.event_to_vevent(unsaved_event(title=title), speakers=[], settings=settings).to_ical()
+    body = build.event_to_vevent(unsaved_event(title=title), speakers=[], settings=settings, online_url="").to_ical()
     for line in body.split(b"\r\n"):
         assert len(line) <= 75
         line.decode("utf-8")  # each physical line is valid UTF-8 on its own: no character was cut
@@ -49,11 +49,17 @@ def test_folding_at_75_octets_never_splits_a_multibyte_character(settings):
     assert vobject.readOne(body.decode()).summary.value == title
 
 
+def invitation(event, method, settings) -> bytes:
+    component = build.event_to_vevent(event, speakers=[], settings=settings, online_url="")
+    return build.invitation_calendar(
+        component, attendee_email="li.lei@example.cn", attendee_name="李雷", method=method,
+        span=build.event_span([event]),
+    )
+
+
 def test_invitation_request_carries_attendee_organizer_and_the_feed_uid(settings):
     event = unsaved_event()
-    body = build.invitation_calendar(
-        event, attendee_email="li.lei@example.cn", attendee_name="李雷", method="REQUEST", settings=settings, speakers=[]
-    )
+    body = invitation(event, "REQUEST", settings)
     calendar = icalendar.Calendar.from_ical(body)
     assert str(calendar["METHOD"]) == "REQUEST"
     vevent = calendar.events[0]
@@ -69,10 +75,7 @@ def test_invitation_request_carries_attendee_organizer_and_the_feed_uid(settings
 
 
 def test_invitation_cancel_has_status_cancelled_and_same_uid_and_sequence(settings):
-    event = unsaved_event()
-    body = build.invitation_calendar(
-        event, attendee_email="li.lei@example.cn", attendee_name="李雷", method="CANCEL", settings=settings, speakers=[]
-    )
+    body = invitation(unsaved_event(), "CANCEL", settings)
     calendar = icalendar.Calendar.from_ical(body)
     assert str(calendar["METHOD"]) == "CANCEL"
     vevent = calendar.events[0]
@@ -81,9 +84,12 @@ def test_invitation_cancel_has_status_cancelled_and_same_uid_and_sequence(settin
 
 
 async def test_personal_feed_uses_the_public_uids(client, db, organiser, settings):
+    from events_app.calendar.feeds import render_personal_feed
+
     first = await make_event(db, organiser, title="First")
     second = await make_event(db, organiser, title="Second", timezone="Europe/Berlin")
-    body = build.personal_feed([first, second], settings)
+    body = await render_personal_feed(db, [(first.id, False), (second.id, True)], settings=settings,
+                                      now=dt.datetime.now(UTC), cache=None)
     calendar = icalendar.Calendar.from_ical(body)
     public = icalendar.Calendar.from_ical((await client.get("/calendar.ics")).content)
     assert {str(e["UID"]) for e in calendar.events} == {str(e["UID"]) for e in public.events} == {

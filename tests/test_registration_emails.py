@@ -33,7 +33,9 @@ async def test_confirmation_mail_has_text_html_qr_code_and_a_working_private_lin
     assert "R&amp;D in O&#39;Connor&#39;s lab" in html_of(message)  # HTML is
     qr, invite = list(message.iter_attachments())
     assert qr.get_content_type() == "image/png" and qr.get_content().startswith(b"\x89PNG")
-    assert invite.get_content_type() == "text/calendar"  # the invitation: tests/test_registration_calendar.py
+    # The invitation (tests/test_registration_calendar.py): inline as text/calendar in multipart/alternative,
+    # and attached as application/ics (issue #11 item 7; the attachment was text/calendar before).
+    assert invite.get_content_type() == "application/ics" and invite.get_filename() == "invite.ics"
     page = await client.get(link_in(message))
     assert page.status_code == 200 and "Confirmed" in page.text
     assert "/withdraw" in link_in(message, "/withdraw")

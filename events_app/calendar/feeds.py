@@ -8,28 +8,30 @@ import re
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 
+from icalendar import Calendar
 from litestar import Controller, Litestar, Request, Response, route
 from litestar.enums import HttpMethod
 from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.calendar import build
+from events_app.calendar.models import WithdrawnEvent
 from events_app.calendar.services import (
-    EventEntry,
+    FeedEntry,
     FeedScope,
-    event_tombstone_owners,
+    build_components,
+    event_entries,
     feed_entries,
     feed_validator,
-    load_events,
-    public_talks_of_person,
+    programme_entries,
     recent_tombstones,
-    speakers_by_event,
+    speaker_entries,
 )
 from events_app.events.models import Event, EventKind, EventStatus, Series
-from events_app.events.services import EventService
 from events_app.settings import Settings
 from events_app.speakers.access import is_public_person
 from events_app.speakers.models import Person
@@ -38,7 +40,7 @@ from events_app.web.i18n import current_locale
 from events_app.web.i18n import gettext as _
 
 # Part of every ETag: bump it when the builder's output changes, so clients refetch after a deploy.
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
 CACHE_ENTRIES = 50_000  # ~1 KB each: enough for every event of a large programme in every language
 CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
 
@@ -104,9 +106,44 @@ def feed_cache(app: Litestar) -> VEventCache:
 
 
 # ---- building -------------------------------------------------------------------------------------------------
-def _main_zone(entries: Sequence[EventEntry]) -> str | None:
+def _main_zone(entries: Sequence[FeedEntry]) -> str | None:
     zones = Counter(entry.timezone for entry in entries)
     return min(zones, key=lambda zone: (-zones[zone], zone)) if zones else None
+
+
+async def render_entries(
+    session: AsyncSession,
+    calendar: Calendar,
+    entries: Sequence[FeedEntry],
+    *,
+    settings: Settings,
+    cache: VEventCache | None,
+    tombstones: dict[int, Any] | None = None,
+    event_filter: ColumnElement[bool] | None = None,
+) -> bytes:
+    """Any feed: with a cache only the entries whose key changed are built and serialised again, to the same
+    bytes icalendar would write for the whole calendar (build.assemble)."""
+    span = build.event_span(entries)
+    locale = current_locale.get()
+    parts: dict[tuple, tuple[bytes, frozenset[str]]] = {}
+    missing = []
+    for entry in entries:
+        hit = cache.get((locale, entry.key)) if cache is not None else None
+        if hit is None:
+            missing.append(entry)
+        else:
+            parts[entry.key] = hit
+    components = await build_components(
+        session, missing, settings, tombstones=tombstones, event_filter=event_filter
+    ) if missing else {}
+    if cache is None:
+        return build.calendar_bytes(calendar, [components[e.key] for e in entries if e.key in components], span)
+    for entry in missing:
+        component = components.get(entry.key)
+        if component is not None:  # an event unpublished between the two queries is simply left out
+            parts[entry.key] = (component.to_ical(), build.used_tzids(component))
+            cache.put((locale, entry.key), parts[entry.key])
+    return build.assemble(calendar, [parts[e.key] for e in entries if e.key in parts], span)
 
 
 async def render_events_feed(
@@ -119,34 +156,33 @@ async def render_events_feed(
     now: dt.datetime,
     cache: VEventCache | None,
 ) -> bytes:
-    """A feed of events; with a cache only changed events are serialised again, to the same bytes."""
+    """A feed of events (all, of a kind, of a series)."""
     entries = await feed_entries(session, scope, now)
     calendar = build.feed_calendar(name=name, description=description, settings=settings, zone=_main_zone(entries))
-    span = build.event_span(entries)
-    locale = current_locale.get()
-    parts: dict[int, tuple[bytes, frozenset[str]]] = {}
-    if cache is not None:
-        for entry in entries:
-            hit = cache.get((locale, entry.key))
-            if hit is not None:
-                parts[entry.id] = hit
-    missing = [entry.id for entry in entries if entry.id not in parts]
-    events = await load_events(session, missing, scope, now) if missing else {}
-    speakers = await speakers_by_event(session, missing) if missing else {}
-    components = {}
-    for event_id in missing:
-        if event_id in events:  # an event unpublished between the two queries is simply left out
-            components[event_id] = build.event_to_vevent(
-                events[event_id], speakers=speakers.get(event_id, []), settings=settings
-            )
-    if cache is None:
-        return build.calendar_bytes(calendar, [components[e.id] for e in entries if e.id in components], span)
-    for entry in entries:
-        if entry.id in components:
-            component = components[entry.id]
-            parts[entry.id] = (component.to_ical(), build.used_tzids(component))
-            cache.put((locale, entry.key), parts[entry.id])
-    return build.assemble(calendar, [parts[e.id] for e in entries if e.id in parts], span)
+    return await render_entries(session, calendar, entries, settings=settings, cache=cache, event_filter=scope.where(now))
+
+
+async def render_personal_feed(
+    session: AsyncSession,
+    registrations: Sequence[tuple[int, bool]],
+    *,
+    settings: Settings,
+    now: dt.datetime,
+    cache: VEventCache | None,
+) -> bytes:
+    """A registrant's own feed: (event id, tentative) for each registration, in order. The same VEVENTs as the
+    public feeds (a seat not yet confirmed is TENTATIVE), so UIDs and SEQUENCEs agree with the invitations."""
+    found = await event_entries(session, [event_id for event_id, _tentative in registrations], now)
+    entries = []
+    for event_id, tentative in registrations:
+        entry = found.get(event_id)
+        if entry is not None:
+            entries.append(entry.as_tentative() if tentative and entry.kind == "event" else entry)
+    calendar = build.feed_calendar(
+        name=_("My events"), description=_("Events you registered for."), settings=settings,
+        zone=_main_zone(entries),
+    )
+    return await render_entries(session, calendar, entries, settings=settings, cache=cache)
 
 
 # ---- conditional requests -------------------------------------------------------------------------------------
@@ -202,6 +238,10 @@ async def conditional_feed(
         # Labels in descriptions follow the language (?lang=, cookie, Accept-Language).
         "Vary": "Accept-Language, Cookie",
     }
+    if not private:
+        # A department's web page may show the programme with a JavaScript calendar. Never on a personal feed:
+        # its address is its only secret, and no other site needs to read it.
+        headers["Access-Control-Allow-Origin"] = "*"
     if last_modified is not None:
         headers["Last-Modified"] = format_datetime(last_modified.astimezone(dt.UTC), usegmt=True)
     if _not_modified(request, etag, last_modified):
@@ -283,29 +323,34 @@ class CalendarFeeds(Controller):
         self, request: Request, slug: str, db_session: AsyncSession, settings: Settings, talks: str | None = None
     ) -> Response:
         now = dt.datetime.now(dt.UTC)
-        event_id = await db_session.scalar(
-            select(Event.id).where(Event.slug == slug, Event.status != EventStatus.DRAFT)
-        )
-        if event_id is None:
+        # One cheap row before the ETag check; a draft is 404 unless it was published and withdrawn, which
+        # answers with its cancellation (as it was when last public).
+        row = (await db_session.execute(
+            select(Event.id, Event.status, Event.title, Event.summary, Event.timezone,
+                   WithdrawnEvent.summary.label("withdrawn_summary"))
+            .outerjoin(WithdrawnEvent, WithdrawnEvent.event_id == Event.id)
+            .where(Event.slug == slug)
+        )).first()
+        if row is None or (row.status == EventStatus.DRAFT and row.withdrawn_summary is None):
             raise NotFoundException("No such event.")
         with_talks = (talks or "1").lower() not in {"0", "false", "no", "off"}
+        if row.status == EventStatus.DRAFT:
+            name = description = row.withdrawn_summary
+        else:
+            name, description = row.title, row.summary or row.title
 
         async def render() -> bytes:
-            event = await EventService(session=db_session).public_by_slug(slug)
-            speakers = (await speakers_by_event(db_session, [event.id])).get(event.id, [])
-            components = [build.event_to_vevent(event, speakers=speakers, settings=settings)]
-            tombstones = []
-            if with_talks:
-                components += [build.talk_to_vevent(talk, event, settings=settings) for talk in event.talks]
-                tombstones = await recent_tombstones(db_session, now, event_id=event.id)
-                components += [build.tombstone_to_vevent(t, settings=settings, event=event) for t in tombstones]
-            calendar = build.feed_calendar(
-                name=event.title, description=event.summary or event.title, settings=settings, zone=event.timezone
+            event = (await event_entries(db_session, [row.id], now)).get(row.id)
+            if event is None:  # withdrawn or published again between the two queries
+                raise NotFoundException("No such event.")
+            entries, tombstones = await programme_entries(db_session, event, now, with_talks=with_talks)
+            calendar = build.feed_calendar(name=name, description=description, settings=settings, zone=event.timezone)
+            return await render_entries(
+                db_session, calendar, entries, settings=settings, cache=feed_cache(request.app), tombstones=tombstones
             )
-            return build.calendar_bytes(calendar, components, build.event_span([event, *tombstones]))
 
         return await conditional_feed(
-            request, db_session, settings, feed=f"event:{event_id}:{with_talks}", filename=f"{slug}.ics",
+            request, db_session, settings, feed=f"event:{row.id}:{with_talks}", filename=f"{slug}.ics",
             now=now, render=render,
         )
 
@@ -322,20 +367,13 @@ class CalendarFeeds(Controller):
             raise NotFoundException("No such speaker.")
 
         async def render() -> bytes:
-            talks = await public_talks_of_person(db_session, person.id, now)
-            components = [build.talk_to_vevent(talk, event, settings=settings) for talk, event in talks]
-            tombstones = await recent_tombstones(db_session, now, person_id=person.id)
-            owners = await event_tombstone_owners(db_session, tombstones)
-            components += [
-                build.tombstone_to_vevent(t, settings=settings, event=owners.get(t.event_id)) for t in tombstones
-            ]
-            zone = Counter(event.timezone for _talk, event in talks).most_common(1)
+            entries, tombstones = await speaker_entries(db_session, person.id, now)
             calendar = build.feed_calendar(
                 name=person.display_name, description=_("Talks by %(name)s", name=person.display_name),
-                settings=settings, zone=zone[0][0] if zone else None,
+                settings=settings, zone=_main_zone([e for e in entries if e.kind == "talk"]),
             )
-            return build.calendar_bytes(
-                calendar, components, build.event_span([*(talk for talk, _event in talks), *tombstones])
+            return await render_entries(
+                db_session, calendar, entries, settings=settings, cache=feed_cache(request.app), tombstones=tombstones
             )
 
         return await conditional_feed(

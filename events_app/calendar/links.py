@@ -11,6 +11,9 @@ from jinja2 import pass_context
 
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 OUTLOOK_COMPOSE = "https://outlook.live.com/calendar/0/action/compose"
+# Subscriptions (the calendar polls the feed), not one-off copies of an event.
+GOOGLE_SUBSCRIBE = "https://calendar.google.com/calendar/render"
+OUTLOOK_SUBSCRIBE = "https://outlook.live.com/calendar/0/addfromweb"
 
 
 def _utc(instant: dt.datetime, fmt: str) -> str:
@@ -40,8 +43,17 @@ class CalendarLinks:
     def speaker_feed(self, person: Any) -> str:
         return f"/speakers/{person.id}.ics"
 
-    def all_events_feed(self) -> str:
-        return "/calendar.ics"
+    def all_events_feed(self, kind: str | None = None, series: str | None = None) -> str:
+        """The programme feed, optionally of one kind and one series (the listing's filters)."""
+        query = urlencode({key: value for key, value in (("kind", kind), ("series", series)) if value})
+        return f"/calendar.ics?{query}" if query else "/calendar.ics"
+
+    def google_subscribe(self, path: str) -> str:
+        # Google Calendar's "add by URL" page, which subscribes (polls) rather than importing once.
+        return f"{GOOGLE_SUBSCRIBE}?{urlencode({'cid': self.webcal(path)})}"
+
+    def outlook_subscribe(self, path: str, name: str) -> str:
+        return f"{OUTLOOK_SUBSCRIBE}?{urlencode({'url': self.https(path), 'name': name})}"
 
     def _details(self, event: Any) -> str:
         page = self.https(f"/events/{event.slug}")

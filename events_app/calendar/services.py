@@ -1,58 +1,131 @@
-"""What the calendar feeds contain, read cheaply; and the record a deleted talk leaves behind."""
+"""What the calendar feeds contain, read cheaply; the records deletions and withdrawals leave behind; and the
+one place that turns those entries into VEVENTs, for feeds and invitations alike."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from icalendar import Event as VEvent
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import noload
 
+from events_app.calendar import build
 from events_app.calendar.build import SpeakerLine, talk_sequence
-from events_app.calendar.models import CalendarTombstone
+from events_app.calendar.models import CalendarTombstone, WithdrawnEvent
 from events_app.events.models import Event, EventKind, EventStatus, Series
-from events_app.schedule.models import Talk, TalkSpeaker
+from events_app.schedule.models import Room, Talk, TalkSpeaker
+from events_app.settings import Settings
 from events_app.speakers.models import Person
 
-# Cancelled events and deleted talks stay in feeds this long, so every polling client sees the cancellation.
+# Cancelled and withdrawn events stay in feeds until this long after their end, deleted talks this long after
+# their deletion, so every polling client sees the cancellation.
 CANCELLED_KEPT_FOR = dt.timedelta(days=30)
+# Past this many ids an IN list is slower than the feed's own filter (and hits parameter limits).
+IN_LIST_LIMIT = 500
 
 
-# ---- deletions ------------------------------------------------------------------------------------------------
-async def record_deleted_talk(session: AsyncSession, talk: Talk) -> CalendarTombstone:
-    """Call before deleting a talk: its feeds keep announcing it as cancelled for CANCELLED_KEPT_FOR."""
-    event_row = (
-        await session.execute(select(Event.timezone, Event.revision).where(Event.id == talk.event_id))
-    ).one()
-    person_ids = list(
-        await session.scalars(
-            select(TalkSpeaker.person_id).where(TalkSpeaker.talk_id == talk.id).order_by(TalkSpeaker.position)
-        )
+# ---- deletions and withdrawals ---------------------------------------------------------------------------------
+def _talk_tombstone(talk: Talk, *, timezone: str, sequence: int, person_ids: list[int], at: dt.datetime) -> CalendarTombstone:
+    return CalendarTombstone(
+        talk_id=talk.id, event_id=talk.event_id, summary=talk.title, starts_at=talk.starts_at, ends_at=talk.ends_at,
+        timezone=timezone, sequence=sequence, deleted_at=at, person_ids=person_ids,
     )
+
+
+async def _speaker_ids(session: AsyncSession, talk_ids: Sequence[int]) -> dict[int, list[int]]:
+    people: dict[int, list[int]] = defaultdict(list)
+    if talk_ids:
+        rows = await session.execute(
+            select(TalkSpeaker.talk_id, TalkSpeaker.person_id)
+            .where(TalkSpeaker.talk_id.in_(talk_ids)).order_by(TalkSpeaker.talk_id, TalkSpeaker.position)
+        )
+        for talk_id, person_id in rows:
+            people[talk_id].append(person_id)
+    return people
+
+
+async def record_deleted_talk(session: AsyncSession, talk: Talk) -> CalendarTombstone | None:
+    """Call before deleting a talk: its feeds keep announcing it as cancelled for CANCELLED_KEPT_FOR.
+
+    A talk of a draft was never published (or, if its event was withdrawn, its tombstone already says what
+    was): nothing to announce, and its title must not reach a speaker's feed."""
+    event_row = (
+        await session.execute(select(Event.timezone, Event.revision, Event.status).where(Event.id == talk.event_id))
+    ).one()
+    if event_row.status == EventStatus.DRAFT:
+        return None
     # SQLite (no AUTOINCREMENT) can hand a deleted talk's id to a new talk; keep one tombstone per id.
     await session.execute(delete(CalendarTombstone).where(CalendarTombstone.talk_id == talk.id))
-    tombstone = CalendarTombstone(
-        talk_id=talk.id,
-        event_id=talk.event_id,
-        summary=talk.title,
-        starts_at=talk.starts_at,
-        ends_at=talk.ends_at,
-        timezone=event_row.timezone,
-        sequence=talk_sequence(talk.revision, event_row.revision) + 1,
-        deleted_at=dt.datetime.now(dt.UTC),
-        person_ids=person_ids,
+    tombstone = _talk_tombstone(
+        talk, timezone=event_row.timezone, sequence=talk_sequence(talk.revision, event_row.revision) + 1,
+        person_ids=(await _speaker_ids(session, [talk.id]))[talk.id], at=dt.datetime.now(dt.UTC),
     )
     session.add(tombstone)
     await session.flush()
     return tombstone
 
 
+async def record_status_change(session: AsyncSession, event: Event, previous_status: EventStatus) -> None:
+    """Keeps the feeds' record of a withdrawal in step with the event's status (its revision already bumped).
+
+    Published or cancelled -> draft: the event and its talks are announced as cancelled, as they were last
+    public. Back from draft: the record goes; the event is public again under a higher SEQUENCE.
+    """
+    if event.status == EventStatus.DRAFT and previous_status != EventStatus.DRAFT:
+        now = dt.datetime.now(dt.UTC)
+        await session.execute(delete(WithdrawnEvent).where(WithdrawnEvent.event_id == event.id))
+        session.add(WithdrawnEvent(
+            event_id=event.id, kind=event.kind.value, series_id=event.series_id, summary=event.title,
+            starts_at=event.starts_at, ends_at=event.ends_at, timezone=event.timezone, sequence=event.revision,
+            withdrawn_at=now,
+        ))
+        talks = list(await session.scalars(select(Talk).where(Talk.event_id == event.id).order_by(Talk.id)))
+        ids = [talk.id for talk in talks]
+        if ids:
+            await session.execute(delete(CalendarTombstone).where(CalendarTombstone.talk_id.in_(ids)))
+        people = await _speaker_ids(session, ids)
+        for talk in talks:
+            session.add(_talk_tombstone(
+                talk, timezone=event.timezone, sequence=talk_sequence(talk.revision, event.revision),
+                person_ids=people[talk.id], at=now,
+            ))
+        await session.flush()
+    elif previous_status == EventStatus.DRAFT and event.status != EventStatus.DRAFT:
+        await session.execute(delete(WithdrawnEvent).where(WithdrawnEvent.event_id == event.id))
+        await session.execute(delete(CalendarTombstone).where(
+            CalendarTombstone.talk_id.in_(select(Talk.id).where(Talk.event_id == event.id))
+        ))
+        await session.flush()
+
+
 # ---- which events a feed holds --------------------------------------------------------------------------------
+def _live(now: dt.datetime) -> ColumnElement[bool]:
+    return and_(
+        Event.status != EventStatus.DRAFT,
+        or_(Event.status != EventStatus.CANCELLED, Event.ends_at >= now - CANCELLED_KEPT_FOR),
+    )
+
+
+def _withdrawn(now: dt.datetime) -> ColumnElement[bool]:
+    """For a query joining WithdrawnEvent: withdrawn events still announced."""
+    return and_(Event.status == EventStatus.DRAFT, WithdrawnEvent.ends_at >= now - CANCELLED_KEPT_FOR)
+
+
+def listed_in_feeds(now: dt.datetime) -> ColumnElement[bool]:
+    """Events the feeds show: public ones (cancelled ones until CANCELLED_KEPT_FOR after their end) and withdrawn
+    ones as long; never a draft that was not published."""
+    withdrawn = exists().where(
+        WithdrawnEvent.event_id == Event.id, WithdrawnEvent.ends_at >= now - CANCELLED_KEPT_FOR
+    )
+    return or_(_live(now), and_(Event.status == EventStatus.DRAFT, withdrawn))
+
+
 @dataclass(frozen=True)
 class FeedScope:
     """The events of a subscription feed: all public ones, optionally of one kind or one series."""
@@ -61,31 +134,61 @@ class FeedScope:
     series_id: int | None = None
 
     def where(self, now: dt.datetime) -> ColumnElement[bool]:
-        conditions = [
-            Event.status != EventStatus.DRAFT,
-            or_(Event.status != EventStatus.CANCELLED, Event.ends_at >= now - CANCELLED_KEPT_FOR),
-        ]
+        conditions = [_live(now)]
         if self.kind is not None:
             conditions.append(Event.kind == self.kind)
         if self.series_id is not None:
             conditions.append(Event.series_id == self.series_id)
         return and_(*conditions)
 
+    def where_withdrawn(self, now: dt.datetime) -> ColumnElement[bool]:
+        # By what the event was when withdrawn: the draft's later edits are not public.
+        conditions = [_withdrawn(now)]
+        if self.kind is not None:
+            conditions.append(WithdrawnEvent.kind == self.kind.value)
+        if self.series_id is not None:
+            conditions.append(WithdrawnEvent.series_id == self.series_id)
+        return and_(*conditions)
 
-@dataclass(frozen=True)
-class EventEntry:
-    """One event of a feed with everything its VEVENT depends on; equal keys mean equal bytes."""
 
+@dataclass(slots=True)  # not frozen: a big programme makes thousands per request, and frozen costs 2x
+class FeedEntry:
+    """One VEVENT of a feed with everything its bytes depend on: equal keys mean equal bytes.
+
+    kind: "event" (a live event), "withdrawn" (an event taken back to draft), "talk", "tombstone" (a deleted
+    talk, or one of a withdrawn event). ``changed_at`` is the last change of anything the VEVENT shows
+    (its LAST-MODIFIED).
+    """
+
+    kind: str
     id: int
     key: tuple
     starts_at: dt.datetime
     ends_at: dt.datetime
     timezone: str
+    changed_at: dt.datetime
+    tentative: bool = False
+    event_id: int | None = None  # a talk's event
+
+    def as_tentative(self) -> FeedEntry:
+        return replace(self, tentative=True, key=(*self.key, "tentative"))
 
 
-async def feed_entries(session: AsyncSession, scope: FeedScope, now: dt.datetime) -> list[EventEntry]:
-    """The feed's events in order, each with a cache key, from one aggregate query (no objects loaded)."""
-    programme = (
+def _latest(*values: dt.datetime | None) -> dt.datetime:
+    # Both databases hand back aware datetimes (DateTimeUTC); _aware only guards the result.
+    return _aware(max(v for v in values if v is not None))
+
+
+async def _event_entries(
+    session: AsyncSession, where: ColumnElement[bool], *, event_ids: Sequence[int] | None = None
+) -> list[FeedEntry]:
+    """Live events matching ``where``, each with its cache key, from one aggregate query (no objects loaded)."""
+
+    def only(column: Any, statement: Any) -> Any:
+        # For a few events, aggregate only theirs (SQLite would otherwise group every talk).
+        return statement.where(column.in_(event_ids)) if event_ids is not None else statement
+
+    programme = only(Talk.event_id, (
         select(
             Talk.event_id.label("event_id"),
             func.count(func.distinct(Talk.id)).label("talks"),
@@ -96,8 +199,12 @@ async def feed_entries(session: AsyncSession, scope: FeedScope, now: dt.datetime
         .outerjoin(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
         .outerjoin(Person, Person.id == TalkSpeaker.person_id)
         .group_by(Talk.event_id)
-        .subquery()
-    )
+    )).subquery()
+    # A deleted talk may take a speaker off the event's DESCRIPTION: its deletion is a change too.
+    deleted = only(CalendarTombstone.event_id, (
+        select(CalendarTombstone.event_id.label("event_id"), func.max(CalendarTombstone.deleted_at).label("at"))
+        .group_by(CalendarTombstone.event_id)
+    )).subquery()
     # Plain Core execution on the session's connection: the ORM result layer costs ~5x more for these rows.
     connection = await session.connection()
     rows = await connection.execute(
@@ -105,25 +212,173 @@ async def feed_entries(session: AsyncSession, scope: FeedScope, now: dt.datetime
             Event.id, Event.revision, Event.updated_at, Event.starts_at, Event.ends_at, Event.timezone,
             Series.updated_at.label("series_changed"),
             programme.c.talks, programme.c.talks_changed, programme.c.links, programme.c.people_changed,
+            deleted.c.at.label("talk_deleted"),
         )
         .outerjoin(Series, Series.id == Event.series_id)
         .outerjoin(programme, programme.c.event_id == Event.id)
-        .where(scope.where(now))
+        .outerjoin(deleted, deleted.c.event_id == Event.id)
+        .where(where)
         .order_by(Event.starts_at, Event.id)
     )
     return [
-        EventEntry(
+        FeedEntry(
+            kind="event",
             id=row.id,
-            key=(row.id, row.revision, row.updated_at, row.series_changed, row.talks or 0, row.talks_changed,
-                 row.links or 0, row.people_changed),
+            key=("event", row.id, row.revision, row.updated_at, row.series_changed, row.talks or 0,
+                 row.talks_changed, row.links or 0, row.people_changed, row.talk_deleted),
             starts_at=row.starts_at,
             ends_at=row.ends_at,
             timezone=row.timezone,
+            changed_at=_latest(row.updated_at, row.series_changed, row.talks_changed, row.people_changed,
+                               row.talk_deleted),
         )
         for row in rows
     ]
 
 
+async def _withdrawn_entries(session: AsyncSession, where: ColumnElement[bool]) -> list[FeedEntry]:
+    rows = await session.execute(
+        select(WithdrawnEvent).join(Event, Event.id == WithdrawnEvent.event_id).where(where)
+        .order_by(WithdrawnEvent.starts_at, WithdrawnEvent.event_id)
+    )
+    return [
+        FeedEntry(
+            kind="withdrawn", id=w.event_id, key=("withdrawn", w.id, w.event_id, w.withdrawn_at),
+            starts_at=w.starts_at, ends_at=w.ends_at, timezone=w.timezone, changed_at=_aware(w.withdrawn_at),
+        )
+        for w in rows.scalars()
+    ]
+
+
+def _in_order(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
+    return sorted(entries, key=lambda e: (_aware(e.starts_at), e.kind, e.id))
+
+
+async def feed_entries(session: AsyncSession, scope: FeedScope, now: dt.datetime) -> list[FeedEntry]:
+    """The events of a subscription feed (live and withdrawn) in order."""
+    live = await _event_entries(session, scope.where(now))
+    withdrawn = await _withdrawn_entries(session, scope.where_withdrawn(now))
+    return _in_order([*live, *withdrawn]) if withdrawn else live
+
+
+async def event_entries(session: AsyncSession, event_ids: Sequence[int], now: dt.datetime) -> dict[int, FeedEntry]:
+    """The current entry of each given event, whatever its status: live, or withdrawn (a draft with a record).
+
+    A draft that was never published has none. This is the one answer to "what does the calendar say about
+    this event's UID now", for feeds and for invitations composed by the worker alike.
+    """
+    if not event_ids:
+        return {}
+    ids = list(event_ids)
+    entries = {e.id: e for e in await _event_entries(
+        session, and_(Event.id.in_(ids), Event.status != EventStatus.DRAFT), event_ids=ids,
+    )}
+    for entry in await _withdrawn_entries(session, and_(Event.id.in_(ids), Event.status == EventStatus.DRAFT)):
+        entries[entry.id] = entry
+    return entries
+
+
+def _talk_entry(row: Any) -> FeedEntry:
+    return FeedEntry(
+        kind="talk",
+        id=row.id,
+        key=("talk", row.id, row.revision, row.updated_at, row.room_name, row.event_id, row.event_revision,
+             row.event_changed, row.series_changed),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        timezone=row.timezone,
+        changed_at=_latest(row.updated_at, row.event_changed, row.series_changed),
+        event_id=row.event_id,
+    )
+
+
+async def _talk_entries(session: AsyncSession, where: ColumnElement[bool], *joins: Any) -> list[FeedEntry]:
+    statement = (
+        select(
+            Talk.id, Talk.revision, Talk.updated_at, Talk.starts_at, Talk.ends_at,
+            func.coalesce(Room.name, Talk.room).label("room_name"),
+            Talk.event_id, Event.revision.label("event_revision"), Event.updated_at.label("event_changed"),
+            Event.timezone, Series.updated_at.label("series_changed"),
+        )
+        .join(Event, Event.id == Talk.event_id)
+        .outerjoin(Room, Room.id == Talk.room_id)
+        .outerjoin(Series, Series.id == Event.series_id)
+    )
+    for target, condition in joins:
+        statement = statement.join(target, condition)
+    connection = await session.connection()
+    rows = await connection.execute(statement.where(where).order_by(Talk.starts_at, Talk.id))
+    return [_talk_entry(row) for row in rows]
+
+
+def _tombstone_entries(tombstones: Iterable[Any]) -> list[FeedEntry]:
+    return [
+        FeedEntry(
+            kind="tombstone", id=t.id,
+            key=("tombstone", t.id, t.talk_id, t.deleted_at, t.sequence, t.event_slug),
+            starts_at=t.starts_at, ends_at=t.ends_at, timezone=t.timezone, changed_at=_aware(t.deleted_at),
+        )
+        for t in tombstones
+    ]
+
+
+async def recent_tombstones(
+    session: AsyncSession, now: dt.datetime, *, event_id: int | None = None, person_id: int | None = None
+) -> list[Any]:
+    """Deleted talks (and talks of withdrawn events) still announced, each with ``event_slug`` (None when its
+    event is not public: no link to a page that answers 404)."""
+    live_talk = (
+        select(Talk.id).join(Event, Event.id == Talk.event_id)
+        .where(Talk.id == CalendarTombstone.talk_id, Event.status != EventStatus.DRAFT)
+    )
+    statement = (
+        select(CalendarTombstone, Event.slug, Event.status)
+        .join(Event, Event.id == CalendarTombstone.event_id)
+        .where(
+            CalendarTombstone.deleted_at >= now - CANCELLED_KEPT_FOR,
+            # never two VEVENTs with one UID: not while the talk is live (republished; or SQLite reused the id)
+            ~exists(live_talk),
+        )
+    )
+    if event_id is not None:
+        statement = statement.where(CalendarTombstone.event_id == event_id)
+    rows = (await session.execute(statement.order_by(CalendarTombstone.starts_at, CalendarTombstone.id))).all()
+    found = []
+    for tombstone, slug, status in rows:
+        # JSON containment differs between SQLite and PostgreSQL; recent tombstones are few.
+        if person_id is not None and person_id not in (tombstone.person_ids or []):
+            continue
+        tombstone.event_slug = slug if status != EventStatus.DRAFT else None
+        found.append(tombstone)
+    return found
+
+
+async def programme_entries(
+    session: AsyncSession, event: FeedEntry, now: dt.datetime, *, with_talks: bool
+) -> tuple[list[FeedEntry], dict[int, Any]]:
+    """/events/{slug}.ics: the event, then its talks (none if withdrawn) and its tombstones."""
+    entries = [event]
+    tombstones: dict[int, Any] = {}
+    if with_talks:
+        if event.kind == "event":
+            entries += await _talk_entries(session, Talk.event_id == event.id)
+        found = await recent_tombstones(session, now, event_id=event.id)
+        tombstones = {t.id: t for t in found}
+        entries += _tombstone_entries(found)
+    return entries, tombstones
+
+
+async def speaker_entries(session: AsyncSession, person_id: int, now: dt.datetime) -> tuple[list[FeedEntry], dict[int, Any]]:
+    """/speakers/{id}.ics: the person's talks in public events, and their deleted or withdrawn talks."""
+    talks = await _talk_entries(
+        session, and_(TalkSpeaker.person_id == person_id, FeedScope().where(now)),
+        (TalkSpeaker, TalkSpeaker.talk_id == Talk.id),
+    )
+    found = await recent_tombstones(session, now, person_id=person_id)
+    return _in_order([*talks, *_tombstone_entries(found)]), {t.id: t for t in found}
+
+
+# ---- reading what a VEVENT shows --------------------------------------------------------------------------------
 # What event_to_vevent reads of an event (and of its series, the title).
 FEED_EVENT_COLUMNS = (
     Event.id, Event.slug, Event.kind, Event.title, Event.summary, Event.starts_at, Event.ends_at, Event.timezone,
@@ -132,18 +387,15 @@ FEED_EVENT_COLUMNS = (
 )
 
 
-async def load_events(
-    session: AsyncSession, ids: Sequence[int], scope: FeedScope, now: dt.datetime
-) -> dict[int, Any]:
+async def load_events(session: AsyncSession, ids: Sequence[int], where: ColumnElement[bool] | None = None) -> dict[int, Any]:
     """Read-only views of the events whose VEVENTs are still to be built: the same attributes as Event
     (series as an object with a title), read as Core rows, since ORM objects cost several times more and
-    a feed only reads them."""
+    a feed only reads them. With many ids, ``where`` (the feed's own filter) is used instead of an IN list."""
     statement = select(*FEED_EVENT_COLUMNS, Series.title.label("series_title")).outerjoin(
         Series, Series.id == Event.series_id
     )
-    # A long IN list is slower than the feed's own filter (and hits parameter limits); past a few hundred
-    # misses, load the whole feed.
-    statement = statement.where(Event.id.in_(ids)) if len(ids) <= 500 else statement.where(scope.where(now))
+    use_filter = where is not None and len(ids) > IN_LIST_LIMIT
+    statement = statement.where(where if use_filter else Event.id.in_(ids))
     connection = await session.connection()
     events = {}
     for row in await connection.execute(statement):
@@ -151,6 +403,11 @@ async def load_events(
         title = values.pop("series_title")
         events[row.id] = SimpleNamespace(**values, series=SimpleNamespace(title=title) if title is not None else None)
     return events
+
+
+def _speaker_line(row: Any) -> SpeakerLine:
+    # Person.display_name is the one rule for how a name is shown; rows carry the same attributes.
+    return SpeakerLine(Person.display_name.fget(row), row.affiliation or "")
 
 
 async def speakers_by_event(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, list[SpeakerLine]]:
@@ -163,88 +420,150 @@ async def speakers_by_event(session: AsyncSession, event_ids: Sequence[int]) -> 
         .join(Person, Person.id == TalkSpeaker.person_id)
         .order_by(Talk.event_id, Talk.starts_at, Talk.id, TalkSpeaker.position)
     )
-    if len(event_ids) <= 500:
+    if len(event_ids) <= IN_LIST_LIMIT:
         statement = statement.where(Talk.event_id.in_(event_ids))
     wanted = set(event_ids)
     seen: dict[int, dict[int, SpeakerLine]] = defaultdict(dict)
     connection = await session.connection()  # Core rows: the ORM result layer costs ~5x more here
     for row in await connection.execute(statement):
         if row.event_id in wanted and row.id not in seen[row.event_id]:
-            # Person.display_name is the one rule for how a name is shown; rows carry the same attributes.
-            seen[row.event_id][row.id] = SpeakerLine(Person.display_name.fget(row), row.affiliation or "")
+            seen[row.event_id][row.id] = _speaker_line(row)
     return {event_id: list(people.values()) for event_id, people in seen.items()}
 
 
-async def public_talks_of_person(session: AsyncSession, person_id: int, now: dt.datetime) -> list[tuple[Talk, Event]]:
-    """The person's talks in public events (cancelled ones for CANCELLED_KEPT_FOR), each with its event."""
-    statement = (
-        select(Talk)
-        .join(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
-        .join(Event, Event.id == Talk.event_id)
-        .where(TalkSpeaker.person_id == person_id, FeedScope().where(now))
-        .order_by(Talk.starts_at, Talk.id)
-    )
-    talks = list(await session.scalars(statement))
-    ids = sorted({t.event_id for t in talks})
-    events = {e.id: e for e in await session.scalars(select(Event).options(noload(Event.managers)).where(Event.id.in_(ids)))}
-    return [(talk, events[talk.event_id]) for talk in talks]
-
-
-async def recent_tombstones(
-    session: AsyncSession, now: dt.datetime, *, event_id: int | None = None, person_id: int | None = None
-) -> list[CalendarTombstone]:
-    statement = select(CalendarTombstone).where(
-        CalendarTombstone.deleted_at >= now - CANCELLED_KEPT_FOR,
-        # never two VEVENTs with one UID, should the id live again (SQLite reuses the highest id)
-        ~exists().where(Talk.id == CalendarTombstone.talk_id),
-    )
-    if event_id is not None:
-        statement = statement.where(CalendarTombstone.event_id == event_id)
-    if person_id is not None:
-        # A person's feed is public: only talks of public events (a draft's talks were never shown).
-        statement = statement.where(
-            exists().where(Event.id == CalendarTombstone.event_id, Event.status != EventStatus.DRAFT)
-        )
-    rows = list(await session.scalars(statement.order_by(CalendarTombstone.starts_at, CalendarTombstone.id)))
-    if person_id is not None:
-        # JSON containment differs between SQLite and PostgreSQL; recent tombstones are few.
-        rows = [row for row in rows if person_id in (row.person_ids or [])]
-    return rows
-
-
-async def event_tombstone_owners(session: AsyncSession, tombstones: Sequence[CalendarTombstone]) -> dict[int, Event]:
-    ids = sorted({t.event_id for t in tombstones})
+async def load_talks(
+    session: AsyncSession, ids: Sequence[int], event_ids: Sequence[int]
+) -> dict[int, tuple[Any, list[SpeakerLine]]]:
+    """Views of talks (with room_name) and their speakers in order, as Core rows. A big programme is read by
+    its events (``event_ids``) rather than by a long IN list."""
     if not ids:
         return {}
-    return {e.id: e for e in await session.scalars(select(Event).options(noload(Event.managers)).where(Event.id.in_(ids)))}
+    wanted = set(ids)
+    by_events = len(ids) > IN_LIST_LIMIT
+    connection = await session.connection()
+    statement = select(
+        Talk.id, Talk.event_id, Talk.title, Talk.abstract, Talk.starts_at, Talk.ends_at, Talk.revision,
+        Talk.created_at, Talk.updated_at, func.coalesce(Room.name, Talk.room).label("room_name"),
+    ).outerjoin(Room, Room.id == Talk.room_id)
+    statement = statement.where(Talk.event_id.in_(event_ids) if by_events else Talk.id.in_(ids))
+    talks = {
+        row.id: SimpleNamespace(**row._asdict())
+        for row in await connection.execute(statement) if row.id in wanted
+    }
+    people = (
+        select(TalkSpeaker.talk_id, Person.honorific, Person.full_name, Person.affiliation)
+        .join(Person, Person.id == TalkSpeaker.person_id)
+        .order_by(TalkSpeaker.talk_id, TalkSpeaker.position, TalkSpeaker.id)
+    )
+    if by_events:
+        people = people.join(Talk, Talk.id == TalkSpeaker.talk_id).where(Talk.event_id.in_(event_ids))
+    else:
+        people = people.where(TalkSpeaker.talk_id.in_(ids))
+    speakers: dict[int, list[SpeakerLine]] = defaultdict(list)
+    for row in await connection.execute(people):
+        if row.talk_id in wanted:
+            speakers[row.talk_id].append(_speaker_line(row))
+    return {talk_id: (talk, speakers.get(talk_id, [])) for talk_id, talk in talks.items()}
+
+
+async def build_components(
+    session: AsyncSession, entries: Sequence[FeedEntry], settings: Settings, *,
+    tombstones: dict[int, Any] | None = None, event_filter: ColumnElement[bool] | None = None,
+    stamp: dt.datetime | None = None,
+) -> dict[tuple, VEvent]:
+    """VEVENTs for the entries, by key: the one way an entry becomes a component, for every feed and for the
+    invitations. ``stamp`` is DTSTAMP for iTIP messages (feeds leave it None)."""
+    by_kind: dict[str, list[FeedEntry]] = defaultdict(list)
+    for entry in entries:
+        by_kind[entry.kind].append(entry)
+    components: dict[tuple, VEvent] = {}
+    talk_rows = await load_talks(
+        session, [e.id for e in by_kind["talk"]], sorted({e.event_id for e in by_kind["talk"] if e.event_id})
+    )
+    event_ids = {e.id for e in by_kind["event"]} | {talk.event_id for talk, _people in talk_rows.values()}
+    events = await load_events(session, sorted(event_ids), event_filter) if event_ids else {}
+    speakers = await speakers_by_event(session, [e.id for e in by_kind["event"]])
+    for entry in by_kind["event"]:
+        event = events.get(entry.id)
+        if event is None:  # unpublished between the two queries: simply left out
+            continue
+        component = build.event_to_vevent(
+            event, speakers=speakers.get(entry.id, []), settings=settings, online_url=event.online_url,
+            changed_at=entry.changed_at,
+        )
+        components[entry.key] = build.mark_tentative(component) if entry.tentative else component
+    for entry in by_kind["talk"]:
+        found = talk_rows.get(entry.id)
+        event = events.get(found[0].event_id) if found else None
+        if found is None or event is None:
+            continue
+        talk, people = found
+        components[entry.key] = build.talk_to_vevent(
+            talk, event, speakers=people, settings=settings, online_url=event.online_url,
+            changed_at=entry.changed_at,
+        )
+    if by_kind["withdrawn"]:
+        withdrawn = {
+            w.event_id: w for w in await session.scalars(
+                select(WithdrawnEvent).where(WithdrawnEvent.event_id.in_([e.id for e in by_kind["withdrawn"]]))
+            )
+        }
+        for entry in by_kind["withdrawn"]:
+            if entry.id in withdrawn:
+                components[entry.key] = build.withdrawn_to_vevent(withdrawn[entry.id], settings=settings)
+    for entry in by_kind["tombstone"]:
+        tombstone = (tombstones or {}).get(entry.id)
+        if tombstone is not None:
+            slug = tombstone.event_slug
+            components[entry.key] = build.tombstone_to_vevent(
+                tombstone, settings=settings, event=SimpleNamespace(slug=slug) if slug else None
+            )
+    if stamp is not None:  # an iTIP message: DTSTAMP is when it was made (RFC 5546 2.1.5), not the last change
+        for component in components.values():
+            component.pop("DTSTAMP")
+            component.add("dtstamp", stamp.astimezone(dt.UTC))
+    return components
 
 
 # ---- validators: has anything a feed shows changed? ------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _validator_statement() -> Select:
+    """Built once: constructing ten subqueries and their cache key cost more than PostgreSQL's answer."""
+    cutoff = bindparam("cutoff")
+    terms = [
+        select(func.max(Event.updated_at)),
+        # When the latest cancelled event that has left the feeds did so (its end plus the 30 days).
+        select(func.max(Event.ends_at)).where(Event.status == EventStatus.CANCELLED, Event.ends_at < cutoff),
+        # The same for withdrawn events.
+        select(func.max(WithdrawnEvent.ends_at)).where(WithdrawnEvent.ends_at < cutoff),
+        select(func.max(Talk.updated_at)),
+        select(func.max(Person.updated_at)),
+        select(func.max(Series.updated_at)),
+        select(func.max(Room.updated_at)),  # a room's name is a talk's LOCATION
+        select(func.max(CalendarTombstone.deleted_at)),
+        select(func.count(CalendarTombstone.id)).where(CalendarTombstone.deleted_at >= cutoff),
+        select(func.max(WithdrawnEvent.withdrawn_at)),
+    ]
+    return select(*(term.scalar_subquery() for term in terms))
+
+
+AGED_OUT_TERMS = (1, 2)
+
+
 async def feed_validator(session: AsyncSession, now: dt.datetime) -> tuple[Any, ...]:
     """Latest change times of everything a feed shows; one round trip, each an index lookup.
 
     Counted globally rather than per feed: cheaper, and it errs towards sending a fresh copy. This relies on
     how the app writes: every change bumps updated_at (Advanced Alchemy), talks are the only rows ever
-    deleted and leave a tombstone, and a speaker change bumps the talk. The only change with no write is a
-    cancelled event or a tombstone ageing out of the feeds, hence the two time-window terms.
+    deleted and leave a tombstone, and a speaker change bumps the talk. The only changes with no write are
+    cancelled or withdrawn events and tombstones ageing out of the feeds, hence the time-window terms.
     Returns the values plus, last, the time of the latest change for Last-Modified.
     """
-    cutoff = now - CANCELLED_KEPT_FOR
-    terms = [
-        select(func.max(Event.updated_at)),
-        # When the latest cancelled event that has left the feeds did so (its end plus the 30 days).
-        select(func.max(Event.ends_at)).where(Event.status == EventStatus.CANCELLED, Event.ends_at < cutoff),
-        select(func.max(Talk.updated_at)),
-        select(func.max(Person.updated_at)),
-        select(func.max(Series.updated_at)),
-        select(func.max(CalendarTombstone.deleted_at)),
-        select(func.count(CalendarTombstone.id)).where(CalendarTombstone.deleted_at >= cutoff),
-    ]
-    row = (await session.execute(select(*(term.scalar_subquery() for term in terms)))).one()
+    connection = await session.connection()
+    row = (await connection.execute(_validator_statement(), {"cutoff": now - CANCELLED_KEPT_FOR})).one()
     values = list(row)
-    changes = [_aware(v) for i, v in enumerate(values) if isinstance(v, dt.datetime) and i != 1]
-    if values[1] is not None:
-        changes.append(_aware(values[1]) + CANCELLED_KEPT_FOR)
+    changes = [_aware(v) for i, v in enumerate(values) if isinstance(v, dt.datetime) and i not in AGED_OUT_TERMS]
+    changes += [_aware(values[i]) + CANCELLED_KEPT_FOR for i in AGED_OUT_TERMS if values[i] is not None]
     last_modified = max(changes, default=None)
     return (*[_plain(v) for v in values], last_modified)
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.accounts.services import AccountService
+from events_app.calendar.build import kind_label
 from events_app.events.access import ensure_may_edit_series, may_manage_event
 from events_app.events.models import EventKind, EventStatus
 from events_app.events.services import (
@@ -21,7 +22,7 @@ from events_app.events.services import (
 )
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
-from events_app.web.forms import form_page, read_form
+from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
 from events_app.web.i18n import gettext as _
 from events_app.web.params import Page, SearchText
 from events_app.web.timefmt import local_input_value
@@ -72,6 +73,7 @@ class PublicEventPages(Controller):
             kind=kind, series=series, month=month, q=q, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         rows, total = await events.search(filters)
+        all_series = await series_service.all_series()
         return Template(
             template_name="events/index.html",
             context={
@@ -81,9 +83,10 @@ class PublicEventPages(Controller):
                 "pages": max(1, -(-total // PAGE_SIZE)),
                 "filters": {"kind": kind or "", "series": series or "", "month": month or "", "q": q or ""},
                 "kinds": list(EventKind),
-                "all_series": await series_service.all_series(),
+                "all_series": all_series,
                 "months": [] if past else await events.months_with_events(),
                 "past": past,
+                "feed": listing_feed(kind, series, all_series),
             },
         )
 
@@ -110,6 +113,18 @@ class PublicEventPages(Controller):
             template_name="events/series.html",
             context={"series": series, "upcoming": upcoming, "past_events": past},
         )
+
+
+def listing_feed(kind: str | None, series: str | None, all_series: list) -> dict[str, str | None]:
+    """The calendar feed matching the listing's filters (kind, series); unknown values are left out, since
+    the feed answers 404 to them. Month and text search have no feed: the subscription takes every date."""
+    kinds = {k.value: k for k in EventKind}
+    chosen_series = next((s for s in all_series if s.slug == series), None)
+    name = chosen_series.title if chosen_series else _("International Programme")
+    if kind in kinds:
+        name = f"{name} – {kind_label(kinds[kind])}"
+    return {"kind": kind if kind in kinds else None, "series": chosen_series.slug if chosen_series else None,
+            "name": name}
 
 
 EVENT_FORM_FIELDS = (
@@ -199,6 +214,7 @@ class OrganiserEventPages(Controller):
         except Conflict as exc:
             return await self._form(series_service, organiser, values=values, errors={exc.field: exc.message})
         flash(request, _("Event created as a draft. Publish it when it is ready."), "success")
+        flash_wall_time_warnings(request, data, event.timezone)
         return Redirect(path=f"/organiser/events/{event.slug}")
 
     @get("/events/{slug:str}", name="event_manage")
@@ -223,6 +239,7 @@ class OrganiserEventPages(Controller):
         except ValidationFailed as exc:
             return await self._form(series_service, organiser, event=event, values=values, errors=exc.errors)
         flash(request, _("Changes saved."), "success")
+        flash_wall_time_warnings(request, data, event.timezone)
         return Redirect(path=f"/organiser/events/{slug}")
 
     @post("/events/{slug:str}/status")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import raiseload, selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
 from events_app.accounts.models import Account
+from events_app.calendar.services import record_status_change
 from events_app.core.text import has_nul, strip_control
 from events_app.events.access import (
     ensure_may_manage_event,
@@ -360,6 +361,8 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         """
         from events_app.registration.services import announce_event_change
 
+        if "status" in changed:
+            await record_status_change(self.repository.session, event, previous_status)
         await announce_event_change(
             self.repository.session, event, changed=changed, previous_status=previous_status,
             settings=self.settings or Settings.from_env(),

@@ -40,7 +40,17 @@ class Attachment:
     content: bytes
     maintype: str = "application"
     subtype: str = "octet-stream"
-    params: Mapping[str, str] | None = None  # e.g. {"method": "REQUEST"} for text/calendar
+    params: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An iTIP message (RFC 5546) to show as an invitation: ``content`` is the iCalendar text, ``method`` its
+    METHOD (REQUEST, CANCEL)."""
+
+    method: str
+    content: bytes
+    filename: str = "invite.ics"
 
 
 @cache
@@ -73,7 +83,16 @@ def build_message(
     text_body: str,
     html_body: str | None = None,
     attachments: Sequence[Attachment] = (),
+    invitation: Invitation | None = None,
 ) -> EmailMessage:
+    """multipart/mixed[multipart/alternative[text/plain, text/html, text/calendar], attachments...].
+
+    Outlook and Gmail show their accept/decline bar only for a ``text/calendar; method=...`` part inside the
+    multipart/alternative (RFC 6047 2.4), beside the readable bodies, with the method parameter equal to the
+    body's METHOD; the same message also goes as an ``invite.ics`` attachment (application/ics, as Gmail sends
+    its own) for clients that only offer attachments, without being a second invitation in the ones that read
+    the inline part.
+    """
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to
@@ -84,6 +103,12 @@ def build_message(
     message.set_content(text_body, charset="utf-8")
     if html_body:
         message.add_alternative(html_body, subtype="html", charset="utf-8")
+    if invitation is not None:
+        message.add_alternative(
+            invitation.content.decode("utf-8"), subtype="calendar", charset="utf-8",
+            params={"method": invitation.method},
+        )
+        attachments = [*attachments, Attachment(invitation.filename, invitation.content, "application", "ics")]
     for item in attachments:
         if item.maintype == "text":
             message.add_attachment(

@@ -15,10 +15,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
-from events_app.calendar import build
-from events_app.calendar.feeds import FEED_METHODS, INTERNAL_PREFIX, conditional_feed
+from events_app.calendar.feeds import (
+    FEED_METHODS,
+    INTERNAL_PREFIX,
+    conditional_feed,
+    feed_cache,
+    render_personal_feed,
+)
 from events_app.calendar.links import CalendarLinks
-from events_app.calendar.services import speakers_by_event
 from events_app.core.rate_limits import rate_limit
 from events_app.events.models import Event
 from events_app.events.services import EventService
@@ -135,10 +139,10 @@ class PublicRegistrationPages(Controller):
         settings = registrations.settings
 
         async def render() -> bytes:
-            events = [r.event for r in rows]
-            speakers = await speakers_by_event(registrations.session, [e.id for e in events])
-            tentative = {r.event_id for r in rows if r.status != RegistrationStatus.CONFIRMED}
-            return build.personal_feed(events, settings, tentative=tentative, speakers=speakers)
+            return await render_personal_feed(
+                registrations.session, [(r.event_id, r.status != RegistrationStatus.CONFIRMED) for r in rows],
+                settings=settings, now=now, cache=feed_cache(request.app),
+            )
 
         return await conditional_feed(
             request, registrations.session, settings, feed=feed, filename="my-events.ics", now=now, render=render,

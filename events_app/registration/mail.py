@@ -12,6 +12,7 @@ row holds no token, and the database only ever holds the link's hash. Every row 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import secrets
@@ -24,11 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
-from events_app.calendar.build import invitation_calendar
+from events_app.calendar.build import event_span, invitation_calendar
+from events_app.calendar.services import build_components, event_entries
 from events_app.events.models import Event
 from events_app.notify.models import OutboxMessage
 from events_app.notify.services import (
     Attachment,
+    Invitation,
     build_message,
     composer,
     defer_email,
@@ -95,37 +98,46 @@ def queue_mail(session: AsyncSession, registration: Registration, template: str,
     payload = {
         "registration_id": registration.id, "template": template,
         "attachments": list(attachments), "extra": dict(extra),
-        # An invitation's SEQUENCE is the event's revision now, so messages keep the order of their causes.
-        "sequence": registration.event.revision,
     }
     return defer_email(session, to=registration.email, composer=COMPOSER, payload=payload,
                        reference=mail_reference(registration.id))
 
 
-def registration_message(settings: Settings, registration: Registration, template: str, token: str, *,
-                         attachments: Sequence[str] = (), extra: Mapping[str, Any] | None = None,
-                         sequence: int | None = None) -> EmailMessage:
+async def invitation_for(session: AsyncSession, settings: Settings, registration: Registration, method: str,
+                         now: dt.datetime) -> Invitation | None:
+    """The event as an iTIP message for this attendee, built when the mail is composed from exactly what the
+    feeds publish for its UID at that moment (calendar.services.event_entries and build_components): content
+    and SEQUENCE can never be older than the feed, whichever path (form, API, worker) caused the mail or
+    changed the event in between. None for a draft that was never published: no calendar knows it."""
+    entry = (await event_entries(session, [registration.event_id], now)).get(registration.event_id)
+    if entry is None:
+        return None
+    component = (await build_components(session, [entry], settings, stamp=now))[entry.key]
+    body = invitation_calendar(component, attendee_email=registration.email, attendee_name=registration.name,
+                               method=method, span=event_span([entry]))
+    return Invitation(method, body)
+
+
+async def registration_message(session: AsyncSession, settings: Settings, registration: Registration,
+                               template: str, token: str, *, attachments: Sequence[str] = (),
+                               extra: Mapping[str, Any] | None = None) -> EmailMessage:
     """The finished message; ``registration.event`` must be set."""
     url = manage_url(settings, token)
     context = {"registration": registration, "event": registration.event, "manage_url": url,
                "withdraw_url": f"{url}/withdraw", **(extra or {})}
     subject, text, html = render_email(template, context, settings)
+    files, invitation = [], None
+    for name in attachments:
+        if name == CHECKIN_QR:
+            buffer = io.BytesIO()
+            checkin_qr(registration.checkin_code).save(buffer, kind="png", scale=6)
+            files.append(Attachment("check-in-code.png", buffer.getvalue(), "image", "png"))
+        else:
+            # REQUEST adds or updates the entry a calendar already has (same UID), CANCEL removes it.
+            invitation = await invitation_for(session, settings, registration, name.removeprefix("invitation:"),
+                                              dt.datetime.now(dt.UTC))
     return build_message(settings, to=registration.email, subject=subject, text_body=text, html_body=html,
-                         attachments=[_attachment(settings, registration, name, sequence) for name in attachments])
-
-
-def _attachment(settings: Settings, registration: Registration, name: str, sequence: int | None) -> Attachment:
-    if name == CHECKIN_QR:
-        buffer = io.BytesIO()
-        checkin_qr(registration.checkin_code).save(buffer, kind="png", scale=6)
-        return Attachment("check-in-code.png", buffer.getvalue(), "image", "png")
-    method = name.removeprefix("invitation:")
-    # The event as an iTIP message for this attendee: the same UID and SEQUENCE as the public feeds, so
-    # REQUEST adds or updates the entry a calendar already has and CANCEL removes it.
-    body = invitation_calendar(registration.event, attendee_email=registration.email,
-                               attendee_name=registration.name, method=method, settings=settings,
-                               sequence=sequence)
-    return Attachment("invite.ics", body, "text", "calendar", {"method": method})
+                         attachments=files, invitation=invitation)
 
 
 @composer(COMPOSER)
@@ -137,9 +149,9 @@ async def compose_registration_mail(session: AsyncSession, settings: Settings,
     registration.event = await session.scalar(
         select(Event).where(Event.id == registration.event_id).options(raiseload(Event.managers))
     )
-    # Rows queued before links were minted here (migration 0011) still carry their token.
+    # Rows queued before links were minted here (migration 0011) still carry their token. Rows queued before
+    # invitations were built at composition carry a "sequence" pinned at queueing time; it is ignored on purpose.
     token = payload.get("token") or await issue_manage_link(session, registration.id)
     with speaking(registration.locale):  # theirs, not that of whoever caused the mail
-        return registration_message(settings, registration, payload["template"], token,
-                                    attachments=payload.get("attachments") or (), extra=payload.get("extra"),
-                                    sequence=payload.get("sequence"))
+        return await registration_message(session, settings, registration, payload["template"], token,
+                                          attachments=payload.get("attachments") or (), extra=payload.get("extra"))

@@ -709,17 +709,17 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         Cancelled and rejected registrations are left out: a subscribed calendar mirrors the feed, so a
         missing entry is removed, which is what the person wants. Events the organisers cancelled stay,
         marked cancelled, as long as the public feeds keep them (CANCELLED_KEPT_FOR after their end), so
-        the change is seen rather than the entry silently vanishing; drafts are never shown.
+        the change is seen rather than the entry silently vanishing; so do events taken back to draft after
+        being published (withdrawn: cancelled for the calendar). Drafts never published are never shown.
         """
-        from events_app.calendar.services import CANCELLED_KEPT_FOR
+        from events_app.calendar.services import listed_in_feeds
 
         now = now or dt.datetime.now(dt.UTC)
         rows = (await self.session.execute(
             select(Registration, Event).join(Event, Event.id == Registration.event_id).where(
                 self._same_proven_address(registration),
                 Registration.status.in_(FEED_STATUSES),
-                Event.status != EventStatus.DRAFT,
-                or_(Event.status != EventStatus.CANCELLED, Event.ends_at >= now - CANCELLED_KEPT_FOR),
+                listed_in_feeds(now),
             ).options(raiseload(Event.managers)).order_by(Event.starts_at, Event.id)
         )).all()
         for reg, event in rows:
@@ -1105,16 +1105,22 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
     """The one rule for what confirmed attendees hear when their event changes; EventService calls it after
     every change (the event's revision already bumped, so SEQUENCE is higher than in any earlier message).
 
-    - the event is cancelled: METHOD:CANCEL (STATUS:CANCELLED) removes it from their calendars;
-    - a published event's time or place changes, or a cancelled event is published again: METHOD:REQUEST
-      with the same UID updates the entry.
-    Pending, waitlisted and offered people were never sent an invitation, so they get none. Returns the
-    number of mails queued (in the caller's transaction: nothing is sent unless the change commits).
+    - the event is cancelled, or withdrawn (a published event taken back to draft: the same to a calendar,
+      whatever the organiser calls it): METHOD:CANCEL (STATUS:CANCELLED) removes it from their calendars;
+    - a published event's time or place changes, or a cancelled or withdrawn event is published again:
+      METHOD:REQUEST with the same UID updates the entry.
+    Anything else (a new title, summary, speakers) sends nothing, on purpose: the feeds carry it under a higher
+    SEQUENCE, the invitation already in their calendar keeps its time and place, and a mail for every edit
+    would teach people to ignore the ones that matter. Pending, waitlisted and offered people were never sent
+    an invitation, so they get none. Returns the number of mails queued (in the caller's transaction: nothing
+    is sent unless the change commits).
     """
-    if event.status == EventStatus.CANCELLED and previous_status != EventStatus.CANCELLED:
+    cancelled = event.status == EventStatus.CANCELLED and previous_status != EventStatus.CANCELLED
+    withdrawn = event.status == EventStatus.DRAFT and previous_status == EventStatus.PUBLISHED
+    if cancelled or withdrawn:
         method, template = "CANCEL", "registration_event_cancelled"
     elif event.status == EventStatus.PUBLISHED and (
-        changed & TIME_AND_PLACE or previous_status == EventStatus.CANCELLED
+        changed & TIME_AND_PLACE or previous_status in (EventStatus.CANCELLED, EventStatus.DRAFT)
     ):
         method, template = "REQUEST", "registration_event_changed"
     else:

@@ -25,7 +25,7 @@ from events_app.schedule.services import (
 from events_app.settings import Settings
 from events_app.speakers.services import PersonService
 from events_app.web.auth import provide_organiser, requires_login
-from events_app.web.forms import form_page, read_form
+from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
 from events_app.web.i18n import current_locale
 from events_app.web.i18n import gettext as _
 from events_app.web.timefmt import local_input_value
@@ -214,6 +214,7 @@ class OrganiserTimetablePages(Controller):
         except ScheduleConflict as exc:
             return await self._session_form(services, event, values=values, problems=exc.problems)
         flash(request, _("Session added."), "success")
+        flash_wall_time_warnings(request, values, event.timezone)
         return Redirect(path=f"/organiser/events/{slug}/timetable")
 
     @get("/sessions/{session_id:int}/edit", name="session_edit")
@@ -235,6 +236,7 @@ class OrganiserTimetablePages(Controller):
         except ScheduleConflict as exc:
             return await self._session_form(services, event, item=item, values=values, problems=exc.problems)
         flash(request, _("Changes saved."), "success")
+        flash_wall_time_warnings(request, values, event.timezone)
         return Redirect(path=f"/organiser/events/{slug}/timetable")
 
     @post("/sessions/{session_id:int}/delete")
@@ -298,6 +300,7 @@ class OrganiserTalkPages(Controller):
         except ScheduleConflict as exc:
             return await self._form(services, event, values=values, problems=exc.problems)
         flash(request, _("Talk added."), "success")
+        flash_wall_time_warnings(request, values, event.timezone)
         return self._back(slug, values)
 
     @get("/{talk_id:int}/edit", name="talk_edit")
@@ -319,6 +322,7 @@ class OrganiserTalkPages(Controller):
         except ScheduleConflict as exc:
             return await self._form(services, event, talk=talk, values=values, problems=exc.problems)
         flash(request, _("Changes saved."), "success")
+        flash_wall_time_warnings(request, values, event.timezone)
         return self._back(slug, values)
 
     @post("/{talk_id:int}/delete")

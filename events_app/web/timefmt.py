@@ -104,3 +104,37 @@ def parse_local(text: str, zone: str) -> dt.datetime:
         return naive.astimezone(dt.UTC)
     # fold=0 picks the first of two ambiguous wall times (the DST fall-back hour), as most calendars do.
     return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
+
+
+def wall_time_warning(text: object, zone: str) -> str | None:
+    """A message when a wall time typed in the zone is skipped (the hour the clocks jump over) or happens
+    twice (the hour they go back); None otherwise, or when it is not a local time at all (errors are
+    reported by validation). parse_local has already chosen an instant; this says which, without blocking."""
+    from events_app.web.i18n import gettext as _
+
+    if not isinstance(text, str) or not is_valid_timezone(zone):
+        return None
+    try:
+        naive = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if naive.tzinfo is not None:
+        return None
+    first, second = naive.replace(tzinfo=ZoneInfo(zone)), naive.replace(tzinfo=ZoneInfo(zone), fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    saved = first.astimezone(dt.UTC)
+    local = saved.astimezone(ZoneInfo(zone))
+    values = {"time": naive.strftime("%H:%M"), "day": naive.date().isoformat(), "zone": zone,
+              "saved": f"{local:%H:%M} {local.tzname()}", "utc": f"{saved:%Y-%m-%dT%H:%MZ}"}
+    if local.replace(tzinfo=None) != naive:
+        return _("%(time)s does not exist on %(day)s in %(zone)s: the clocks skip that hour. It was saved as "
+                 "%(saved)s; change it if you meant another time.", **values)
+    other = second.astimezone(dt.UTC)
+    return _("%(time)s happens twice on %(day)s in %(zone)s, when the clocks go back. It was saved as the first "
+             "one (%(saved)s, %(utc)s); the second one (%(other)s) can be given in UTC through the API.", **values,
+             other=f"{other:%Y-%m-%dT%H:%MZ}")
+
+
+def wall_time_warnings(values: dict, zone: str, fields: tuple[str, ...] = ("starts_at", "ends_at")) -> list[str]:
+    return [message for field in fields if (message := wall_time_warning(values.get(field), zone))]

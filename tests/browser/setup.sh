@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what the browser tests need, when it is missing: Debian's chromium with CJK fonts (needs root and apt)
-# and axe-core from npm into tests/browser/node_modules. Never fails: without them the browser tests skip with a
-# message, or fail where EVENTS_REQUIRE_BROWSER=1 (CI).
+# and axe-core from npm into tests/browser/node_modules, then ical.js into tests/calendar_js (its own setup.sh).
+# Never fails: without them the browser tests skip with a message, or fail where EVENTS_REQUIRE_BROWSER=1 (CI).
 cd "$(dirname "$0")" || exit 0
 
 can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
@@ -32,4 +32,6 @@ if [ ! -f node_modules/axe-core/axe.min.js ]; then
     echo "browser tests: npm is missing, so axe-core cannot be installed"
   fi
 fi
+# ical.js for the calendar tests that read every feed with Thunderbird's parser (after npm is there).
+sh ../calendar_js/setup.sh
 exit 0
