@@ -130,7 +130,7 @@ def demo(if_empty: bool) -> None:
 def create_organiser(email: str, admin: bool, name: str) -> None:
     from events_app.accounts.models import Role
     from events_app.accounts.services import AccountService
-    from events_app.web.validation import Conflict, ValidationFailed
+    from events_app.core.validation import Conflict, ValidationFailed
 
     password = os.environ.get("EVENTS_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True

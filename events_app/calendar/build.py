@@ -20,9 +20,9 @@ from icalendar import Calendar, Component, Timezone, vCalAddress, vCategory, vDu
 from icalendar import Event as VEvent
 
 from events_app.calendar.zones import build_vtimezone
+from events_app.core.i18n import gettext as _
 from events_app.events.models import Event, EventKind, EventStatus
 from events_app.settings import Settings
-from events_app.web.i18n import gettext as _
 
 PRODID = "-//International Programme//events_app//EN"
 END_OF_CALENDAR = b"END:VCALENDAR\r\n"

@@ -31,13 +31,13 @@ from events_app.calendar.services import (
     recent_tombstones,
     speaker_entries,
 )
+from events_app.core.i18n import current_locale
+from events_app.core.i18n import gettext as _
 from events_app.events.models import Event, EventKind, EventStatus, Series
 from events_app.settings import Settings
 from events_app.speakers.access import is_public_person
 from events_app.speakers.models import Person
 from events_app.web.forms import CSRF_EXEMPT
-from events_app.web.i18n import current_locale
-from events_app.web.i18n import gettext as _
 
 # Part of every ETag: bump it when the builder's output changes, so clients refetch after a deploy.
 BUILD_VERSION = "2"

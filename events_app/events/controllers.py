@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account
 from events_app.accounts.services import AccountService
 from events_app.calendar.build import kind_label
+from events_app.core.i18n import gettext as _
+from events_app.core.timefmt import local_input_value
+from events_app.core.validation import Conflict, ValidationFailed
 from events_app.events.access import ensure_may_edit_series, may_manage_event
 from events_app.events.models import EventKind, EventStatus
 from events_app.events.services import (
@@ -23,10 +26,7 @@ from events_app.events.services import (
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
-from events_app.web.i18n import gettext as _
 from events_app.web.params import Page, SearchText
-from events_app.web.timefmt import local_input_value
-from events_app.web.validation import Conflict, ValidationFailed
 
 PAGE_SIZE = 20
 

@@ -18,7 +18,11 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from events_app.accounts.models import Account
 from events_app.calendar.services import record_status_change
+from events_app.core.i18n import gettext as _
+from events_app.core.slugs import MAX_SLUG_LENGTH, SLUG_PATTERN, available_slug, slug_base
 from events_app.core.text import has_nul, strip_control
+from events_app.core.timefmt import is_valid_timezone, parse_local
+from events_app.core.validation import Conflict, Errors, clean_text, clean_url
 from events_app.events.access import (
     ensure_may_manage_event,
     ensure_may_see_event,
@@ -30,10 +34,6 @@ from events_app.events.access import (
 from events_app.events.models import Event, EventKind, EventStatus, Series
 from events_app.schedule.models import Talk, TalkSpeaker
 from events_app.settings import Settings
-from events_app.web.i18n import gettext as _
-from events_app.web.slugs import MAX_SLUG_LENGTH, SLUG_PATTERN, available_slug, slug_base
-from events_app.web.timefmt import is_valid_timezone, parse_local
-from events_app.web.validation import Conflict, Errors, clean_text, clean_url
 
 EVENT_TEXT_LIMITS = {
     "title": (200, False),

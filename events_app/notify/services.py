@@ -15,9 +15,9 @@ from jinja2 import Environment, select_autoescape
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events_app.core.i18n import current_locale
 from events_app.notify.models import OutboxMessage, OutboxStatus
 from events_app.settings import Settings
-from events_app.web.i18n import current_locale
 from events_app.web.templating import build_environment
 
 # A composer builds a deferred message in the worker from its row's payload; None means there is nothing to send

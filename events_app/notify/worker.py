@@ -15,10 +15,10 @@ import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from events_app.core.i18n import speaking
 from events_app.notify.models import OutboxMessage, OutboxStatus
 from events_app.notify.services import COMPOSERS, purge_finished_mail
 from events_app.settings import Settings
-from events_app.web.i18n import speaking
 
 logger = logging.getLogger("events_app.notify")
 

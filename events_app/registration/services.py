@@ -24,7 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
 from events_app.core.csv_cells import csv_text
+from events_app.core.i18n import current_locale, speaking
+from events_app.core.i18n import gettext as _
+from events_app.core.slugs import slug_base
 from events_app.core.text import strip_control
+from events_app.core.validation import (
+    Conflict,
+    Errors,
+    ValidationFailed,
+    clean_country,
+    clean_email,
+    clean_text,
+)
 from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
 from events_app.registration.mail import (
@@ -48,17 +59,6 @@ from events_app.registration.models import (
     RegistrationStatus,
 )
 from events_app.settings import Settings
-from events_app.web.i18n import current_locale, speaking
-from events_app.web.i18n import gettext as _
-from events_app.web.slugs import slug_base
-from events_app.web.validation import (
-    Conflict,
-    Errors,
-    ValidationFailed,
-    clean_country,
-    clean_email,
-    clean_text,
-)
 
 FIELD_LIMITS = {"name": 200, "affiliation": 200}
 ANSWER_LIMITS = {QuestionKind.SHORT_TEXT: 200, QuestionKind.LONG_TEXT: 5000}
@@ -1138,7 +1138,7 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
 
 
 def _format_when(value: dt.datetime | None, event: Event) -> str:
-    from events_app.web.timefmt import format_when
+    from events_app.core.timefmt import format_when
 
     return "" if value is None else f"{format_when(value, event.timezone)} ({event.timezone})"
 

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from events_app.calendar.services import record_deleted_talk
+from events_app.core.i18n import gettext as _
+from events_app.core.validation import Conflict, Errors, clean_id, clean_text
 from events_app.events.models import Event
 from events_app.events.services import parse_instant
 from events_app.schedule.conflicts import ScheduleProblem, Slot, lock_timetables, problems_for
@@ -30,8 +32,6 @@ from events_app.schedule.models import (
     Venue,
 )
 from events_app.speakers.models import Person
-from events_app.web.i18n import gettext as _
-from events_app.web.validation import Conflict, Errors, clean_id, clean_text
 
 
 class ScheduleConflict(Conflict):

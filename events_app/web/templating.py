@@ -10,10 +10,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.contrib.jinja import JinjaTemplateEngine
 
 from events_app.calendar.links import calendar_links
-from events_app.web import timefmt
-from events_app.web.i18n import LANGUAGES, current_locale, gettext, ngettext
-from events_app.web.markdown import render_markdown
-from events_app.web.validation import country_names
+from events_app.core import timefmt
+from events_app.core.i18n import LANGUAGES, current_locale, gettext, ngettext
+from events_app.core.markdown import render_markdown
+from events_app.core.validation import country_names
 
 
 def country_name(code: str | None) -> str:
