@@ -37,9 +37,7 @@ def require_secret_key() -> Settings:
 def run_in_session(work: Callable[[AsyncSession], Awaitable[T]], settings: Settings | None = None) -> T:
     """Runs `work` in one transaction against the configured database."""
     from events_app.core.crypto import configure_data_keys
-    from events_app.db import create_engine, import_models
-
-    import_models()
+    from events_app.db import create_engine
     settings = settings or Settings.from_env()
     configure_data_keys(settings.data_key, settings.data_keys_old)
 
@@ -66,7 +64,9 @@ def alembic_config(database_url: str | None = None):
 
 @click.group(help="Event manager for an international research programme.")
 def main() -> None:
-    pass
+    from events_app.wiring import wire
+
+    wire()  # every command that changes data sends the same domain events as the app
 
 
 @main.group(help="Database migrations (Alembic).")
@@ -108,7 +108,7 @@ def new_data_key() -> None:
                                       "previous key to EVENTS_DATA_KEYS_OLD).")
 def rotate_data_key() -> None:
     from events_app.core.crypto import reencrypt_all
-    from events_app.db import metadata
+    from events_app.models import metadata
 
     count = run_in_session(lambda session: reencrypt_all(session, metadata))
     click.echo(f"{count} values re-encrypted with the current key; EVENTS_DATA_KEYS_OLD may now be emptied.")

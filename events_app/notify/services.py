@@ -21,7 +21,7 @@ from events_app.settings import Settings
 from events_app.web.templating import build_environment
 
 # A composer builds a deferred message in the worker from its row's payload; None means there is nothing to send
-# any more (what it was about is gone). Domains register theirs at import; the worker imports COMPOSER_MODULES.
+# any more (what it was about is gone). Domains register theirs at import; events_app.wiring imports them all.
 Composer = Callable[[AsyncSession, Settings, Mapping[str, Any]], Awaitable[EmailMessage | None]]
 COMPOSERS: dict[str, Composer] = {}
 
@@ -196,3 +196,8 @@ async def purge_finished_mail(session: AsyncSession, *, retention: dt.timedelta,
         func.coalesce(OutboxMessage.sent_at, OutboxMessage.updated_at) <= cutoff,
     ))
     return result.rowcount or 0
+
+
+async def purge_expired_mail(session: AsyncSession, settings: Settings) -> int:
+    """The periodic job "purge finished mail": what the retention setting no longer allows us to keep."""
+    return await purge_finished_mail(session, retention=dt.timedelta(days=settings.mail_retention_days))

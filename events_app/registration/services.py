@@ -1147,3 +1147,13 @@ async def registration_panel(session: AsyncSession, event: Event, settings: Sett
     """What the public event page shows about registration."""
     service = RegistrationService(session, settings)
     return {"availability": await service.availability(event), "values": {}, "errors": {}}
+
+
+async def registration_page_context(session: AsyncSession, *, event: Event, settings: Settings) -> dict[str, Any]:
+    """Receives events' ``event_page_shown``: the registration panel of the public event page."""
+    return {"registration": await registration_panel(session, event, settings)}
+
+
+async def expire_seat_offers(session: AsyncSession, settings: Settings) -> int:
+    """The periodic job "expire seat offers": offers past their deadline pass to the next person."""
+    return await RegistrationService(session, settings).expire_due_offers()

@@ -15,7 +15,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from events_app.calendar.services import record_deleted_talk
 from events_app.core.i18n import gettext as _
 from events_app.core.validation import Conflict, Errors, clean_id, clean_text
 from events_app.events.models import Event
@@ -31,6 +30,7 @@ from events_app.schedule.models import (
     TalkSpeaker,
     Venue,
 )
+from events_app.schedule.signals import talk_deleted
 from events_app.speakers.models import Person
 
 
@@ -445,7 +445,7 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
 
     async def delete_talk(self, talk: Talk) -> None:
         event_id = talk.event_id
-        await record_deleted_talk(self.repository.session, talk)
+        await talk_deleted.send(self.repository.session, talk=talk)
         await self.repository.session.delete(talk)
         await self.repository.session.flush()
         await bump_programme(self.repository.session, event_id)
