@@ -119,7 +119,9 @@ def rotate_data_key() -> None:
 def demo(if_empty: bool) -> None:
     from events_app.demo import load_demo_data
 
-    loaded = run_in_session(lambda session: load_demo_data(session, only_if_empty=if_empty))
+    settings = Settings.from_env()
+    loaded = run_in_session(lambda session: load_demo_data(session, only_if_empty=if_empty, settings=settings),
+                            settings)
     click.echo("Demo data loaded." if loaded else "Database already has events; demo data not loaded.")
 
 

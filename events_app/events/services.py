@@ -208,7 +208,8 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
 
     def __init__(self, session: Any = None, *, settings: Settings | None = None, **kwargs: Any) -> None:
         super().__init__(session=session, **kwargs)
-        # For the e-mails a change sends (addresses, calendar UIDs); read from the environment if not given.
+        # For the e-mails a change sends (addresses, calendar UIDs), handed to the receivers of event_changed.
+        # Injected by the app and the CLI; without it, a change that must mail attendees fails loudly.
         self.settings = settings
 
     # ---- validation -------------------------------------------------------------------------------------
@@ -357,11 +358,10 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         """Tells the domains that care (registration mails attendees, calendar keeps withdrawn events in the
         feeds), inside this transaction: what they write commits or rolls back with the change."""
         session = self.repository.session
-        settings = self.settings or Settings.from_env()
         if event.status == EventStatus.DRAFT and previous_status != EventStatus.DRAFT:
             await event_withdrawn.send(session, event=event, previous_status=previous_status)
         await event_changed.send(session, event=event, changed=changed, previous_status=previous_status,
-                                 settings=settings)
+                                 settings=self.settings)
 
     async def add_manager(self, event: Event, account: Account) -> None:
         if all(m.id != account.id for m in event.managers):

@@ -59,9 +59,8 @@ def email_environment(templates_dir: Path) -> Environment:
     return build_environment(templates_dir).overlay(autoescape=select_autoescape(["html"], default=False))
 
 
-def render_email(name: str, context: Mapping[str, Any], settings: Settings | None = None) -> tuple[str, str, str | None]:
+def render_email(name: str, context: Mapping[str, Any], settings: Settings) -> tuple[str, str, str | None]:
     """templates/emails/<name>.subject.txt, .txt and (optional) .html -> (subject, text, html)."""
-    settings = settings or Settings.from_env()
     env = email_environment(settings.templates_dir)
     full_context = {"base_url": settings.base_url, **context}
     subject = " ".join(env.get_template(f"emails/{name}.subject.txt").render(full_context).split())
@@ -133,10 +132,9 @@ async def enqueue_email(
     text_body: str,
     html_body: str | None = None,
     attachments: Sequence[Attachment] = (),
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> OutboxMessage:
     """Adds the message to the outbox; it is sent only if the caller's transaction commits."""
-    settings = settings or Settings.from_env()
     row = _pending_row(to)
     row.set_message(build_message(
         settings, to=to, subject=subject, text_body=text_body, html_body=html_body, attachments=attachments

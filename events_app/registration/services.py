@@ -1101,7 +1101,7 @@ TIME_AND_PLACE = frozenset({"starts_at", "ends_at", "timezone", "venue_name", "v
 
 
 async def announce_event_change(session: AsyncSession, event: Event, *, changed: set[str],
-                                previous_status: EventStatus, settings: Settings) -> int:
+                                previous_status: EventStatus, settings: Settings | None) -> int:
     """The one rule for what confirmed attendees hear when their event changes; EventService calls it after
     every change (the event's revision already bumped, so SEQUENCE is higher than in any earlier message).
 
@@ -1125,12 +1125,16 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
         method, template = "REQUEST", "registration_event_changed"
     else:
         return 0
-    service = RegistrationService(session, settings)
     attendees = list(await session.scalars(
         select(Registration).where(Registration.event_id == event.id,
                                    Registration.status == RegistrationStatus.CONFIRMED)
         .order_by(Registration.id)
     ))
+    if not attendees:
+        return 0
+    if settings is None:
+        raise RuntimeError("EventService(settings=...) is needed to mail attendees about a change")
+    service = RegistrationService(session, settings)
     for registration in attendees:
         registration.event = event
         await service._enqueue_named(registration, template, attachments=[f"invitation:{method}"])
