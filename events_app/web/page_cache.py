@@ -20,9 +20,11 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.enums import MediaType
@@ -57,11 +59,11 @@ def pages_changed() -> None:
     _generation += 1
 
 
-def _remember_write(session: Session, _flush_context) -> None:
+def _remember_write(session: Session, _flush_context: Any) -> None:
     session.info["writes_pages"] = True
 
 
-def _remember_bulk_write(state) -> None:
+def _remember_bulk_write(state: Any) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info["writes_pages"] = True
 
@@ -81,7 +83,7 @@ def _bump_after_commit(session: Session) -> None:
         pages_changed()
 
 
-def _forget_after_rollback(session: Session, _previous_transaction) -> None:
+def _forget_after_rollback(session: Session, _previous_transaction: Any) -> None:
     session.info.pop("writes_pages", None)
 
 
@@ -253,7 +255,7 @@ async def _listen(cache: PageCache, dsn: str, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=5)
 
 
-def page_cache_lifespan(cache: PageCache, database_url: str):
+def page_cache_lifespan(cache: PageCache, database_url: str) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         if not cache.needs_listener or cache.seconds <= 0:
