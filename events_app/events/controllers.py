@@ -92,16 +92,13 @@ class PublicEventPages(Controller):
 
     @get("/events/{slug:str}", name="event")
     async def event_page(self, request: Request, slug: str, events: EventService, settings: Settings) -> Template:
-        from events_app.registration.services import registration_panel
+        from events_app.registration.services import public_event_and_panel
 
-        event = await events.public_by_slug(slug)
+        event, registration = await public_event_and_panel(events.repository.session, slug, settings)
+        talks, speakers = await events.programme_listing(event)
         return Template(
             template_name="events/detail.html",
-            context={
-                "event": event,
-                "speakers": await events.speakers_of(event),
-                "registration": await registration_panel(events.repository.session, event, settings),
-            },
+            context={"event": event, "talks": talks, "speakers": speakers, "registration": registration},
         )
 
     @get("/series/{slug:str}", name="series")

@@ -273,12 +273,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
     async def settings_for(self, event: Event) -> RegistrationSettings:
         """The event's settings; an event never configured has registration closed."""
         row = await self.session.scalar(select(RegistrationSettings).where(RegistrationSettings.event_id == event.id))
-        if row is None:
-            return RegistrationSettings(
-                event_id=event.id, mode=RegistrationMode.CLOSED, capacity=None, waitlist_enabled=True,
-                promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],
-            )
-        return row
+        return _never_configured(event) if row is None else row
 
     def clean_settings(self, event: Event, data: Mapping[str, Any]) -> dict[str, Any]:
         errors = Errors()
@@ -389,6 +384,31 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         row = await self.settings_for(event)
         counts = await self.status_counts(event) if row.id else {}
         confirmed = counts.get(RegistrationStatus.CONFIRMED.value, 0) + counts.get(RegistrationStatus.OFFERED.value, 0)
+        return self._availability(event, row, confirmed, counts.get(RegistrationStatus.WAITLISTED.value, 0))
+
+    async def public_event_with_availability(self, slug: str) -> tuple[Event, Availability]:
+        """The public event page's event (drafts are unknown) and `availability`, in one statement: the event
+        with its series, its settings and both counts."""
+
+        def count(*statuses: RegistrationStatus):
+            return (select(func.count()).select_from(Registration)
+                    .where(Registration.event_id == Event.id, Registration.status.in_(statuses)).scalar_subquery())
+
+        found = (await self.session.execute(
+            select(Event, RegistrationSettings, count(RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED),
+                   count(RegistrationStatus.WAITLISTED))
+            .outerjoin(RegistrationSettings, RegistrationSettings.event_id == Event.id)
+            .where(Event.slug == slug, Event.status != EventStatus.DRAFT)
+            .options(raiseload(Event.managers))
+        )).first()
+        if found is None:
+            raise NotFoundException("No such event.")
+        event, row, confirmed, waitlisted = found
+        if row is None:
+            return event, self._availability(event, _never_configured(event), 0, 0)
+        return event, self._availability(event, row, int(confirmed or 0), int(waitlisted or 0))
+
+    def _availability(self, event: Event, row: RegistrationSettings, confirmed: int, waitlisted: int) -> Availability:
         reason = self._closed_reason(event, row, dt.datetime.now(dt.UTC))
         full = row.capacity is not None and confirmed >= row.capacity and row.mode == RegistrationMode.OPEN
         if reason is None and full and not row.waitlist_enabled:
@@ -397,7 +417,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             message = _("The event is full; you can join the waitlist.") if full else _("Registration is open.")
         return Availability(
             mode=row.mode, is_open=reason is None, message=reason or message, capacity=row.capacity,
-            confirmed=confirmed, waitlisted=counts.get(RegistrationStatus.WAITLISTED.value, 0),
+            confirmed=confirmed, waitlisted=waitlisted,
             waitlist_enabled=row.waitlist_enabled, questions=list(row.questions or []),
         )
 
@@ -1143,7 +1163,14 @@ def _format_when(value: dt.datetime | None, event: Event) -> str:
     return "" if value is None else f"{format_when(value, event.timezone)} ({event.timezone})"
 
 
-async def registration_panel(session: AsyncSession, event: Event, settings: Settings) -> dict[str, Any]:
-    """What the public event page shows about registration."""
-    service = RegistrationService(session, settings)
-    return {"availability": await service.availability(event), "values": {}, "errors": {}}
+def _never_configured(event: Event) -> RegistrationSettings:
+    return RegistrationSettings(
+        event_id=event.id, mode=RegistrationMode.CLOSED, capacity=None, waitlist_enabled=True,
+        promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],
+    )
+
+
+async def public_event_and_panel(session: AsyncSession, slug: str, settings: Settings) -> tuple[Event, dict[str, Any]]:
+    """The public event page's event and what it shows about registration, read together."""
+    event, availability = await RegistrationService(session, settings).public_event_with_availability(slug)
+    return event, {"availability": availability, "values": {}, "errors": {}}
