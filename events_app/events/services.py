@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import Select, String, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import raiseload, selectinload
+from sqlalchemy.orm import joinedload, raiseload, selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
 from events_app.accounts.models import Account
@@ -98,6 +98,11 @@ def clean_partners(errors: Errors, value: Any) -> list[str]:
 
 # Public pages never ask who manages an event: skip that query, and fail loudly if a page starts to.
 PUBLIC_EVENT_LOADING = raiseload(Event.managers)
+# Lists of events and the event page's event never show the talks through the relationship, nor the series'
+# events: an empty collection set up for each `noload` relationship costs more than reading the row.
+EVENT_WITHOUT_COLLECTIONS = (
+    raiseload(Event.managers), raiseload(Event.talks), joinedload(Event.series).raiseload(Series.events),
+)
 
 
 class utc_year_month(FunctionElement):
@@ -422,7 +427,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     def _filtered(self, filters: EventFilters, *, public: bool, account: Account | None = None) -> Select:
         statement = select(Event)
         if public:
-            statement = statement.where(Event.status != EventStatus.DRAFT).options(PUBLIC_EVENT_LOADING)
+            statement = statement.where(Event.status != EventStatus.DRAFT).options(*EVENT_WITHOUT_COLLECTIONS)
         elif account is not None:
             statement = statement.where(events_visible_to(account))
         now = dt.datetime.now(dt.UTC)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import raiseload
 from events_app.core.csv_cells import csv_text
 from events_app.core.text import strip_control
 from events_app.events.models import Event, EventStatus
-from events_app.events.services import parse_instant
+from events_app.events.services import EVENT_WITHOUT_COLLECTIONS, parse_instant
 from events_app.registration.mail import (
     CONFIRMATION_ATTACHMENTS,
     INVITATION_CANCEL,
@@ -399,7 +399,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
                    count(RegistrationStatus.WAITLISTED))
             .outerjoin(RegistrationSettings, RegistrationSettings.event_id == Event.id)
             .where(Event.slug == slug, Event.status != EventStatus.DRAFT)
-            .options(raiseload(Event.managers))
+            .options(*EVENT_WITHOUT_COLLECTIONS)
         )).first()
         if found is None:
             raise NotFoundException("No such event.")
