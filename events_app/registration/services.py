@@ -357,6 +357,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             await self.session.execute(
                 update(RegistrationSettings).where(RegistrationSettings.event_id == event_id)
                 .values(offer_hours=RegistrationSettings.offer_hours)
+                .execution_options(changes_no_page=True)  # takes the lock, changes nothing
             )
         return await self.session.scalar(
             select(RegistrationSettings).where(RegistrationSettings.event_id == event_id)
