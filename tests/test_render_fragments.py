@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from events_app.web.i18n import current_locale
+from events_app.core.i18n import current_locale
 from events_app.web.templating import country_options
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
@@ -11,22 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.accounts.services import AccountService
-from events_app.calendar.build import kind_label
+from events_app.core.i18n import gettext as _
+from events_app.core.timefmt import local_input_value
+from events_app.core.validation import Conflict, ValidationFailed
 from events_app.events.access import ensure_may_edit_series, may_manage_event
-from events_app.events.models import EventKind, EventStatus
+from events_app.events.models import EventKind, EventStatus, kind_label
 from events_app.events.services import (
     EventFilters,
     EventService,
     SeriesService,
     ensure_can_manage,
 )
+from events_app.events.signals import event_page_shown
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
-from events_app.web.i18n import gettext as _
 from events_app.web.params import Page, SearchText
-from events_app.web.timefmt import local_input_value
-from events_app.web.validation import Conflict, ValidationFailed
 
 PAGE_SIZE = 20
 
@@ -92,14 +94,12 @@ class PublicEventPages(Controller):
 
     @get("/events/{slug:str}", name="event")
     async def event_page(self, request: Request, slug: str, events: EventService, settings: Settings) -> Template:
-        from events_app.registration.services import public_event_and_panel
-
-        event, registration = await public_event_and_panel(events.repository.session, slug, settings)
+        event = await events.public_event(slug)
         talks, speakers = await events.programme_listing(event)
-        return Template(
-            template_name="events/detail.html",
-            context={"event": event, "talks": talks, "speakers": speakers, "registration": registration},
-        )
+        context: dict[str, Any] = {"event": event, "talks": talks, "speakers": speakers}
+        for contribution in await event_page_shown.send(events.repository.session, event=event, settings=settings):
+            context.update(contribution)
+        return Template(template_name="events/detail.html", context=context)
 
     @get("/series/{slug:str}", name="series")
     async def series_page(self, slug: str, events: EventService, series_service: SeriesService) -> Template:

@@ -24,9 +24,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
 from events_app.core.csv_cells import csv_text
+from events_app.core.i18n import current_locale, speaking
+from events_app.core.i18n import gettext as _
+from events_app.core.slugs import slug_base
 from events_app.core.text import strip_control
+from events_app.core.validation import (
+    Conflict,
+    Errors,
+    ValidationFailed,
+    clean_country,
+    clean_email,
+    clean_text,
+)
 from events_app.events.models import Event, EventStatus
-from events_app.events.services import EVENT_WITHOUT_COLLECTIONS, parse_instant
+from events_app.events.services import parse_instant
 from events_app.registration.mail import (
     CONFIRMATION_ATTACHMENTS,
     INVITATION_CANCEL,
@@ -48,17 +59,6 @@ from events_app.registration.models import (
     RegistrationStatus,
 )
 from events_app.settings import Settings
-from events_app.web.i18n import current_locale, speaking
-from events_app.web.i18n import gettext as _
-from events_app.web.slugs import slug_base
-from events_app.web.validation import (
-    Conflict,
-    Errors,
-    ValidationFailed,
-    clean_country,
-    clean_email,
-    clean_text,
-)
 
 FIELD_LIMITS = {"name": 200, "affiliation": 200}
 ANSWER_LIMITS = {QuestionKind.SHORT_TEXT: 200, QuestionKind.LONG_TEXT: 5000}
@@ -387,27 +387,22 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         confirmed = counts.get(RegistrationStatus.CONFIRMED.value, 0) + counts.get(RegistrationStatus.OFFERED.value, 0)
         return self._availability(event, row, confirmed, counts.get(RegistrationStatus.WAITLISTED.value, 0))
 
-    async def public_event_with_availability(self, slug: str) -> tuple[Event, Availability]:
-        """The public event page's event (drafts are unknown) and `availability`, in one statement: the event
-        with its series, its settings and both counts."""
+    async def availability_in_one_query(self, event: Event) -> Availability:
+        """`availability` for the public event page: the settings and both counts in one statement."""
 
         def count(*statuses: RegistrationStatus):
             return (select(func.count()).select_from(Registration)
-                    .where(Registration.event_id == Event.id, Registration.status.in_(statuses)).scalar_subquery())
+                    .where(Registration.event_id == event.id, Registration.status.in_(statuses)).scalar_subquery())
 
         found = (await self.session.execute(
-            select(Event, RegistrationSettings, count(RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED),
+            select(RegistrationSettings, count(RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED),
                    count(RegistrationStatus.WAITLISTED))
-            .outerjoin(RegistrationSettings, RegistrationSettings.event_id == Event.id)
-            .where(Event.slug == slug, Event.status != EventStatus.DRAFT)
-            .options(*EVENT_WITHOUT_COLLECTIONS)
+            .where(RegistrationSettings.event_id == event.id)
         )).first()
         if found is None:
-            raise NotFoundException("No such event.")
-        event, row, confirmed, waitlisted = found
-        if row is None:
-            return event, self._availability(event, _never_configured(event), 0, 0)
-        return event, self._availability(event, row, int(confirmed or 0), int(waitlisted or 0))
+            return self._availability(event, _never_configured(event), 0, 0)
+        row, confirmed, waitlisted = found
+        return self._availability(event, row, int(confirmed or 0), int(waitlisted or 0))
 
     def _availability(self, event: Event, row: RegistrationSettings, confirmed: int, waitlisted: int) -> Availability:
         reason = self._closed_reason(event, row, dt.datetime.now(dt.UTC))
@@ -1122,7 +1117,7 @@ TIME_AND_PLACE = frozenset({"starts_at", "ends_at", "timezone", "venue_name", "v
 
 
 async def announce_event_change(session: AsyncSession, event: Event, *, changed: set[str],
-                                previous_status: EventStatus, settings: Settings) -> int:
+                                previous_status: EventStatus, settings: Settings | None) -> int:
     """The one rule for what confirmed attendees hear when their event changes; EventService calls it after
     every change (the event's revision already bumped, so SEQUENCE is higher than in any earlier message).
 
@@ -1146,12 +1141,16 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
         method, template = "REQUEST", "registration_event_changed"
     else:
         return 0
-    service = RegistrationService(session, settings)
     attendees = list(await session.scalars(
         select(Registration).where(Registration.event_id == event.id,
                                    Registration.status == RegistrationStatus.CONFIRMED)
         .order_by(Registration.id)
     ))
+    if not attendees:
+        return 0
+    if settings is None:
+        raise RuntimeError("EventService(settings=...) is needed to mail attendees about a change")
+    service = RegistrationService(session, settings)
     for registration in attendees:
         registration.event = event
         await service._enqueue_named(registration, template, attachments=[f"invitation:{method}"])
@@ -1159,7 +1158,7 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
 
 
 def _format_when(value: dt.datetime | None, event: Event) -> str:
-    from events_app.web.timefmt import format_when
+    from events_app.core.timefmt import format_when
 
     return "" if value is None else f"{format_when(value, event.timezone)} ({event.timezone})"
 
@@ -1171,7 +1170,17 @@ def _never_configured(event: Event) -> RegistrationSettings:
     )
 
 
-async def public_event_and_panel(session: AsyncSession, slug: str, settings: Settings) -> tuple[Event, dict[str, Any]]:
-    """The public event page's event and what it shows about registration, read together."""
-    event, availability = await RegistrationService(session, settings).public_event_with_availability(slug)
-    return event, {"availability": availability, "values": {}, "errors": {}}
+async def registration_panel(session: AsyncSession, event: Event, settings: Settings) -> dict[str, Any]:
+    """What the public event page shows about registration."""
+    service = RegistrationService(session, settings)
+    return {"availability": await service.availability_in_one_query(event), "values": {}, "errors": {}}
+
+
+async def registration_page_context(session: AsyncSession, *, event: Event, settings: Settings) -> dict[str, Any]:
+    """Receives events' ``event_page_shown``: the registration panel of the public event page."""
+    return {"registration": await registration_panel(session, event, settings)}
+
+
+async def expire_seat_offers(session: AsyncSession, settings: Settings) -> int:
+    """The periodic job "expire seat offers": offers past their deadline pass to the next person."""
+    return await RegistrationService(session, settings).expire_due_offers()

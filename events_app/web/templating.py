@@ -11,11 +11,18 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.contrib.jinja import JinjaTemplateEngine
 from markupsafe import Markup, escape
 
-from events_app.calendar.links import calendar_links
-from events_app.web import timefmt
-from events_app.web.i18n import LANGUAGES, current_locale, gettext, ngettext
-from events_app.web.markdown import render_markdown
-from events_app.web.validation import country_names
+from events_app.core import timefmt
+from events_app.core.i18n import LANGUAGES, current_locale, gettext, ngettext
+from events_app.core.markdown import render_markdown
+from events_app.core.validation import country_names
+
+# Globals a domain contributes (calendar's calendar_links), added by the composition root (events_app.wiring)
+# before any environment is built: web/ is plumbing and imports no domain.
+DOMAIN_GLOBALS: dict[str, Any] = {}
+
+
+def add_template_global(name: str, value: Any) -> None:
+    DOMAIN_GLOBALS[name] = value
 
 
 def country_name(code: str | None) -> str:
@@ -70,7 +77,7 @@ def build_environment(templates_dir: Path) -> Environment:
                        country_names=lambda: country_names(current_locale.get()),
                        country_options=country_options,
                        timezones=timefmt.common_timezones)
-    env.globals["calendar_links"] = calendar_links
+    env.globals.update(DOMAIN_GLOBALS)
     return env
 
 
