@@ -4,12 +4,20 @@ are computed once, and a big conference's page links to its programme instead of
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import httpx
+import pytest
 
 from events_app.calendar import feeds as calendar_feeds
 from events_app.calendar import services as calendar_services
+from events_app.settings import Settings
 from tests.test_query_counts import event_with_programme
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, event_page_talk_limit=4)  # a "big" programme: more than 4 talks
 
 
 async def test_concurrent_identical_feed_requests_build_the_feed_once(app, client, db, organiser, monkeypatch):
@@ -53,3 +61,18 @@ async def test_a_feed_built_in_a_worker_thread_is_the_same_feed(app, client, db,
     off_loop = await client.get(f"/events/{event.slug}.ics?lang=zh")
     assert threads == ["build_all", "serialise"]
     assert off_loop.status_code == 200 and off_loop.content == on_loop.content  # the language went along too
+
+
+async def test_a_big_conference_page_links_to_its_programme_instead_of_listing_every_talk(app, client, db, organiser):
+    small = await event_with_programme(db, organiser, title="Workshop", talks=3, speakers_per_talk=1, days_ahead=10)
+    big = await event_with_programme(db, organiser, title="Congress", talks=5, speakers_per_talk=2, days_ahead=20)
+
+    listed = (await client.get(f"/events/{small.slug}")).text
+    assert listed.count('class="talk"') == 3 and 'class="speaker-list"' in listed
+
+    page = await client.get(f"/events/{big.slug}")
+    assert page.status_code == 200
+    assert 'class="talk"' not in page.text and 'class="speaker-list"' not in page.text
+    assert "The programme has 5 talks." in page.text
+    assert f'href="/events/{big.slug}/programme"' in page.text
+    assert "日程共有 5 场报告。" in (await client.get(f"/events/{big.slug}?lang=zh")).text

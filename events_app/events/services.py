@@ -498,16 +498,20 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             raise NotFoundException("No such event.")
         return event
 
-    async def programme_listing(self, event: Event) -> tuple[list[ListedTalk], list[ListedSpeaker]]:
+    async def programme_listing(self, event: Event, *, limit: int) -> ProgrammeListing:
         """Talks in time order with their speakers, and the distinct speakers in programme order: one query of
-        plain rows (no ORM objects per talk and person, which cost more than the page's whole template)."""
+        plain rows (no ORM objects per talk and person, which cost more than the page's whole template).
+        A programme of more than `limit` talks is not listed (the page links to the programme instead): then
+        only its size is read."""
+        first_talks = (select(Talk.id).where(Talk.event_id == event.id)
+                       .order_by(Talk.starts_at, Talk.id).limit(limit + 1).scalar_subquery())
         rows = await self.repository.session.execute(
             select(Talk.id, Talk.title, Talk.starts_at, Talk.ends_at, Talk.room,
                    Person.id, Person.honorific, Person.full_name, Person.affiliation, Person.country)
             .select_from(Talk)
             .outerjoin(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
             .outerjoin(Person, Person.id == TalkSpeaker.person_id)
-            .where(Talk.event_id == event.id)
+            .where(Talk.id.in_(first_talks))
             .order_by(Talk.starts_at, Talk.id, TalkSpeaker.position)
         )
         talks: dict[int, ListedTalk] = {}
@@ -521,7 +525,19 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
                 if speaker is None:
                     speaker = speakers[person_id] = ListedSpeaker(person_id, honorific, full_name, affiliation, country)
                 talk.speakers.append(speaker)
-        return list(talks.values()), list(speakers.values())
+        if len(talks) > limit:
+            size = await self.repository.session.scalar(select(func.count()).where(Talk.event_id == event.id))
+            return ProgrammeListing(talks=[], speakers=[], size=int(size or 0), listed=False)
+        return ProgrammeListing(talks=list(talks.values()), speakers=list(speakers.values()), size=len(talks),
+                                listed=True)
+
+
+@dataclass(slots=True)
+class ProgrammeListing:
+    talks: list[ListedTalk]
+    speakers: list[ListedSpeaker]
+    size: int  # talks in the programme
+    listed: bool  # False for a programme too big to list on the event page
 
 
 @dataclass(slots=True)
