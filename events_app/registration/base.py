@@ -35,6 +35,13 @@ def when_in_event_zone(value: dt.datetime | None, event: Event) -> str:
 
 
 
+def never_configured(event: Event) -> RegistrationSettings:
+    return RegistrationSettings(
+        event_id=event.id, mode=RegistrationMode.CLOSED, capacity=None, waitlist_enabled=True,
+        promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],
+    )
+
+
 class RegistrationBase:
     """The shared part of RegistrationService (see services.py): each concern is a class on top of it."""
 
@@ -54,12 +61,7 @@ class RegistrationBase:
     async def settings_for(self, event: Event) -> RegistrationSettings:
         """The event's settings; an event never configured has registration closed."""
         row = await self.session.scalar(select(RegistrationSettings).where(RegistrationSettings.event_id == event.id))
-        if row is None:
-            return RegistrationSettings(
-                event_id=event.id, mode=RegistrationMode.CLOSED, capacity=None, waitlist_enabled=True,
-                promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],
-            )
-        return row
+        return never_configured(event) if row is None else row
 
     async def _lock_registration(self, registration: Registration) -> RegistrationSettings | None:
         """Locks the registration's event, then re-reads the registration: decisions see its committed state."""
@@ -76,6 +78,7 @@ class RegistrationBase:
             await self.session.execute(
                 update(RegistrationSettings).where(RegistrationSettings.event_id == event_id)
                 .values(offer_hours=RegistrationSettings.offer_hours)
+                .execution_options(changes_no_page=True)  # takes the lock, changes nothing
             )
         return await self.session.scalar(
             select(RegistrationSettings).where(RegistrationSettings.event_id == event_id)

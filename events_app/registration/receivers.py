@@ -61,7 +61,7 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
 async def registration_panel(session: AsyncSession, event: Event, settings: Settings) -> dict[str, Any]:
     """What the public event page shows about registration."""
     service = RegistrationService(session, settings)
-    return {"availability": await service.availability(event), "values": {}, "errors": {}}
+    return {"availability": await service.availability_in_one_query(event), "values": {}, "errors": {}}
 
 
 async def registration_page_context(session: AsyncSession, *, event: Event, settings: Settings) -> dict[str, Any]:

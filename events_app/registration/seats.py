@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import raiseload
 
@@ -21,7 +21,7 @@ from events_app.core.i18n import gettext as _
 from events_app.core.validation import Conflict, Errors
 from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
-from events_app.registration.base import when_in_event_zone
+from events_app.registration.base import never_configured, when_in_event_zone
 from events_app.registration.links import LinkRules
 from events_app.registration.mail import hash_token, new_token, queue_mail
 from events_app.registration.models import (
@@ -134,6 +134,26 @@ class SeatRules(WaitlistRules, LinkRules):
         row = await self.settings_for(event)
         counts = await self.status_counts(event) if row.id else {}
         confirmed = counts.get(RegistrationStatus.CONFIRMED.value, 0) + counts.get(RegistrationStatus.OFFERED.value, 0)
+        return self._availability(event, row, confirmed, counts.get(RegistrationStatus.WAITLISTED.value, 0))
+
+    async def availability_in_one_query(self, event: Event) -> Availability:
+        """`availability` for the public event page: the settings and both counts in one statement."""
+
+        def count(*statuses: RegistrationStatus) -> ScalarSelect[int]:
+            return (select(func.count()).select_from(Registration)
+                    .where(Registration.event_id == event.id, Registration.status.in_(statuses)).scalar_subquery())
+
+        found = (await self.session.execute(
+            select(RegistrationSettings, count(RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED),
+                   count(RegistrationStatus.WAITLISTED))
+            .where(RegistrationSettings.event_id == event.id)
+        )).first()
+        if found is None:
+            return self._availability(event, never_configured(event), 0, 0)
+        row, confirmed, waitlisted = found
+        return self._availability(event, row, int(confirmed or 0), int(waitlisted or 0))
+
+    def _availability(self, event: Event, row: RegistrationSettings, confirmed: int, waitlisted: int) -> Availability:
         reason = self._closed_reason(event, row, dt.datetime.now(dt.UTC))
         full = row.capacity is not None and confirmed >= row.capacity and row.mode == RegistrationMode.OPEN
         if reason is None and full and not row.waitlist_enabled:
@@ -142,7 +162,7 @@ class SeatRules(WaitlistRules, LinkRules):
             message = _("The event is full; you can join the waitlist.") if full else _("Registration is open.")
         return Availability(
             mode=row.mode, is_open=reason is None, message=reason or message, capacity=row.capacity,
-            confirmed=confirmed, waitlisted=counts.get(RegistrationStatus.WAITLISTED.value, 0),
+            confirmed=confirmed, waitlisted=waitlisted,
             waitlist_enabled=row.waitlist_enabled, questions=list(row.questions or []),
         )
 
