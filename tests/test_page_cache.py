@@ -266,7 +266,7 @@ async def test_a_seat_change_heard_from_another_process_refreshes_the_page_after
 # ---- single flight: a page wanted by many at once is rendered once ------------------------------------------
 
 
-async def test_concurrent_visitors_of_one_uncached_page_share_one_rendering(app, monkeypatch):
+async def test_concurrent_visitors_of_one_uncached_page_share_one_rendering(app, client, monkeypatch):
     import httpx
     from litestar.exceptions import NotFoundException
 
@@ -288,6 +288,10 @@ async def test_concurrent_visitors_of_one_uncached_page_share_one_rendering(app,
     app.register(slow_missing)
     monkeypatch.setattr(page_cache, "CACHED_ROUTES", page_cache.CACHED_ROUTES | {"test_slow_page", "test_slow_missing"})
     monkeypatch.setattr(page_cache, "FLIGHT_WAIT_SECONDS", 30.0)
+    for _ in range(100):  # `client` started the app, and on PostgreSQL its listener, without which nothing is kept
+        if app.state.page_cache.active:
+            break
+        await asyncio.sleep(0.05)
     # httpx straight on the ASGI app, so the requests really run at the same time.
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as many:
         answers = await asyncio.wait_for(asyncio.gather(*(many.get("/test-slow-page") for _ in range(10))), 20)
