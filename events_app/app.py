@@ -31,7 +31,13 @@ from events_app.web.edge import check_request_input
 from events_app.web.errors import exception_handlers
 from events_app.web.forms import CSRF_EXEMPT
 from events_app.web.locale import LocaleMiddleware
-from events_app.web.page_cache import PageCache, page_cache_lifespan, serve_cached_page, store_rendered_page
+from events_app.web.page_cache import (
+    PageCache,
+    page_cache_lifespan,
+    release_page_flight,
+    serve_cached_page,
+    store_rendered_page,
+)
 from events_app.web.templating import template_engine
 
 # A Litestar lifespan hook: entered at start-up, left at shutdown.
@@ -199,6 +205,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=lifespan,
         before_request=serve_cached_page,
         after_request=store_rendered_page,
+        after_exception=[release_page_flight],
         debug=settings.debug,
     )
     serve_feed_paths(application)

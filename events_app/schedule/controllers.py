@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account
 from events_app.core.i18n import current_locale
 from events_app.core.i18n import gettext as _
+from events_app.core.single_flight import SingleFlight
 from events_app.core.timefmt import local_input_value
 from events_app.core.validation import Conflict, ValidationFailed
 from events_app.events.models import Event
@@ -58,6 +59,10 @@ def _conditional(request: Request, etag: str, *, private: bool = False) -> dict[
     }
 
 
+def programme_flights(request: Request) -> SingleFlight:
+    return request.app.state.setdefault("programme_flights", SingleFlight())
+
+
 def programme_store(request: Request) -> ProgrammeStore:
     """One store per application instance (per process in production)."""
     store = getattr(request.app.state, "programme_store", None)
@@ -87,15 +92,19 @@ class PublicProgrammePages(Controller):
         store = programme_store(request)
         body = store.bodies.get(key)
         if body is None:
-            programme = await load_programme(db_session, head.event_id, store)
-            engine = request.app.template_engine
-            assert engine is not None  # create_app always configures one
-            template = engine.get_template("schedule/programme.html")
-            # Rendered once per programme revision and served to everyone: no flash messages, no CSRF token.
-            body = store.bodies.put(key, template.render(
-                request=request, csrf_input="", get_flashes=lambda: [], programme=programme, event=programme.event,
-                cells=grid_cells(programme), session_items=session_items(programme),
-            ).encode("utf-8"))
+
+            async def render() -> bytes:
+                programme = await load_programme(db_session, head.event_id, store)
+                engine = request.app.template_engine
+                assert engine is not None  # create_app always configures one
+                template = engine.get_template("schedule/programme.html")
+                # Rendered once per programme revision and served to everyone: no flash messages, no CSRF token.
+                return store.bodies.put(key, template.render(
+                    request=request, csrf_input="", get_flashes=lambda: [], programme=programme,
+                    event=programme.event, cells=grid_cells(programme), session_items=session_items(programme),
+                ).encode("utf-8"))
+
+            body = await programme_flights(request).run(key, render)  # concurrent misses: rendered once
         return Response(content=body, media_type=MediaType.HTML, headers=headers)
 
     @get("/events/{slug:str}/schedule.xml", name="schedule_xml")
@@ -118,9 +127,13 @@ class PublicProgrammePages(Controller):
         store = programme_store(request)
         body = store.bodies.get(key)
         if body is None:
-            programme = await load_programme(db_session, head.event_id, store)
-            render = frab_xml if kind == "xml" else frab_json
-            body = store.bodies.put(key, render(programme, settings.base_url))
+
+            async def export() -> bytes:
+                programme = await load_programme(db_session, head.event_id, store)
+                render = frab_xml if kind == "xml" else frab_json
+                return store.bodies.put(key, render(programme, settings.base_url))
+
+            body = await programme_flights(request).run(key, export)  # concurrent misses: built once
         return Response(content=body, media_type=media_type, headers=headers)
 
 

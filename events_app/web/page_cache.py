@@ -51,6 +51,8 @@ EVENT_ROUTES = frozenset({"event"})
 SESSION_COOKIE = "events_session"
 CSRF_MARK = "\x00csrf\x00"
 MAX_PAGES = 2000
+# A request finding the page it wants being rendered by another waits for that one at most this long.
+FLIGHT_WAIT_SECONDS = 5.0
 
 # ---- invalidation: what committed writes changed, applied per process ---------------------------------------
 
@@ -222,6 +224,24 @@ class PageCache:
     listening: bool = False
     generation: int = -1
     pages: OrderedDict[tuple, CachedPage] = field(default_factory=OrderedDict)
+    # Pages being rendered now (single flight): key -> (done when the leading request has finished, its start).
+    flights: dict[tuple, tuple[asyncio.Future, float]] = field(default_factory=dict)
+
+    def join_flight(self, key: tuple) -> asyncio.Future | None:
+        """The flight already rendering this page, if any; else None, and the caller leads a new one."""
+        found = self.flights.get(key)
+        now = time.monotonic()
+        if found is not None and now - found[1] < FLIGHT_WAIT_SECONDS and not found[0].done():
+            return found[0]
+        # No flight, or one whose request vanished without its hooks running: start a new one.
+        self.flights[key] = (asyncio.get_running_loop().create_future(), now)
+        return None
+
+    def land(self, key: tuple, flight: asyncio.Future) -> None:
+        if self.flights.get(key, (None,))[0] is flight:
+            del self.flights[key]
+        if not flight.done():
+            flight.set_result(None)
 
     @property
     def active(self) -> bool:
@@ -271,8 +291,18 @@ class PageCache:
 
 # ---- request hooks ----------------------------------------------------------------------------------------------
 
-# Set by before_request for a cache miss worth storing: (key, generation, time, event sequence at the start).
-_pending: ContextVar[tuple[tuple, int, float, int] | None] = ContextVar("page_cache_pending", default=None)
+@dataclass
+class _Pending:
+    """A cache miss worth storing, noted by before_request: what was current when the request started."""
+
+    key: tuple
+    generation: int
+    read_at: float
+    sequence: int
+    flight: asyncio.Future | None  # set when this request leads the rendering of its page
+
+
+_pending: ContextVar[_Pending | None] = ContextVar("page_cache_pending", default=None)
 _current_request: ContextVar[Request | None] = ContextVar("page_cache_request", default=None)
 
 
@@ -303,9 +333,31 @@ async def serve_cached_page(request: Request) -> Response | None:
     key = (request.scope["path"], request.scope["query_string"], current_locale.get())
     page = cache.get(key)
     if page is None:
-        _pending.set((key, cache.generation, time.monotonic(), _event_sequence))
-        return None
+        flight = cache.join_flight(key)
+        if flight is not None:
+            # Single flight: the same page is being rendered for someone else; take theirs when it is done.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(flight), FLIGHT_WAIT_SECONDS)
+            page = cache.get(key)
+        if page is None:  # leading, or the leader's page was not kept (a write meanwhile, not cacheable)
+            leading = None if flight is not None else cache.flights[key][0]
+            _pending.set(_Pending(key, cache.generation, time.monotonic(), _event_sequence, leading))
+            return None
     return Response(content=page.body.replace(CSRF_MARK, _csrf_token(request)), media_type=MediaType.HTML)
+
+
+def _land(request: Request | None, pending: _Pending) -> None:
+    cache = request.app.state.get("page_cache") if request is not None else None
+    if pending.flight is not None and cache is not None:
+        cache.land(pending.key, pending.flight)
+
+
+async def release_page_flight(_exception: Exception, _scope) -> None:
+    """after_exception hook: a page that failed to render releases those waiting for it."""
+    pending = _pending.get()
+    if pending is not None:
+        _pending.set(None)
+        _land(_current_request.get(), pending)
 
 
 def _event_of(request: Request, response: Template) -> int | None:
@@ -323,7 +375,14 @@ async def store_rendered_page(response: Response) -> Response:
         return response
     _pending.set(None)
     request = _current_request.get()
-    if request is None or request.scope["path"] != pending[0][0]:
+    try:
+        return _store(request, response, pending)
+    finally:
+        _land(request, pending)
+
+
+def _store(request: Request | None, response: Response, pending: _Pending) -> Response:
+    if request is None or request.scope["path"] != pending.key[0]:
         return response
     if (
         not isinstance(response, Template)
@@ -339,11 +398,10 @@ async def store_rendered_page(response: Response) -> Response:
     rendered = response.to_asgi_response(None, request)
     body = rendered.body.decode(response.encoding)
     token = _csrf_token(request)
-    key, generation, read_at, sequence = pending
     cache = request.app.state.get("page_cache")
     if cache is not None:
-        cache.put(key, body.replace(token, CSRF_MARK) if token else body, generation,
-                  event_id=_event_of(request, response), read_at=read_at, sequence=sequence)
+        cache.put(pending.key, body.replace(token, CSRF_MARK) if token else body, pending.generation,
+                  event_id=_event_of(request, response), read_at=pending.read_at, sequence=pending.sequence)
     return Response(content=body, media_type=MediaType.HTML)
 
 
