@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from events_app.calendar.feeds import route_handlers as calendar_routes
     from events_app.calendar.feeds import serve_feed_paths
     from events_app.events.controllers import route_handlers as event_routes
+    from events_app.notify.controllers import route_handlers as notify_routes
     from events_app.registration.controllers import registration_rate_limit
     from events_app.registration.controllers import route_handlers as registration_routes
     from events_app.schedule.controllers import route_handlers as schedule_routes
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *schedule_routes,
             *account_routes,
             *registration_routes,
+            *notify_routes,
             *calendar_routes,
             api_router,
             create_static_files_router(path="/static", directories=[static_dir], include_in_schema=False),

@@ -20,6 +20,7 @@ from events_app.events.services import (
     SeriesService,
     ensure_can_manage,
 )
+from events_app.notify.announcements import list_for_event as announcements_of
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
@@ -220,7 +221,9 @@ class OrganiserEventPages(Controller):
     @get("/events/{slug:str}", name="event_manage")
     async def manage_event(self, slug: str, events: EventService, organiser: Account) -> Template:
         event = await events.managed_by_slug(slug, organiser)
-        return Template(template_name="organiser/event.html", context={"event": event, "organiser": organiser})
+        return Template(template_name="organiser/event.html", context={
+            "event": event, "organiser": organiser, "announcements": await announcements_of(events.repository.session, event),
+        })
 
     @get("/events/{slug:str}/edit", name="event_edit")
     async def edit_event(self, slug: str, events: EventService, series_service: SeriesService, organiser: Account) -> Template:

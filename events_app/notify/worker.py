@@ -25,7 +25,7 @@ logger = logging.getLogger("events_app.notify")
 MAX_ATTEMPTS = 50  # with the back-off below, about two days of retrying before giving up
 MAX_BACKOFF = dt.timedelta(hours=1)
 # Modules that register mail composers (notify.services.composer); imported before the first pass.
-COMPOSER_MODULES = ("events_app.registration.mail",)
+COMPOSER_MODULES = ("events_app.registration.mail", "events_app.notify.announcements")
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -134,6 +134,10 @@ async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: in
                     await smtp.sendmail(sender, [row.to_address], row.raw)
                 except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                    if is_permanent(exc):  # the server answered and refused this message: no use retrying it
+                        row.status = OutboxStatus.FAILED
+                        logger.error("outbox message %s refused: %s", row.id, row.last_error)
+                        continue
                     if row.attempts >= MAX_ATTEMPTS:
                         row.status = OutboxStatus.FAILED
                         logger.error("giving up on outbox message %s: %s", row.id, row.last_error)
@@ -148,6 +152,14 @@ async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: in
                 row.last_error = ""
                 sent += 1
     return sent
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """A 5xx answer (RFC 5321 4.2.1): the server will refuse the same message again; 4xx and lost connections
+    are worth retrying."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(500 <= r.code < 600 for r in exc.recipients)
+    return isinstance(exc, aiosmtplib.SMTPResponseException) and 500 <= exc.code < 600
 
 
 async def _quit(smtp: aiosmtplib.SMTP) -> None:

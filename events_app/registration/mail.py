@@ -99,8 +99,10 @@ def queue_mail(session: AsyncSession, registration: Registration, template: str,
         "registration_id": registration.id, "template": template,
         "attachments": list(attachments), "extra": dict(extra),
     }
-    return defer_email(session, to=registration.email, composer=COMPOSER, payload=payload,
-                       reference=mail_reference(registration.id))
+    row = defer_email(session, to=registration.email, composer=COMPOSER, payload=payload,
+                      reference=mail_reference(registration.id))
+    row.event_id, row.kind = registration.event_id, template  # for the organisers' mail log
+    return row
 
 
 async def invitation_for(session: AsyncSession, settings: Settings, registration: Registration, method: str,

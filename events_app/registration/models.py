@@ -105,6 +105,9 @@ class Registration(Base):
     link_resent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     # The personal calendar feed's own token, rotatable without touching the manage links.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    # Set when the person stopped the event's announcements and reminders (one click, RFC 8058); mail about
+    # the registration itself (confirmation, offers, cancellation) still goes out.
+    announcements_stopped_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
     # View-only: set by services for rendering, never cascades an event into another session.
     event: Mapped[Event] = relationship(lazy="raise", viewonly=True)
