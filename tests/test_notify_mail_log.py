@@ -112,3 +112,29 @@ async def test_another_events_organiser_sees_none_of_its_mail(client, db, organi
     headers = {"Authorization": f"Bearer {await make_token(db, stranger)}"}
     assert (await client.post(f"/api/events/{own.slug}/mail/{message.id}/retry", headers=headers)).status_code == 404
     assert (await client.post(f"/api/events/{event.slug}/mail/{message.id}/retry", headers=headers)).status_code == 403
+
+
+async def test_a_message_that_cannot_be_composed_holds_up_no_other_and_the_log_says_why(client, db, organiser,
+                                                                                       settings, smtp_server):
+    from events_app.notify.services import COMPOSERS, composer, defer_email
+
+    @composer("test-broken")
+    async def broken(session, settings, payload):
+        raise RuntimeError("template missing")
+
+    try:
+        event = await make_registration_event(db, organiser, settings, capacity=5)
+        await register(db, settings, event, "Ana")  # composed in the same pass, before and after the broken one
+        row = defer_email(db, to="x@example.org", composer="test-broken", payload={})
+        row.event_id, row.kind = event.id, "test"
+        await db.commit()
+        await register(db, settings, event, "Bo")
+        assert await deliver_outbox(settings) == 2
+        assert sorted(str(m["To"]) for m in smtp_server.messages) == ["ana@example.org", "bo@example.org"]
+        await login(client, organiser.email)
+        log = await client.get(f"/organiser/events/{event.slug}/mail")
+        assert "composing failed: RuntimeError: template missing" in log.text
+        sent = await db.scalars(select(OutboxMessage.raw).where(OutboxMessage.status == OutboxStatus.SENT))
+        assert all(b"Dear " in raw for raw in sent)  # composed once, kept after the failed first attempt
+    finally:
+        COMPOSERS.pop("test-broken", None)
