@@ -36,10 +36,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from events_app.db import create_engine, import_models, metadata  # noqa: E402
+from events_app.db import create_engine  # noqa: E402
+from events_app.models import metadata  # noqa: E402
 from events_app.settings import Settings  # noqa: E402
+from events_app.wiring import wire  # noqa: E402
 
-import_models()
+wire()  # every mapper, and the mail composers the worker needs
 
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SECRET = "bench-announce-secret-key-0123456789-abcdefghijkl"

@@ -3,8 +3,8 @@
 from litestar import Router
 
 from events_app.events.api import EventApi, SeriesApi
-from events_app.notify.api import MailApi
 from events_app.registration.api import RegistrationApi
+from events_app.registration.mail_api import MailApi
 from events_app.schedule.api import RoomApi, SessionApi, TalkApi
 from events_app.speakers.api import SpeakerApi
 from events_app.web.forms import CSRF_EXEMPT

@@ -96,7 +96,7 @@ def data_key_check(db_config: SQLAlchemyAsyncConfig):
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         from events_app.core.crypto import encrypted_columns, ensure_data_key_opens_stored_data
-        from events_app.db import metadata
+        from events_app.models import metadata
 
         if encrypted_columns(metadata):  # no query at all until a model declares an encrypted column
             async with db_config.get_session() as session:
@@ -113,14 +113,17 @@ def provide_settings(state: State) -> Settings:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     check_secret_key(settings.secret_key)  # a forgeable session key must never serve a request
+    from events_app.wiring import wire
+
+    wire()  # domains hear each other's announcements; before the template environment is built
     from events_app.accounts.controllers import route_handlers as account_routes
     from events_app.api import api_router
     from events_app.calendar.feeds import route_handlers as calendar_routes
     from events_app.calendar.feeds import serve_feed_paths
     from events_app.events.controllers import route_handlers as event_routes
-    from events_app.notify.controllers import route_handlers as notify_routes
     from events_app.registration.controllers import registration_rate_limit
     from events_app.registration.controllers import route_handlers as registration_routes
+    from events_app.registration.mail_pages import route_handlers as mail_routes
     from events_app.schedule.controllers import route_handlers as schedule_routes
     from events_app.speakers.controllers import route_handlers as speaker_routes
 
@@ -163,7 +166,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *schedule_routes,
             *account_routes,
             *registration_routes,
-            *notify_routes,
+            *mail_routes,
             *calendar_routes,
             api_router,
             create_static_files_router(path="/static", directories=[static_dir], include_in_schema=False),

@@ -7,9 +7,9 @@ import re
 
 from sqlalchemy import select, update
 
+from events_app.core.i18n import speaking
 from events_app.notify.models import Announcement, OutboxMessage, OutboxStatus
 from events_app.registration.services import RegistrationService
-from events_app.web.i18n import speaking
 from tests.conftest import (
     csrf_token_from,
     deliver_outbox,
@@ -114,7 +114,7 @@ async def test_preview_counts_recipients_and_test_goes_only_to_the_organiser(cli
 
 
 async def test_audiences_pick_the_right_people(db, organiser, settings):
-    from events_app.notify.announcements import clean_draft, recipients
+    from events_app.registration.announcements import clean_draft, recipients
 
     event = await make_registration_event(
         db, organiser, settings, capacity=2,
@@ -170,7 +170,7 @@ async def test_unsubscribed_attendee_gets_no_announcement_but_still_the_cancella
 
 
 async def test_sending_is_throttled_at_the_configured_rate(db, organiser, settings):
-    from events_app.notify.announcements import clean_draft, send
+    from events_app.registration.announcements import clean_draft, send
 
     event, *_ = await an_event_with_people(db, organiser, settings)
     await register(db, settings, event, "Extra")  # waitlisted too; the confirmed are two

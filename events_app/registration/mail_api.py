@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account
 from events_app.events.models import Event
 from events_app.events.services import EventService
-from events_app.notify import announcements, mail_log
+from events_app.notify import mail_log
 from events_app.notify.models import OutboxMessage
+from events_app.registration import announcements
 from events_app.settings import Settings
 from events_app.web.auth import provide_api_account
 

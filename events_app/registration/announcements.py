@@ -24,6 +24,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.core.i18n import current_locale
+from events_app.core.i18n import gettext as _
+from events_app.core.validation import Errors, clean_text
 from events_app.events.models import Event
 from events_app.notify.models import Announcement, AnnouncementAudience, OutboxMessage, OutboxStatus
 from events_app.notify.services import build_message, composer, preparer
@@ -35,9 +38,6 @@ from events_app.registration.models import (
     RegistrationStatus,
 )
 from events_app.settings import Settings
-from events_app.web.i18n import current_locale
-from events_app.web.i18n import gettext as _
-from events_app.web.validation import Errors, clean_text
 
 COMPOSER = "announcement"
 KIND = "announcement"
@@ -387,6 +387,11 @@ async def list_for_event(session: AsyncSession, event: Event) -> list[tuple[Anno
         sent = c.get(OutboxStatus.SENT, 0) if c else row.recipient_count
         result.append((row, Progress(queued=queued, sent=sent, failed=failed, dropped=dropped)))
     return result
+
+
+async def organiser_page_context(session: AsyncSession, *, event: Event, **_: Any) -> dict[str, Any]:
+    """Receiver of events.signals.organiser_event_page_shown: the announcements sent, on the event's page."""
+    return {"announcements": await list_for_event(session, event)}
 
 
 async def stop_announcements(session: AsyncSession, registration: Registration, *, stop: bool = True) -> None:

@@ -13,15 +13,17 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.core.i18n import gettext as _
+from events_app.core.validation import ValidationFailed
+from events_app.events.access import events_managed_by
 from events_app.events.models import Event
 from events_app.events.services import EventService
-from events_app.notify import announcements, mail_log
+from events_app.notify import mail_log
+from events_app.registration import announcements
 from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import CSRF_EXEMPT, form_page, read_form
-from events_app.web.i18n import gettext as _
-from events_app.web.validation import ValidationFailed
 
 FORM_FIELDS = ("audience", "question_key", "question_value", "subject_en", "body_en", "subject_zh", "body_zh")
 
@@ -121,7 +123,8 @@ class AllMailPage(Controller):
     async def all_mail(self, organiser: Account, db_session: AsyncSession, status: str | None = None) -> Template:
         return Template(template_name="notify/mail_log_all.html", context={
             "organiser": organiser, "status": status or "", "labels": mail_log.status_labels(),
-            "rows": await mail_log.messages_for_account(db_session, organiser, status=status),
+            "rows": await mail_log.messages_for_events(
+                db_session, None if organiser.is_admin else events_managed_by(organiser), status=status),
             "page_size": mail_log.PAGE_SIZE,
         })
 
