@@ -8,7 +8,7 @@ Who listens to what (docs/architecture.md draws it):
 - events ``organiser_event_page_shown`` -> registration lists the announcements sent on the organisers' page;
 - schedule ``talk_deleted``  -> calendar keeps a cancellation of the talk in the feeds.
 Template globals: calendar's ``calendar_links`` (web/ imports no domain).
-Periodic jobs: registration "expire seat offers", notify "purge finished mail".
+Periodic jobs: registration "expire seat offers" and "send reminders", notify "purge finished mail".
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from events_app.events.signals import (
 )
 from events_app.notify.services import purge_expired_mail
 from events_app.registration.announcements import organiser_page_context
+from events_app.registration.reminders import send_due_reminders
 from events_app.registration.services import (
     announce_event_change,
     expire_seat_offers,
@@ -47,3 +48,4 @@ def wire() -> None:
     talk_deleted.connect(record_deleted_talk)
     register_job("expire seat offers", expire_seat_offers)
     register_job("purge finished mail", purge_expired_mail)
+    register_job("send reminders", send_due_reminders)

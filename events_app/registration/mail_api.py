@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
@@ -16,7 +16,7 @@ from events_app.events.models import Event
 from events_app.events.services import EventService
 from events_app.notify import mail_log
 from events_app.notify.models import OutboxMessage
-from events_app.registration import announcements
+from events_app.registration import announcements, reminders
 from events_app.settings import Settings
 from events_app.web.auth import provide_api_account
 
@@ -69,6 +69,16 @@ def mail_out(row: OutboxMessage) -> MailOut:
                    next_attempt_at=row.next_attempt_at if row.status.value == "pending" else None)
 
 
+class RemindersIn(Struct, forbid_unknown_fields=True):
+    offsets_minutes: list[int] | None = None  # null: the default
+
+
+class RemindersOut(Struct):
+    offsets_minutes: list[int]
+    default: bool
+    sent: dict[str, int]
+
+
 class MailApi(Controller):
     path = "/events/{slug:str}"
     tags = ["mail"]
@@ -118,6 +128,24 @@ class MailApi(Controller):
         return AnnouncementOut(id=a.id, audience=a.audience, subject_en=a.subject_en, subject_zh=a.subject_zh,
                                author=a.author_name, created_at=a.created_at, recipients=a.recipient_count,
                                sent=0, queued=a.recipient_count, failed=0)
+
+    async def _reminders(self, db_session: AsyncSession, event: Event) -> RemindersOut:
+        configured = await reminders.configured_offsets(db_session, event)
+        sent = await reminders.sent_counts(db_session, event)
+        return RemindersOut(offsets_minutes=reminders.offsets_for(event, configured), default=configured is None,
+                            sent={str(k): v for k, v in sent.items()})
+
+    @get("/reminders", summary="When confirmed attendees are reminded (minutes before the start), and how many were")
+    async def get_reminders(self, slug: str, account: Account, db_session: AsyncSession) -> RemindersOut:
+        return await self._reminders(db_session, await self._event(slug, account, db_session))
+
+    @put("/reminders", summary="Set the reminders (minutes before the start, 5 to 43200; null for the default)")
+    async def put_reminders(self, slug: str, data: RemindersIn, account: Account, db_session: AsyncSession
+                            ) -> RemindersOut:
+        event = await self._event(slug, account, db_session)
+        offsets = reminders.clean_offsets(data.offsets_minutes, "offsets_minutes")
+        await reminders.set_offsets(db_session, event, offsets)
+        return await self._reminders(db_session, event)
 
     @get("/mail", summary="The mail log: every message queued for the event, newest first (managers only)")
     async def mail(self, slug: str, account: Account, db_session: AsyncSession,

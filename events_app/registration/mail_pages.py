@@ -3,6 +3,7 @@ registration's private link (one click, RFC 8058)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -14,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.core.i18n import gettext as _
+from events_app.core.timefmt import common_timezones
 from events_app.core.validation import ValidationFailed
 from events_app.events.access import events_managed_by
 from events_app.events.models import Event
 from events_app.events.services import EventService
 from events_app.notify import mail_log
-from events_app.registration import announcements
+from events_app.registration import announcements, reminders
 from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
@@ -73,6 +75,37 @@ class OrganiserMailPages(Controller):
             return Redirect(path=f"/organiser/events/{slug}/announcements")
         count, rendered = await announcements.preview(db_session, settings, event, draft)
         return await self._page(db_session, event, organiser, values=values, preview=rendered, count=count)
+
+    # ---- reminders ------------------------------------------------------------------------------------------
+    async def _reminders_page(self, db_session: AsyncSession, event: Event, organiser: Account, *, values=None,
+                              errors=None) -> Template:
+        configured = await reminders.configured_offsets(db_session, event)
+        return form_page(
+            "notify/reminders.html", errors=errors, event=event, organiser=organiser,
+            values=values or {"offsets": "" if configured is None else reminders.offsets_text(configured)},
+            default=reminders.offsets_text(reminders.default_offsets(event)),
+            offsets=[(m, reminders.offsets_text([m]), event.starts_at - dt.timedelta(minutes=m))
+                     for m in reminders.offsets_for(event, configured)],
+            sent=await reminders.sent_counts(db_session, event),
+        )
+
+    @get("/reminders", name="reminders")
+    async def reminders_page(self, slug: str, organiser: Account, db_session: AsyncSession) -> Template:
+        event = await self._event(slug, organiser, db_session)
+        return await self._reminders_page(db_session, event, organiser)
+
+    @post("/reminders")
+    async def save_reminders(self, request: Request, slug: str, organiser: Account, db_session: AsyncSession
+                             ) -> Template | Redirect:
+        event = await self._event(slug, organiser, db_session)
+        values = await read_form(request)
+        try:
+            offsets = reminders.clean_offsets(values.get("offsets", ""))
+        except ValidationFailed as exc:
+            return await self._reminders_page(db_session, event, organiser, values=values, errors=exc.errors)
+        await reminders.set_offsets(db_session, event, offsets)
+        flash(request, _("Reminders saved."), "success")
+        return Redirect(path=f"/organiser/events/{slug}/reminders")
 
     # ---- mail log ---------------------------------------------------------------------------------------
     @get("/mail", name="mail_log")
@@ -151,6 +184,19 @@ class UnsubscribePages(Controller):
         return Template(template_name="notify/unsubscribe.html", context={
             "token": token, "reg": registration, "event": registration.event, "done": True,
         })
+
+    @post("/registrations/{token:str}/timezone")
+    async def attendee_timezone(self, request: Request, token: str, db_session: AsyncSession,
+                                settings: Settings) -> Redirect:
+        """The attendee's own zone: reminders then show the time in it as well as in the event's."""
+        registration = await RegistrationService(db_session, settings).by_token(token)
+        zone = (await read_form(request)).get("timezone", "")
+        if zone and zone not in common_timezones():
+            flash(request, _("Choose a time zone from the list."), "error")
+        else:
+            registration.timezone = zone
+            flash(request, _("Your time zone is saved."), "success")
+        return Redirect(path=f"/registrations/{token}")
 
     @post("/registrations/{token:str}/resubscribe")
     async def resubscribe(self, request: Request, token: str, db_session: AsyncSession,
