@@ -148,7 +148,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     stores, redis_store = store_registry(settings.redis_url, settings.redis_namespace)
     static_dir = PROJECT_ROOT / "static"
     template_config = TemplateConfig(instance=template_engine(settings.templates_dir))
-    page_cache = PageCache(seconds=settings.page_cache_seconds, needs_listener=not settings.is_sqlite)
+    page_cache = PageCache(seconds=settings.page_cache_seconds, needs_listener=not settings.is_sqlite,
+                           seat_lag_seconds=settings.page_cache_seat_lag_seconds)
     lifespan = [
         dispose_engine_on_shutdown(db_config),
         data_key_check(db_config),

@@ -3,6 +3,7 @@ one place that turns those entries into VEVENTs, for feeds and invitations alike
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -478,13 +479,33 @@ async def build_components(
     by_kind: dict[str, list[FeedEntry]] = defaultdict(list)
     for entry in entries:
         by_kind[entry.kind].append(entry)
-    components: dict[tuple, VEvent] = {}
+    # Read everything first; then build, which is CPU only (off the event loop when it is a big feed).
     talk_rows = await load_talks(
         session, [e.id for e in by_kind["talk"]], sorted({e.event_id for e in by_kind["talk"] if e.event_id})
     )
     event_ids = {e.id for e in by_kind["event"]} | {talk.event_id for talk, _people in talk_rows.values()}
     events = await load_events(session, sorted(event_ids), event_filter) if event_ids else {}
     speakers = await speakers_by_event(session, [e.id for e in by_kind["event"]])
+    withdrawn = {
+        w.event_id: w for w in await session.scalars(
+            select(WithdrawnEvent).where(WithdrawnEvent.event_id.in_([e.id for e in by_kind["withdrawn"]]))
+        )
+    } if by_kind["withdrawn"] else {}
+
+    def build_all() -> dict[tuple, VEvent]:
+        return _build_components(by_kind, talk_rows, events, speakers, withdrawn, settings, tombstones, stamp)
+
+    if len(entries) >= OFF_LOOP_ENTRIES:
+        return await asyncio.to_thread(build_all)  # copies the context: the language of the request
+    return build_all()
+
+
+# A feed of this many entries is built and serialised in a worker thread, so other requests are not held up.
+OFF_LOOP_ENTRIES = 50
+
+
+def _build_components(by_kind, talk_rows, events, speakers, withdrawn, settings, tombstones, stamp):
+    components: dict[tuple, VEvent] = {}
     for entry in by_kind["event"]:
         event = events.get(entry.id)
         if event is None:  # unpublished between the two queries: simply left out
@@ -504,15 +525,9 @@ async def build_components(
             talk, event, speakers=people, settings=settings, online_url=event.online_url,
             changed_at=entry.changed_at,
         )
-    if by_kind["withdrawn"]:
-        withdrawn = {
-            w.event_id: w for w in await session.scalars(
-                select(WithdrawnEvent).where(WithdrawnEvent.event_id.in_([e.id for e in by_kind["withdrawn"]]))
-            )
-        }
-        for entry in by_kind["withdrawn"]:
-            if entry.id in withdrawn:
-                components[entry.key] = build.withdrawn_to_vevent(withdrawn[entry.id], settings=settings)
+    for entry in by_kind["withdrawn"]:
+        if entry.id in withdrawn:
+            components[entry.key] = build.withdrawn_to_vevent(withdrawn[entry.id], settings=settings)
     for entry in by_kind["tombstone"]:
         tombstone = (tombstones or {}).get(entry.id)
         if tombstone is not None:

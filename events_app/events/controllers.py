@@ -94,8 +94,10 @@ class PublicEventPages(Controller):
 
     @get("/events/{slug:str}", name="event")
     async def event_page(self, request: Request, slug: str, events: EventService, settings: Settings) -> Template:
-        event = await events.public_by_slug(slug)
-        context: dict[str, Any] = {"event": event, "speakers": await events.speakers_of(event)}
+        event = await events.public_event(slug)
+        listing = await events.programme_listing(event, limit=settings.event_page_talk_limit)
+        context: dict[str, Any] = {"event": event, "talks": listing.talks, "speakers": listing.speakers,
+                                   "programme_size": 0 if listing.listed else listing.size}
         for contribution in await event_page_shown.send(events.repository.session, event=event, settings=settings):
             context.update(contribution)
         return Template(template_name="events/detail.html", context=context)

@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import Select, String, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import raiseload, selectinload
+from sqlalchemy.orm import joinedload, raiseload, selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
 from events_app.accounts.models import Account
@@ -34,6 +34,7 @@ from events_app.events.models import Event, EventKind, EventStatus, Series
 from events_app.events.signals import event_changed, event_withdrawn
 from events_app.schedule.models import Talk, TalkSpeaker
 from events_app.settings import Settings
+from events_app.speakers.models import Person
 
 EVENT_TEXT_LIMITS = {
     "title": (200, False),
@@ -97,6 +98,11 @@ def clean_partners(errors: Errors, value: Any) -> list[str]:
 
 # Public pages never ask who manages an event: skip that query, and fail loudly if a page starts to.
 PUBLIC_EVENT_LOADING = raiseload(Event.managers)
+# Lists of events and the event page's event never show the talks through the relationship, nor the series'
+# events: an empty collection set up for each `noload` relationship costs more than reading the row.
+EVENT_WITHOUT_COLLECTIONS = (
+    raiseload(Event.managers), raiseload(Event.talks), joinedload(Event.series).raiseload(Series.events),
+)
 
 
 class utc_year_month(FunctionElement):
@@ -416,7 +422,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     def _filtered(self, filters: EventFilters, *, public: bool, account: Account | None = None) -> Select:
         statement = select(Event)
         if public:
-            statement = statement.where(Event.status != EventStatus.DRAFT).options(PUBLIC_EVENT_LOADING)
+            statement = statement.where(Event.status != EventStatus.DRAFT).options(*EVENT_WITHOUT_COLLECTIONS)
         elif account is not None:
             statement = statement.where(events_visible_to(account))
         now = dt.datetime.now(dt.UTC)
@@ -481,6 +487,79 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             for link in talk.speaker_links:
                 seen.setdefault(link.person.id, link.person)
         return list(seen.values())
+
+    async def public_event(self, slug: str) -> Event:
+        """The public event page's event with its series, without talks (see `programme_listing`)."""
+        event = await self.repository.session.scalar(
+            select(Event).where(Event.slug == slug, Event.status != EventStatus.DRAFT)
+            .options(*EVENT_WITHOUT_COLLECTIONS)
+        )
+        if event is None:
+            raise NotFoundException("No such event.")
+        return event
+
+    async def programme_listing(self, event: Event, *, limit: int) -> ProgrammeListing:
+        """Talks in time order with their speakers, and the distinct speakers in programme order: one query of
+        plain rows (no ORM objects per talk and person, which cost more than the page's whole template).
+        A programme of more than `limit` talks is not listed (the page links to the programme instead): then
+        only its size is read."""
+        first_talks = (select(Talk.id).where(Talk.event_id == event.id)
+                       .order_by(Talk.starts_at, Talk.id).limit(limit + 1).scalar_subquery())
+        rows = await self.repository.session.execute(
+            select(Talk.id, Talk.title, Talk.starts_at, Talk.ends_at, Talk.room,
+                   Person.id, Person.honorific, Person.full_name, Person.affiliation, Person.country)
+            .select_from(Talk)
+            .outerjoin(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
+            .outerjoin(Person, Person.id == TalkSpeaker.person_id)
+            .where(Talk.id.in_(first_talks))
+            .order_by(Talk.starts_at, Talk.id, TalkSpeaker.position)
+        )
+        talks: dict[int, ListedTalk] = {}
+        speakers: dict[int, ListedSpeaker] = {}
+        for talk_id, title, starts_at, ends_at, room, person_id, honorific, full_name, affiliation, country in rows:
+            talk = talks.get(talk_id)
+            if talk is None:
+                talk = talks[talk_id] = ListedTalk(title, starts_at, ends_at, room, [])
+            if person_id is not None:
+                speaker = speakers.get(person_id)
+                if speaker is None:
+                    speaker = speakers[person_id] = ListedSpeaker(person_id, honorific, full_name, affiliation, country)
+                talk.speakers.append(speaker)
+        if len(talks) > limit:
+            size = await self.repository.session.scalar(select(func.count()).where(Talk.event_id == event.id))
+            return ProgrammeListing(talks=[], speakers=[], size=int(size or 0), listed=False)
+        return ProgrammeListing(talks=list(talks.values()), speakers=list(speakers.values()), size=len(talks),
+                                listed=True)
+
+
+@dataclass(slots=True)
+class ProgrammeListing:
+    talks: list[ListedTalk]
+    speakers: list[ListedSpeaker]
+    size: int  # talks in the programme
+    listed: bool  # False for a programme too big to list on the event page
+
+
+@dataclass(slots=True)
+class ListedSpeaker:
+    """A speaker as the event page lists them (read as plain columns)."""
+
+    id: int
+    honorific: str
+    full_name: str
+    affiliation: str
+    country: str
+
+    display_name = property(Person.display_name.fget)  # the same rule as the model's
+
+
+@dataclass(slots=True)
+class ListedTalk:
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    room: str
+    speakers: list[ListedSpeaker]
 
 
 # The names the rest of the code knew these rules by; the rules themselves live in events/access.py.

@@ -273,12 +273,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
     async def settings_for(self, event: Event) -> RegistrationSettings:
         """The event's settings; an event never configured has registration closed."""
         row = await self.session.scalar(select(RegistrationSettings).where(RegistrationSettings.event_id == event.id))
-        if row is None:
-            return RegistrationSettings(
-                event_id=event.id, mode=RegistrationMode.CLOSED, capacity=None, waitlist_enabled=True,
-                promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],
-            )
-        return row
+        return _never_configured(event) if row is None else row
 
     def clean_settings(self, event: Event, data: Mapping[str, Any]) -> dict[str, Any]:
         errors = Errors()
@@ -362,6 +357,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             await self.session.execute(
                 update(RegistrationSettings).where(RegistrationSettings.event_id == event_id)
                 .values(offer_hours=RegistrationSettings.offer_hours)
+                .execution_options(changes_no_page=True)  # takes the lock, changes nothing
             )
         return await self.session.scalar(
             select(RegistrationSettings).where(RegistrationSettings.event_id == event_id)
@@ -389,6 +385,26 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
         row = await self.settings_for(event)
         counts = await self.status_counts(event) if row.id else {}
         confirmed = counts.get(RegistrationStatus.CONFIRMED.value, 0) + counts.get(RegistrationStatus.OFFERED.value, 0)
+        return self._availability(event, row, confirmed, counts.get(RegistrationStatus.WAITLISTED.value, 0))
+
+    async def availability_in_one_query(self, event: Event) -> Availability:
+        """`availability` for the public event page: the settings and both counts in one statement."""
+
+        def count(*statuses: RegistrationStatus):
+            return (select(func.count()).select_from(Registration)
+                    .where(Registration.event_id == event.id, Registration.status.in_(statuses)).scalar_subquery())
+
+        found = (await self.session.execute(
+            select(RegistrationSettings, count(RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED),
+                   count(RegistrationStatus.WAITLISTED))
+            .where(RegistrationSettings.event_id == event.id)
+        )).first()
+        if found is None:
+            return self._availability(event, _never_configured(event), 0, 0)
+        row, confirmed, waitlisted = found
+        return self._availability(event, row, int(confirmed or 0), int(waitlisted or 0))
+
+    def _availability(self, event: Event, row: RegistrationSettings, confirmed: int, waitlisted: int) -> Availability:
         reason = self._closed_reason(event, row, dt.datetime.now(dt.UTC))
         full = row.capacity is not None and confirmed >= row.capacity and row.mode == RegistrationMode.OPEN
         if reason is None and full and not row.waitlist_enabled:
@@ -397,7 +413,7 @@ class RegistrationService(SQLAlchemyAsyncRepositoryService[Registration]):
             message = _("The event is full; you can join the waitlist.") if full else _("Registration is open.")
         return Availability(
             mode=row.mode, is_open=reason is None, message=reason or message, capacity=row.capacity,
-            confirmed=confirmed, waitlisted=counts.get(RegistrationStatus.WAITLISTED.value, 0),
+            confirmed=confirmed, waitlisted=waitlisted,
             waitlist_enabled=row.waitlist_enabled, questions=list(row.questions or []),
         )
 
@@ -1147,10 +1163,17 @@ def _format_when(value: dt.datetime | None, event: Event) -> str:
     return "" if value is None else f"{format_when(value, event.timezone)} ({event.timezone})"
 
 
+def _never_configured(event: Event) -> RegistrationSettings:
+    return RegistrationSettings(
+        event_id=event.id, mode=RegistrationMode.CLOSED, capacity=None, waitlist_enabled=True,
+        promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],
+    )
+
+
 async def registration_panel(session: AsyncSession, event: Event, settings: Settings) -> dict[str, Any]:
     """What the public event page shows about registration."""
     service = RegistrationService(session, settings)
-    return {"availability": await service.availability(event), "values": {}, "errors": {}}
+    return {"availability": await service.availability_in_one_query(event), "values": {}, "errors": {}}
 
 
 async def registration_page_context(session: AsyncSession, *, event: Event, settings: Settings) -> dict[str, Any]:
