@@ -127,7 +127,8 @@ def listing_feed(kind: str | None, series: str | None, all_series: list) -> dict
 
 EVENT_FORM_FIELDS = (
     "title", "kind", "summary", "description", "starts_at", "ends_at", "timezone", "venue_name",
-    "venue_address", "online_url", "language", "organiser", "series", "partners", "geo_lat", "geo_lon",
+    "venue_address", "online_url", "online_url_private", "language", "organiser", "series", "partners", "geo_lat",
+    "geo_lon",
 )
 
 
@@ -145,6 +146,7 @@ def event_form_values(event) -> dict[str, str]:
         "venue_name": event.venue_name,
         "venue_address": event.venue_address,
         "online_url": event.online_url,
+        "online_url_private": "on" if event.online_url_private else "",
         "language": event.language,
         "organiser": event.organiser,
         "series": event.series.slug if event.series else "",

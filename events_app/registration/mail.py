@@ -114,7 +114,7 @@ async def invitation_for(session: AsyncSession, settings: Settings, registration
     entry = (await event_entries(session, [registration.event_id], now)).get(registration.event_id)
     if entry is None:
         return None
-    component = (await build_components(session, [entry], settings, stamp=now))[entry.key]
+    component = (await build_components(session, [entry], settings, stamp=now, attendee=True))[entry.key]
     body = invitation_calendar(component, attendee_email=registration.email, attendee_name=registration.name,
                                method=method, span=event_span([entry]))
     return Invitation(method, body)
