@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from events_app.events.controllers import route_handlers as event_routes
     from events_app.registration.controllers import registration_rate_limit
     from events_app.registration.controllers import route_handlers as registration_routes
+    from events_app.registration.mail_pages import route_handlers as mail_routes
     from events_app.schedule.controllers import route_handlers as schedule_routes
     from events_app.speakers.controllers import route_handlers as speaker_routes
 
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *schedule_routes,
             *account_routes,
             *registration_routes,
+            *mail_routes,
             *calendar_routes,
             api_router,
             create_static_files_router(path="/static", directories=[static_dir], include_in_schema=False),

@@ -397,7 +397,8 @@ async def speaker_entries(session: AsyncSession, person_id: int, now: dt.datetim
 # What event_to_vevent reads of an event (and of its series, the title).
 FEED_EVENT_COLUMNS = (
     Event.id, Event.slug, Event.kind, Event.title, Event.summary, Event.starts_at, Event.ends_at, Event.timezone,
-    Event.venue_name, Event.venue_address, Event.online_url, Event.geo_lat, Event.geo_lon, Event.organiser,
+    Event.venue_name, Event.venue_address, Event.online_url, Event.online_url_private, Event.geo_lat, Event.geo_lon,
+    Event.organiser,
     Event.status, Event.revision, Event.created_at, Event.updated_at,
 )
 
@@ -485,10 +486,12 @@ async def load_talks(
 async def build_components(
     session: AsyncSession, entries: Sequence[FeedEntry], settings: Settings, *,
     tombstones: dict[int, Any] | None = None, event_filter: ColumnElement[bool] | None = None,
-    stamp: dt.datetime | None = None,
+    stamp: dt.datetime | None = None, attendee: bool = False,
 ) -> dict[tuple, VEvent]:
     """VEVENTs for the entries, by key: the one way an entry becomes a component, for every feed and for the
-    invitations. ``stamp`` is DTSTAMP for iTIP messages (feeds leave it None)."""
+    invitations. ``stamp`` is DTSTAMP for iTIP messages (feeds leave it None). ``attendee``: for a registered
+    person (their feed, their invitations), so a meeting link kept for attendees is included; public feeds
+    leave it out."""
     by_kind: dict[str, list[FeedEntry]] = defaultdict(list)
     for entry in entries:
         by_kind[entry.kind].append(entry)
@@ -506,7 +509,8 @@ async def build_components(
     } if by_kind["withdrawn"] else {}
 
     def build_all() -> dict[tuple, VEvent]:
-        return _build_components(by_kind, talk_rows, events, speakers, withdrawn, settings, tombstones, stamp)
+        return _build_components(by_kind, talk_rows, events, speakers, withdrawn, settings, tombstones, stamp,
+                                 attendee)
 
     if len(entries) >= OFF_LOOP_ENTRIES:
         return await asyncio.to_thread(build_all)  # copies the context: the language of the request
@@ -517,14 +521,20 @@ async def build_components(
 OFF_LOOP_ENTRIES = 50
 
 
-def _build_components(by_kind, talk_rows, events, speakers, withdrawn, settings, tombstones, stamp):
+def published_online_url(event: Any, *, attendee: bool) -> str:
+    """The meeting link a calendar may carry: a link kept for registered attendees only goes to them alone."""
+    return event.online_url if attendee or not event.online_url_private else ""
+
+
+def _build_components(by_kind, talk_rows, events, speakers, withdrawn, settings, tombstones, stamp, attendee=False):
     components: dict[tuple, VEvent] = {}
     for entry in by_kind["event"]:
         event = events.get(entry.id)
         if event is None:  # unpublished between the two queries: simply left out
             continue
         component = build.event_to_vevent(
-            event, speakers=speakers.get(entry.id, []), settings=settings, online_url=event.online_url,
+            event, speakers=speakers.get(entry.id, []), settings=settings,
+            online_url=published_online_url(event, attendee=attendee),
             changed_at=entry.changed_at,
         )
         components[entry.key] = build.mark_tentative(component) if entry.tentative else component
@@ -535,7 +545,7 @@ def _build_components(by_kind, talk_rows, events, speakers, withdrawn, settings,
             continue
         talk, people = found
         components[entry.key] = build.talk_to_vevent(
-            talk, event, speakers=people, settings=settings, online_url=event.online_url,
+            talk, event, speakers=people, settings=settings, online_url=published_online_url(event, attendee=attendee),
             changed_at=entry.changed_at,
         )
     for entry in by_kind["withdrawn"]:

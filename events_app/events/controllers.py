@@ -24,7 +24,7 @@ from events_app.events.services import (
     SeriesService,
     ensure_can_manage,
 )
-from events_app.events.signals import event_page_shown
+from events_app.events.signals import event_page_shown, organiser_event_page_shown
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
@@ -128,7 +128,8 @@ def listing_feed(kind: str | None, series: str | None, all_series: list) -> dict
 
 EVENT_FORM_FIELDS = (
     "title", "kind", "summary", "description", "starts_at", "ends_at", "timezone", "venue_name",
-    "venue_address", "online_url", "language", "organiser", "series", "partners", "geo_lat", "geo_lon",
+    "venue_address", "online_url", "online_url_private", "language", "organiser", "series", "partners", "geo_lat",
+    "geo_lon",
 )
 
 
@@ -146,6 +147,7 @@ def event_form_values(event: Event) -> dict[str, str]:
         "venue_name": event.venue_name,
         "venue_address": event.venue_address,
         "online_url": event.online_url,
+        "online_url_private": "on" if event.online_url_private else "",
         "language": event.language,
         "organiser": event.organiser,
         "series": event.series.slug if event.series else "",
@@ -219,7 +221,10 @@ class OrganiserEventPages(Controller):
     @get("/events/{slug:str}", name="event_manage")
     async def manage_event(self, slug: str, events: EventService, organiser: Account) -> Template:
         event = await events.managed_by_slug(slug, organiser)
-        return Template(template_name="organiser/event.html", context={"event": event, "organiser": organiser})
+        context: dict[str, Any] = {"event": event, "organiser": organiser}
+        for contribution in await organiser_event_page_shown.send(events.repository.session, event=event):
+            context.update(contribution)
+        return Template(template_name="organiser/event.html", context=context)
 
     @get("/events/{slug:str}/edit", name="event_edit")
     async def edit_event(self, slug: str, events: EventService, series_service: SeriesService, organiser: Account) -> Template:

@@ -49,7 +49,8 @@ MAX_EVENT_LENGTH = dt.timedelta(days=31)
 # Fields whose change must reach calendars: every change to them bumps the revision (iCalendar SEQUENCE).
 CALENDAR_FIELDS = {
     "title", "summary", "description", "starts_at", "ends_at", "timezone", "venue_name", "venue_address",
-    "online_url", "geo_lat", "geo_lon", "status", "series_id", "organiser", "kind", "language", "partners",
+    "online_url", "online_url_private", "geo_lat", "geo_lon", "status", "series_id", "organiser", "kind", "language",
+    "partners",
 }
 
 
@@ -264,6 +265,8 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
                 errors.add("ends_at", _("An event can last at most 31 days."))
         if given("online_url"):
             cleaned["online_url"] = clean_url(errors, "online_url", data.get("online_url"))
+        if given("online_url_private"):
+            cleaned["online_url_private"] = data.get("online_url_private") in (True, "on", "true", "1")
         if given("language"):
             cleaned["language"] = clean_text(errors, "language", data.get("language") or "en", max_length=35, multiline=False)
         if given("partners"):

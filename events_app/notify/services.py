@@ -35,6 +35,21 @@ def composer(name: str) -> Callable[[Composer], Composer]:
     return register
 
 
+# A preparer runs once per worker pass, before its composer, with the payloads of all its rows in the pass: it can
+# load in one statement what each message needs (instead of one query per message) and leave it in the session
+# (the identity map, ``session.info``). Composers must still work without it: it is an optimisation.
+Preparer = Callable[[AsyncSession, Settings, Sequence[Mapping[str, Any]]], Awaitable[None]]
+PREPARERS: dict[str, Preparer] = {}
+
+
+def preparer(name: str) -> Callable[[Preparer], Preparer]:
+    def register(function: Preparer) -> Preparer:
+        PREPARERS[name] = function
+        return function
+
+    return register
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str

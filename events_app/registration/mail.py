@@ -99,8 +99,10 @@ def queue_mail(session: AsyncSession, registration: Registration, template: str,
         "registration_id": registration.id, "template": template,
         "attachments": list(attachments), "extra": dict(extra),
     }
-    return defer_email(session, to=registration.email, composer=COMPOSER, payload=payload,
-                       reference=mail_reference(registration.id))
+    row = defer_email(session, to=registration.email, composer=COMPOSER, payload=payload,
+                      reference=mail_reference(registration.id))
+    row.event_id, row.kind = registration.event_id, template  # for the organisers' mail log
+    return row
 
 
 async def invitation_for(session: AsyncSession, settings: Settings, registration: Registration, method: str,
@@ -112,7 +114,7 @@ async def invitation_for(session: AsyncSession, settings: Settings, registration
     entry = (await event_entries(session, [registration.event_id], now)).get(registration.event_id)
     if entry is None:
         return None
-    component = (await build_components(session, [entry], settings, stamp=now))[entry.key]
+    component = (await build_components(session, [entry], settings, stamp=now, attendee=True))[entry.key]
     body = invitation_calendar(component, attendee_email=registration.email, attendee_name=registration.name,
                                method=cast("Literal['REQUEST', 'CANCEL']", method), span=event_span([entry]))
     return Invitation(method, body)
