@@ -158,7 +158,7 @@ async def recipients(session: AsyncSession, event: Event, draft: Draft) -> list[
         where += [Registration.status == RegistrationStatus.CONFIRMED, Registration.checked_in_at.is_(None)]
     else:  # answered: answers are JSON, compared here the same way on SQLite and PostgreSQL
         where.append(Registration.status.in_(ACTIVE))
-    columns = [Registration.id, Registration.email, Registration.name, Registration.locale]
+    columns: list[Any] = [Registration.id, Registration.email, Registration.name, Registration.locale]
     if audience == AnnouncementAudience.ANSWERED:
         columns.append(Registration.answers)
     rows = (await session.execute(select(*columns).where(*where).order_by(Registration.id))).all()
@@ -377,7 +377,7 @@ async def list_for_event(session: AsyncSession, event: Event) -> list[tuple[Anno
             select(OutboxMessage.batch, OutboxMessage.status, func.count())
             .where(OutboxMessage.batch.in_(batches)).group_by(OutboxMessage.batch, OutboxMessage.status)
         )).all():
-            counts.setdefault(batch, {})[status] = n
+            counts.setdefault(str(batch), {})[status] = n  # batch: one of `batches`, never NULL here
     result = []
     for row in rows:
         c = counts.get(f"{KIND}:{row.id}", {})

@@ -39,8 +39,9 @@ class OrganiserMailPages(Controller):
     async def _event(self, slug: str, organiser: Account, db_session: AsyncSession) -> Event:
         return await EventService(session=db_session).managed_by_slug(slug, organiser)
 
-    async def _page(self, db_session: AsyncSession, event: Event, organiser: Account, *, values=None,
-                    errors=None, preview=None, count: int | None = None) -> Template:
+    async def _page(self, db_session: AsyncSession, event: Event, organiser: Account, *,
+                    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                    preview: Any = None, count: int | None = None) -> Template:
         return form_page(
             "notify/announcements.html", errors=errors, event=event, organiser=organiser,
             values=values or {"audience": "confirmed"}, audiences=announcements.audience_labels(),
@@ -77,8 +78,9 @@ class OrganiserMailPages(Controller):
         return await self._page(db_session, event, organiser, values=values, preview=rendered, count=count)
 
     # ---- reminders ------------------------------------------------------------------------------------------
-    async def _reminders_page(self, db_session: AsyncSession, event: Event, organiser: Account, *, values=None,
-                              errors=None) -> Template:
+    async def _reminders_page(self, db_session: AsyncSession, event: Event, organiser: Account, *,
+                              values: dict[str, Any] | None = None,
+                              errors: dict[str, str] | None = None) -> Template:
         configured = await reminders.configured_offsets(db_session, event)
         return form_page(
             "notify/reminders.html", errors=errors, event=event, organiser=organiser,

@@ -352,7 +352,7 @@ def _land(request: Request | None, pending: _Pending) -> None:
         cache.land(pending.key, pending.flight)
 
 
-async def release_page_flight(_exception: Exception, _scope) -> None:
+async def release_page_flight(_exception: Exception, _scope: Any) -> None:
     """after_exception hook: a page that failed to render releases those waiting for it."""
     pending = _pending.get()
     if pending is not None:
