@@ -66,7 +66,11 @@ def alembic_config(database_url: str | None = None):
 
 @click.group(help="Event manager for an international research programme.")
 def main() -> None:
-    pass
+    # Commands build no app; what they send (the worker's e-mails) links by route name all the same.
+    from events_app.routes import build_route_table
+    from events_app.web.urls import use_routes
+
+    use_routes(build_route_table(Settings.from_env()))
 
 
 @main.group(help="Database migrations (Alembic).")

@@ -13,6 +13,7 @@ from events_app.calendar.links import calendar_links
 from events_app.web import timefmt
 from events_app.web.i18n import LANGUAGES, current_locale, gettext, ngettext
 from events_app.web.markdown import render_markdown
+from events_app.web.urls import absolute_url, url_path
 from events_app.web.validation import country_names
 
 
@@ -52,8 +53,14 @@ def build_environment(templates_dir: Path) -> Environment:
                        country_names=lambda: country_names(current_locale.get()),
                        timezones=timefmt.common_timezones)
     env.globals["calendar_links"] = calendar_links
+    # Links by route name (web/urls.py): {{ url_for("event", slug=event.slug) }}; e-mails, which leave the
+    # site, use {{ absolute_url("event", slug=event.slug, base_url=base_url) }}.
+    env.globals.update(url_for=url_path, absolute_url=absolute_url)
     return env
 
 
 def template_engine(templates_dir: Path) -> JinjaTemplateEngine:
-    return JinjaTemplateEngine.from_environment(build_environment(templates_dir))
+    engine = JinjaTemplateEngine.from_environment(build_environment(templates_dir))
+    # Litestar registers its own `url_for` (route_reverse, needs the request, quotes nothing); ours replaces it.
+    engine.engine.globals["url_for"] = url_path
+    return engine
