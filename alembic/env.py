@@ -8,14 +8,14 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from events_app.db import create_engine, import_models, metadata
+from events_app.db import create_engine
+from events_app.models import metadata
 from events_app.settings import Settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-import_models()
 target_metadata = metadata
 
 

@@ -50,14 +50,16 @@ from events_app.calendar.services import (  # noqa: E402
     speakers_by_event,
 )
 from events_app.calendar.zones import build_vtimezone  # noqa: E402
-from events_app.db import create_engine, import_models, metadata  # noqa: E402
+from events_app.db import create_engine  # noqa: E402
 from events_app.devserver import ensure_database, throwaway_secret_key  # noqa: E402
 from events_app.events.models import Event, EventKind, EventStatus, Series  # noqa: E402
 from events_app.events.services import EventService  # noqa: E402
+from events_app.models import metadata  # noqa: E402
 from events_app.schedule.models import Talk, TalkSpeaker  # noqa: E402
 from events_app.schedule.services import TalkService  # noqa: E402
 from events_app.settings import PROJECT_ROOT, Settings  # noqa: E402
 from events_app.speakers.models import Person  # noqa: E402
+from events_app.wiring import wire  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/ev_calendar"
 ZONES = ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Europe/London", "UTC"]
@@ -365,7 +367,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     url = os.environ.get("EVENTS_BENCH_DATABASE_URL", DEFAULT_URL)
-    import_models()
+    wire()
     print(f"database: {url}")
     asyncio.run(ensure_database(url))
     rebuild_schema(url)

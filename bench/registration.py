@@ -33,11 +33,12 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from events_app.db import create_engine, import_models  # noqa: E402
+from events_app.db import create_engine  # noqa: E402
 from events_app.devserver import start_server, stop_server, wait_until_up  # noqa: E402
 from events_app.settings import Settings  # noqa: E402
+from events_app.wiring import wire  # noqa: E402
 
-import_models()  # every domain's models, so mappers configure whichever module is touched first
+wire()  # every domain's models and receivers, as in the app
 
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 

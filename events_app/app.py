@@ -78,7 +78,7 @@ def data_key_check(db_config: SQLAlchemyAsyncConfig):
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         from events_app.core.crypto import encrypted_columns, ensure_data_key_opens_stored_data
-        from events_app.db import metadata
+        from events_app.models import metadata
 
         if encrypted_columns(metadata):  # no query at all until a model declares an encrypted column
             async with db_config.get_session() as session:
@@ -95,6 +95,9 @@ def provide_settings(state: State) -> Settings:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     check_secret_key(settings.secret_key)  # a forgeable session key must never serve a request
+    from events_app.wiring import wire
+
+    wire()  # domains hear each other's announcements; before the template environment is built
     from events_app.registration.controllers import registration_rate_limit
     from events_app.routes import build_route_table, file_routes, route_handlers
 

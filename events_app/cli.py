@@ -37,9 +37,7 @@ def require_secret_key() -> Settings:
 def run_in_session(work: Callable[[AsyncSession], Awaitable[T]], settings: Settings | None = None) -> T:
     """Runs `work` in one transaction against the configured database."""
     from events_app.core.crypto import configure_data_keys
-    from events_app.db import create_engine, import_models
-
-    import_models()
+    from events_app.db import create_engine
     settings = settings or Settings.from_env()
     configure_data_keys(settings.data_key, settings.data_keys_old)
 
@@ -66,10 +64,12 @@ def alembic_config(database_url: str | None = None):
 
 @click.group(help="Event manager for an international research programme.")
 def main() -> None:
-    # Commands build no app; what they send (the worker's e-mails) links by route name all the same.
     from events_app.routes import build_route_table
     from events_app.web.urls import use_routes
+    from events_app.wiring import wire
 
+    wire()  # every command that changes data sends the same domain events as the app
+    # Commands build no app; what they send (the worker's e-mails) links by route name all the same.
     use_routes(build_route_table(Settings.from_env()))
 
 
@@ -112,7 +112,7 @@ def new_data_key() -> None:
                                       "previous key to EVENTS_DATA_KEYS_OLD).")
 def rotate_data_key() -> None:
     from events_app.core.crypto import reencrypt_all
-    from events_app.db import metadata
+    from events_app.models import metadata
 
     count = run_in_session(lambda session: reencrypt_all(session, metadata))
     click.echo(f"{count} values re-encrypted with the current key; EVENTS_DATA_KEYS_OLD may now be emptied.")
@@ -123,7 +123,9 @@ def rotate_data_key() -> None:
 def demo(if_empty: bool) -> None:
     from events_app.demo import load_demo_data
 
-    loaded = run_in_session(lambda session: load_demo_data(session, only_if_empty=if_empty))
+    settings = Settings.from_env()
+    loaded = run_in_session(lambda session: load_demo_data(session, only_if_empty=if_empty, settings=settings),
+                            settings)
     click.echo("Demo data loaded." if loaded else "Database already has events; demo data not loaded.")
 
 
@@ -134,7 +136,7 @@ def demo(if_empty: bool) -> None:
 def create_organiser(email: str, admin: bool, name: str) -> None:
     from events_app.accounts.models import Role
     from events_app.accounts.services import AccountService
-    from events_app.web.validation import Conflict, ValidationFailed
+    from events_app.core.validation import Conflict, ValidationFailed
 
     password = os.environ.get("EVENTS_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True

@@ -1,4 +1,6 @@
-"""Database base classes and the Advanced Alchemy configuration shared by app, CLI and migrations."""
+"""Database base classes and the Advanced Alchemy configuration shared by app, CLI and migrations.
+
+It knows no domain: events_app.models maps every table, events_app.wiring watches writes for the page cache."""
 
 from __future__ import annotations
 
@@ -18,17 +20,6 @@ Base = BigIntAuditBase
 metadata = orm_registry.metadata
 
 
-def import_models() -> None:
-    """Import every domain's models so the metadata is complete (for migrations and create_all)."""
-    from events_app.accounts import models as _accounts  # noqa: F401
-    from events_app.calendar import models as _calendar  # noqa: F401
-    from events_app.events import models as _events  # noqa: F401
-    from events_app.notify import models as _notify  # noqa: F401
-    from events_app.registration import models as _registration  # noqa: F401
-    from events_app.schedule import models as _schedule  # noqa: F401
-    from events_app.speakers import models as _speakers  # noqa: F401
-
-
 def engine_options(settings: Settings) -> dict:
     if settings.is_sqlite:
         # SQLite serialises writers; a generous busy timeout makes concurrent writers wait, not fail.
@@ -37,9 +28,6 @@ def engine_options(settings: Settings) -> dict:
 
 
 def create_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
-    from events_app.web.page_cache import watch_writes
-
-    watch_writes()  # committed writes clear the rendered public pages, in every process
     options = engine_options(settings) if pooled else {"poolclass": NullPool}
     engine = create_async_engine(settings.database_url, **options)
     if settings.is_sqlite:
@@ -56,7 +44,6 @@ def create_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
 
 
 def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
-    import_models()
     return SQLAlchemyAsyncConfig(
         engine_instance=create_engine(settings),
         # Commit on 2xx and redirects (POST-redirect-GET); anything else rolls back, so rejected input writes nothing.

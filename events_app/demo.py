@@ -12,6 +12,7 @@ from events_app.accounts.models import Account, Role
 from events_app.accounts.passwords import password_hasher
 from events_app.events.models import Event, EventKind, EventStatus, Series
 from events_app.schedule.models import Room, ScheduleSession, Talk, TalkSpeaker, Venue
+from events_app.settings import Settings
 from events_app.speakers.models import Person
 
 HOST = "National Science Library, Chinese Academy of Sciences"
@@ -50,7 +51,8 @@ def at(day: dt.date, hour: int, minute: int, zone: str) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
 
 
-async def load_demo_data(session: AsyncSession, *, only_if_empty: bool = True, today: dt.date | None = None) -> bool:
+async def load_demo_data(session: AsyncSession, *, only_if_empty: bool = True, today: dt.date | None = None,
+                         settings: Settings | None = None) -> bool:
     if only_if_empty and await session.scalar(select(func.count()).select_from(Event)):
         return False
     today = today or dt.date.today()
@@ -205,16 +207,17 @@ async def load_demo_data(session: AsyncSession, *, only_if_empty: bool = True, t
     talk(past_conference, 0, 9, 30, 60, "Keynote: Research evaluation reform", hall, [1])
     talk(past_conference, 1, 10, 0, 45, "Open infrastructure in China", hall, [0])
     await session.flush()
-    await open_demo_registration(session, conference, workshop, [lecture for lecture, _ in lecture_events])
+    await open_demo_registration(session, conference, workshop, [lecture for lecture, _ in lecture_events],
+                                 settings or Settings())
     return True
 
 
-async def open_demo_registration(session: AsyncSession, conference: Event, workshop: Event, lectures: list[Event]) -> None:
+async def open_demo_registration(session: AsyncSession, conference: Event, workshop: Event, lectures: list[Event],
+                                 settings: Settings) -> None:
     """Registration as an organiser would set it up: lectures open, the workshop small with approval."""
     from events_app.registration.services import RegistrationService
-    from events_app.settings import Settings
 
-    registration = RegistrationService(session, Settings.from_env())
+    registration = RegistrationService(session, settings)
     await registration.update_settings(conference, {
         "mode": "open", "capacity": 300, "waitlist_enabled": True,
         "questions": [

@@ -27,10 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events_app.accounts import services as account_services
 from events_app.app import create_app
-from events_app.db import create_engine, import_models, metadata
+from events_app.db import create_engine
+from events_app.models import metadata
 from events_app.settings import Settings
+from events_app.wiring import wire
 
-import_models()
+wire()  # the suite is a composition root too: domain events reach their receivers, jobs are registered
 
 # A cheap argon2 for tests only: the production parameters cost ~0.2 s per hash, paid by every account a test
 # creates and every login. Hashes keep their parameters, so verifying works either way.

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from events_app.core.i18n import current_locale
 from events_app.db import create_engine
 from events_app.notify.models import OutboxMessage
 from events_app.registration import services as registration_services
 from events_app.registration.models import Registration, RegistrationStatus
 from events_app.registration.services import AlreadyRegistered, Registered, RegistrationService
-from events_app.web.i18n import current_locale
 from tests.conftest import deliver_outbox
 from tests.registration_helpers import make_registration_event
 

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, text
 
+from events_app.core.validation import ValidationFailed
 from events_app.notify.models import OutboxMessage
 from events_app.registration.models import Registration, RegistrationLink, RegistrationStatus
 from events_app.registration.services import (
@@ -13,7 +14,6 @@ from events_app.registration.services import (
     RegistrationUnavailable,
     hash_token,
 )
-from events_app.web.validation import ValidationFailed
 from tests.conftest import deliver_outbox
 from tests.registration_helpers import cancel, make_registration_event, register
 

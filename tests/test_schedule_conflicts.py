@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from events_app.core.validation import ValidationFailed
 from events_app.schedule.conflicts import event_problems
 from events_app.schedule.services import ScheduleConflict, TalkService
 from events_app.speakers.models import Invitation
-from events_app.web.validation import ValidationFailed
 from tests.conftest import make_account
 from tests.schedule_support import conference, person, room, schedule_session, sign_in, submit, talk
 

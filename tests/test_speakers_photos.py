@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image
 
+from events_app.core.validation import ValidationFailed
 from events_app.speakers.services import MAX_PHOTO_BYTES, resized_photo
-from events_app.web.validation import ValidationFailed
 from tests.schedule_support import conference, person, sign_in, submit, talk
 
 

@@ -13,7 +13,6 @@ import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '0005'
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None

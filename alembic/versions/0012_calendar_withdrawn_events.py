@@ -16,7 +16,6 @@ import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '0012'
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None

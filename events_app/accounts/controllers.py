@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account, Role
 from events_app.accounts.services import AccountService
+from events_app.core.i18n import gettext as _
 from events_app.core.rate_limits import rate_limit
+from events_app.core.validation import Conflict, ValidationFailed
 from events_app.web.auth import (
     provide_organiser,
     require_admin,
@@ -19,9 +21,7 @@ from events_app.web.auth import (
     start_session,
 )
 from events_app.web.forms import form_page, read_form
-from events_app.web.i18n import gettext as _
 from events_app.web.urls import redirect_to
-from events_app.web.validation import Conflict, ValidationFailed
 
 # Per client address; counted in Redis across processes when EVENTS_REDIS_URL is set, else per process.
 # Counters are a cache that is safe to lose.

@@ -13,7 +13,7 @@ from contextlib import suppress
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from events_app.web.i18n import gettext as _
+from events_app.core.i18n import gettext as _
 
 MIN_PASSWORD_LENGTH = 10
 

@@ -17,8 +17,8 @@ from events_app.accounts.passwords import (
     password_problem,
     verify_password,
 )
-from events_app.web.i18n import gettext as _
-from events_app.web.validation import Conflict, Errors, clean_email, clean_text
+from events_app.core.i18n import gettext as _
+from events_app.core.validation import Conflict, Errors, clean_email, clean_text
 
 TOKEN_PREFIX = "evt_"
 

@@ -20,9 +20,9 @@ from icalendar import Calendar, Component, Timezone, vCalAddress, vCategory, vDu
 from icalendar import Event as VEvent
 
 from events_app.calendar.zones import build_vtimezone
-from events_app.events.models import Event, EventKind, EventStatus
+from events_app.core.i18n import gettext as _
+from events_app.events.models import Event, EventStatus
 from events_app.settings import Settings
-from events_app.web.i18n import gettext as _
 
 PRODID = "-//International Programme//events_app//EN"
 END_OF_CALENDAR = b"END:VCALENDAR\r\n"
@@ -138,11 +138,6 @@ def _location(event: Any, online_url: str, room: str = "") -> str:
     place = ", ".join(part for part in (room, event.venue_name, event.venue_address) if part)
     # An online event still gets a LOCATION: clients show it where people look for "where".
     return place or (_("Online") if online_url else "")
-
-
-def kind_label(kind: EventKind) -> str:
-    labels = {EventKind.CONFERENCE: _("Conference"), EventKind.WORKSHOP: _("Workshop"), EventKind.LECTURE: _("Lecture")}
-    return labels[kind]
 
 
 def _category_names(event: Any) -> list[str]:

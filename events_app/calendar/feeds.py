@@ -27,15 +27,15 @@ from events_app.calendar.services import (
     recent_tombstones,
     speaker_entries,
 )
-from events_app.events.models import Event, EventKind, EventStatus, Series
+from events_app.core.i18n import current_locale
+from events_app.core.i18n import gettext as _
+from events_app.events.models import Event, EventKind, EventStatus, Series, kind_label
 from events_app.settings import Settings
 from events_app.speakers.access import is_public_person
 from events_app.speakers.models import Person
 from events_app.web.conditional_get import CACHEABLE_METHODS, conditional_response
 from events_app.web.file_routes import FileRoute
 from events_app.web.forms import CSRF_EXEMPT
-from events_app.web.i18n import current_locale
-from events_app.web.i18n import gettext as _
 
 # Part of every ETag: bump it when the builder's output changes, so clients refetch after a deploy.
 BUILD_VERSION = "2"
@@ -235,7 +235,7 @@ class CalendarFeeds(Controller):
         scope = FeedScope(kind=event_kind, series_id=series_row.id if series_row else None)
         name = series_row.title if series_row else _("International Programme")
         if event_kind is not None:
-            name = f"{name} – {build.kind_label(event_kind)}"
+            name = f"{name} – {kind_label(event_kind)}"
         return await _events_feed(
             request, db_session, settings, scope, now, name=name,
             description=_("Conferences, workshops and invited lectures of the International Programme."),

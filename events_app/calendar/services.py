@@ -50,8 +50,8 @@ async def _speaker_ids(session: AsyncSession, talk_ids: Sequence[int]) -> dict[i
     return people
 
 
-async def record_deleted_talk(session: AsyncSession, talk: Talk) -> CalendarTombstone | None:
-    """Call before deleting a talk: its feeds keep announcing it as cancelled for CANCELLED_KEPT_FOR.
+async def record_deleted_talk(session: AsyncSession, *, talk: Talk) -> CalendarTombstone | None:
+    """Receives schedule's ``talk_deleted`` (sent before the row goes): its feeds keep announcing it as cancelled for CANCELLED_KEPT_FOR.
 
     A talk of a draft was never published (or, if its event was withdrawn, its tombstone already says what
     was): nothing to announce, and its title must not reach a speaker's feed."""
@@ -71,32 +71,34 @@ async def record_deleted_talk(session: AsyncSession, talk: Talk) -> CalendarTomb
     return tombstone
 
 
-async def record_status_change(session: AsyncSession, event: Event, previous_status: EventStatus) -> None:
-    """Keeps the feeds' record of a withdrawal in step with the event's status (its revision already bumped).
-
-    Published or cancelled -> draft: the event and its talks are announced as cancelled, as they were last
-    public. Back from draft: the record goes; the event is public again under a higher SEQUENCE.
-    """
-    if event.status == EventStatus.DRAFT and previous_status != EventStatus.DRAFT:
-        now = dt.datetime.now(dt.UTC)
-        await session.execute(delete(WithdrawnEvent).where(WithdrawnEvent.event_id == event.id))
-        session.add(WithdrawnEvent(
-            event_id=event.id, kind=event.kind.value, series_id=event.series_id, summary=event.title,
-            starts_at=event.starts_at, ends_at=event.ends_at, timezone=event.timezone, sequence=event.revision,
-            withdrawn_at=now,
+async def record_withdrawal(session: AsyncSession, *, event: Event, previous_status: EventStatus) -> None:
+    """Receives events' ``event_withdrawn`` (revision already bumped): a published or cancelled event taken back
+    to draft is announced as cancelled in the feeds, with its talks, as they were last public."""
+    now = dt.datetime.now(dt.UTC)
+    await session.execute(delete(WithdrawnEvent).where(WithdrawnEvent.event_id == event.id))
+    session.add(WithdrawnEvent(
+        event_id=event.id, kind=event.kind.value, series_id=event.series_id, summary=event.title,
+        starts_at=event.starts_at, ends_at=event.ends_at, timezone=event.timezone, sequence=event.revision,
+        withdrawn_at=now,
+    ))
+    talks = list(await session.scalars(select(Talk).where(Talk.event_id == event.id).order_by(Talk.id)))
+    ids = [talk.id for talk in talks]
+    if ids:
+        await session.execute(delete(CalendarTombstone).where(CalendarTombstone.talk_id.in_(ids)))
+    people = await _speaker_ids(session, ids)
+    for talk in talks:
+        session.add(_talk_tombstone(
+            talk, timezone=event.timezone, sequence=talk_sequence(talk.revision, event.revision),
+            person_ids=people[talk.id], at=now,
         ))
-        talks = list(await session.scalars(select(Talk).where(Talk.event_id == event.id).order_by(Talk.id)))
-        ids = [talk.id for talk in talks]
-        if ids:
-            await session.execute(delete(CalendarTombstone).where(CalendarTombstone.talk_id.in_(ids)))
-        people = await _speaker_ids(session, ids)
-        for talk in talks:
-            session.add(_talk_tombstone(
-                talk, timezone=event.timezone, sequence=talk_sequence(talk.revision, event.revision),
-                person_ids=people[talk.id], at=now,
-            ))
-        await session.flush()
-    elif previous_status == EventStatus.DRAFT and event.status != EventStatus.DRAFT:
+    await session.flush()
+
+
+async def forget_withdrawal(session: AsyncSession, *, event: Event, previous_status: EventStatus,
+                            **_change: Any) -> None:
+    """Receives events' ``event_changed``: an event back from draft is public again under a higher SEQUENCE,
+    so the record of its withdrawal goes."""
+    if previous_status == EventStatus.DRAFT and event.status != EventStatus.DRAFT:
         await session.execute(delete(WithdrawnEvent).where(WithdrawnEvent.event_id == event.id))
         await session.execute(delete(CalendarTombstone).where(
             CalendarTombstone.talk_id.in_(select(Talk.id).where(Talk.event_id == event.id))

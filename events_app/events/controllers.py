@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, Response, get, post, route
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
@@ -11,24 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.accounts.services import AccountService
-from events_app.calendar.build import kind_label
+from events_app.core.i18n import gettext as _
+from events_app.core.timefmt import local_input_value
+from events_app.core.validation import Conflict, ValidationFailed
 from events_app.events.access import ensure_may_edit_series, may_manage_event
-from events_app.events.models import EventKind, EventStatus
+from events_app.events.models import EventKind, EventStatus, kind_label
 from events_app.events.services import (
     EventFilters,
     EventService,
     SeriesService,
     ensure_can_manage,
 )
+from events_app.events.signals import event_page_shown
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, serve_file
 from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
-from events_app.web.i18n import gettext as _
 from events_app.web.params import Page, SearchText
-from events_app.web.timefmt import local_input_value
 from events_app.web.urls import redirect_to
-from events_app.web.validation import Conflict, ValidationFailed
 
 PAGE_SIZE = 20
 
@@ -96,19 +98,13 @@ class PublicEventPages(Controller):
     @route("/events/{slug:str}", http_method=PAGE_OR_FILE, name="event")
     async def event_page(self, request: Request, slug: str, events: EventService,
                          settings: Settings) -> Template | Response:
-        from events_app.registration.services import registration_panel
-
         if (file := await serve_file(request, slug, events.repository.session)) is not None:
             return file
         event = await events.public_by_slug(slug)
-        return Template(
-            template_name="events/detail.html",
-            context={
-                "event": event,
-                "speakers": await events.speakers_of(event),
-                "registration": await registration_panel(events.repository.session, event, settings),
-            },
-        )
+        context: dict[str, Any] = {"event": event, "speakers": await events.speakers_of(event)}
+        for contribution in await event_page_shown.send(events.repository.session, event=event, settings=settings):
+            context.update(contribution)
+        return Template(template_name="events/detail.html", context=context)
 
     @route("/series/{slug:str}", http_method=PAGE_OR_FILE, name="series")
     async def series_page(self, request: Request, slug: str, events: EventService,

@@ -9,6 +9,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import JSON, Column, Enum, Float, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from events_app.core.i18n import gettext as _
 from events_app.db import Base, metadata
 
 if TYPE_CHECKING:
@@ -20,6 +21,11 @@ class EventKind(str, enum.Enum):
     CONFERENCE = "conference"
     WORKSHOP = "workshop"
     LECTURE = "lecture"
+
+
+def kind_label(kind: EventKind) -> str:
+    labels = {EventKind.CONFERENCE: _("Conference"), EventKind.WORKSHOP: _("Workshop"), EventKind.LECTURE: _("Lecture")}
+    return labels[kind]
 
 
 class EventStatus(str, enum.Enum):

@@ -17,8 +17,11 @@ from sqlalchemy.orm import raiseload, selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
 from events_app.accounts.models import Account
-from events_app.calendar.services import record_status_change
+from events_app.core.i18n import gettext as _
+from events_app.core.slugs import MAX_SLUG_LENGTH, SLUG_PATTERN, available_slug, slug_base
 from events_app.core.text import has_nul, strip_control
+from events_app.core.timefmt import is_valid_timezone, parse_local
+from events_app.core.validation import Conflict, Errors, clean_text, clean_url
 from events_app.events.access import (
     ensure_may_manage_event,
     ensure_may_see_event,
@@ -28,12 +31,9 @@ from events_app.events.access import (
     series_editable_by,
 )
 from events_app.events.models import Event, EventKind, EventStatus, Series
+from events_app.events.signals import event_changed, event_withdrawn
 from events_app.schedule.models import Talk, TalkSpeaker
 from events_app.settings import Settings
-from events_app.web.i18n import gettext as _
-from events_app.web.slugs import MAX_SLUG_LENGTH, SLUG_PATTERN, available_slug, slug_base
-from events_app.web.timefmt import is_valid_timezone, parse_local
-from events_app.web.validation import Conflict, Errors, clean_text, clean_url
 
 EVENT_TEXT_LIMITS = {
     "title": (200, False),
@@ -208,7 +208,8 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
 
     def __init__(self, session: Any = None, *, settings: Settings | None = None, **kwargs: Any) -> None:
         super().__init__(session=session, **kwargs)
-        # For the e-mails a change sends (addresses, calendar UIDs); read from the environment if not given.
+        # For the e-mails a change sends (addresses, calendar UIDs), handed to the receivers of event_changed.
+        # Injected by the app and the CLI; without it, a change that must mail attendees fails loudly.
         self.settings = settings
 
     # ---- validation -------------------------------------------------------------------------------------
@@ -354,19 +355,13 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         return event
 
     async def _announce(self, event: Event, changed: set[str], previous_status: EventStatus) -> None:
-        """Registered attendees hear of changes to their calendar entry (update or cancellation by e-mail).
-
-        Registration depends on events (models, parsing), so the rule lives there and is imported here at
-        call time: events never import registration at module level, and there is one place for the rule.
-        """
-        from events_app.registration.services import announce_event_change
-
-        if "status" in changed:
-            await record_status_change(self.repository.session, event, previous_status)
-        await announce_event_change(
-            self.repository.session, event, changed=changed, previous_status=previous_status,
-            settings=self.settings or Settings.from_env(),
-        )
+        """Tells the domains that care (registration mails attendees, calendar keeps withdrawn events in the
+        feeds), inside this transaction: what they write commits or rolls back with the change."""
+        session = self.repository.session
+        if event.status == EventStatus.DRAFT and previous_status != EventStatus.DRAFT:
+            await event_withdrawn.send(session, event=event, previous_status=previous_status)
+        await event_changed.send(session, event=event, changed=changed, previous_status=previous_status,
+                                 settings=self.settings)
 
     async def add_manager(self, event: Event, account: Account) -> None:
         if all(m.id != account.id for m in event.managers):

@@ -15,13 +15,13 @@ from jinja2 import Environment, select_autoescape
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events_app.core.i18n import current_locale
 from events_app.notify.models import OutboxMessage, OutboxStatus
 from events_app.settings import Settings
-from events_app.web.i18n import current_locale
 from events_app.web.templating import build_environment
 
 # A composer builds a deferred message in the worker from its row's payload; None means there is nothing to send
-# any more (what it was about is gone). Domains register theirs at import; the worker imports COMPOSER_MODULES.
+# any more (what it was about is gone). Domains register theirs at import; events_app.wiring imports them all.
 Composer = Callable[[AsyncSession, Settings, Mapping[str, Any]], Awaitable[EmailMessage | None]]
 COMPOSERS: dict[str, Composer] = {}
 
@@ -59,9 +59,8 @@ def email_environment(templates_dir: Path) -> Environment:
     return build_environment(templates_dir).overlay(autoescape=select_autoescape(["html"], default=False))
 
 
-def render_email(name: str, context: Mapping[str, Any], settings: Settings | None = None) -> tuple[str, str, str | None]:
+def render_email(name: str, context: Mapping[str, Any], settings: Settings) -> tuple[str, str, str | None]:
     """templates/emails/<name>.subject.txt, .txt and (optional) .html -> (subject, text, html)."""
-    settings = settings or Settings.from_env()
     env = email_environment(settings.templates_dir)
     full_context = {"base_url": settings.base_url, **context}
     subject = " ".join(env.get_template(f"emails/{name}.subject.txt").render(full_context).split())
@@ -133,10 +132,9 @@ async def enqueue_email(
     text_body: str,
     html_body: str | None = None,
     attachments: Sequence[Attachment] = (),
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> OutboxMessage:
     """Adds the message to the outbox; it is sent only if the caller's transaction commits."""
-    settings = settings or Settings.from_env()
     row = _pending_row(to)
     row.set_message(build_message(
         settings, to=to, subject=subject, text_body=text_body, html_body=html_body, attachments=attachments
@@ -196,3 +194,8 @@ async def purge_finished_mail(session: AsyncSession, *, retention: dt.timedelta,
         func.coalesce(OutboxMessage.sent_at, OutboxMessage.updated_at) <= cutoff,
     ))
     return result.rowcount or 0
+
+
+async def purge_expired_mail(session: AsyncSession, settings: Settings) -> int:
+    """The periodic job "purge finished mail": what the retention setting no longer allows us to keep."""
+    return await purge_finished_mail(session, retention=dt.timedelta(days=settings.mail_retention_days))

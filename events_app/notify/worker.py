@@ -4,30 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
 import logging
 import time
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from events_app.core.i18n import speaking
+from events_app.core.periodic import registered_jobs
 from events_app.notify.models import OutboxMessage, OutboxStatus
-from events_app.notify.services import COMPOSERS, purge_finished_mail
+from events_app.notify.services import COMPOSERS
 from events_app.settings import Settings
-from events_app.web.i18n import speaking
 
 logger = logging.getLogger("events_app.notify")
 
 MAX_ATTEMPTS = 50  # with the back-off below, about two days of retrying before giving up
 MAX_BACKOFF = dt.timedelta(hours=1)
-# Modules that register mail composers (notify.services.composer); imported before the first pass.
-COMPOSER_MODULES = ("events_app.registration.mail",)
-
-
 def backoff(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=15 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
@@ -85,9 +82,6 @@ async def compose(session: AsyncSession, settings: Settings, row: OutboxMessage)
 async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: int = 20) -> int:
     """One pass: composes deferred messages, sends due ones, returns how many were sent."""
     from email.utils import parseaddr
-
-    for module in COMPOSER_MODULES:  # they register their composers when imported
-        importlib.import_module(module)
 
     target = SmtpTarget.from_url(settings.smtp_url)
     sender = parseaddr(settings.mail_from)[1] or "events@localhost"
@@ -156,18 +150,17 @@ async def _quit(smtp: aiosmtplib.SMTP) -> None:
             await smtp.quit()
 
 
-async def housekeeping(engine: AsyncEngine, settings: Settings) -> int:
-    """The worker's periodic chores besides mail: seat offers past their deadline pass to the next person (who
-    is written to at once), and finished mail older than the retention is purged. Safe with several workers:
-    each event is handled under its lock, and purging twice deletes nothing twice."""
-    from events_app.registration.services import RegistrationService
-
+async def housekeeping(engine: AsyncEngine, settings: Settings) -> dict[str, Any]:
+    """The worker's periodic chores besides mail, registered by the domains (events_app.wiring): e.g. seat
+    offers past their deadline pass to the next person, finished mail older than the retention is purged. Each
+    job runs in its own transaction; safe with several workers (each job locks what it changes, and doing a
+    chore twice changes nothing twice). Returns each job's result by name."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    async with sessions() as session, session.begin():
-        expired = await RegistrationService(session, settings).expire_due_offers()
-    async with sessions() as session, session.begin():
-        await purge_finished_mail(session, retention=dt.timedelta(days=settings.mail_retention_days))
-    return expired
+    results: dict[str, Any] = {}
+    for job in registered_jobs():
+        async with sessions() as session, session.begin():
+            results[job.name] = await job.run(session, settings)
+    return results
 
 
 async def run_worker(settings: Settings, *, poll_seconds: float = 2.0, housekeeping_seconds: float = 60.0,

@@ -9,6 +9,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.core.i18n import gettext as _
 from events_app.events.services import EventService
 from events_app.registration.schemas import (
     RegistrationIn,
@@ -22,7 +23,6 @@ from events_app.registration.schemas import (
 from events_app.registration.services import AlreadyRegistered, RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_api_account
-from events_app.web.i18n import gettext as _
 from events_app.web.params import SearchText
 from events_app.web.schemas import provided_fields
 

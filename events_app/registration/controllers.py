@@ -21,7 +21,10 @@ from events_app.calendar.feeds import (
     render_personal_feed,
 )
 from events_app.calendar.links import CalendarLinks
+from events_app.core.i18n import gettext as _
 from events_app.core.rate_limits import rate_limit
+from events_app.core.timefmt import local_input_value
+from events_app.core.validation import Conflict, ValidationFailed, parse_id
 from events_app.events.models import Event
 from events_app.events.services import EventService
 from events_app.registration.models import QuestionKind, RegistrationSettings, RegistrationStatus
@@ -30,11 +33,8 @@ from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, FileRoute, serve_file_only
 from events_app.web.forms import CSRF_EXEMPT, form_page, read_form
-from events_app.web.i18n import gettext as _
 from events_app.web.params import SearchText
-from events_app.web.timefmt import local_input_value
 from events_app.web.urls import redirect_to, url_path
-from events_app.web.validation import Conflict, ValidationFailed, parse_id
 
 ATTENDEE_FIELDS = ("name", "email", "affiliation", "country")
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import raiseload
 
 from events_app.calendar.build import event_span, invitation_calendar
 from events_app.calendar.services import build_components, event_entries
+from events_app.core.i18n import speaking
 from events_app.events.models import Event
 from events_app.notify.models import OutboxMessage
 from events_app.notify.services import (
@@ -40,7 +41,6 @@ from events_app.notify.services import (
 )
 from events_app.registration.models import Registration, RegistrationLink
 from events_app.settings import Settings
-from events_app.web.i18n import speaking
 from events_app.web.urls import absolute_url
 
 COMPOSER = "registration"

@@ -24,7 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
 from events_app.core.csv_cells import csv_text
+from events_app.core.i18n import current_locale, speaking
+from events_app.core.i18n import gettext as _
+from events_app.core.slugs import slug_base
 from events_app.core.text import strip_control
+from events_app.core.validation import (
+    Conflict,
+    Errors,
+    ValidationFailed,
+    clean_country,
+    clean_email,
+    clean_text,
+)
 from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
 from events_app.registration.mail import (
@@ -48,17 +59,6 @@ from events_app.registration.models import (
     RegistrationStatus,
 )
 from events_app.settings import Settings
-from events_app.web.i18n import current_locale, speaking
-from events_app.web.i18n import gettext as _
-from events_app.web.slugs import slug_base
-from events_app.web.validation import (
-    Conflict,
-    Errors,
-    ValidationFailed,
-    clean_country,
-    clean_email,
-    clean_text,
-)
 
 FIELD_LIMITS = {"name": 200, "affiliation": 200}
 ANSWER_LIMITS = {QuestionKind.SHORT_TEXT: 200, QuestionKind.LONG_TEXT: 5000}
@@ -1101,7 +1101,7 @@ TIME_AND_PLACE = frozenset({"starts_at", "ends_at", "timezone", "venue_name", "v
 
 
 async def announce_event_change(session: AsyncSession, event: Event, *, changed: set[str],
-                                previous_status: EventStatus, settings: Settings) -> int:
+                                previous_status: EventStatus, settings: Settings | None) -> int:
     """The one rule for what confirmed attendees hear when their event changes; EventService calls it after
     every change (the event's revision already bumped, so SEQUENCE is higher than in any earlier message).
 
@@ -1125,12 +1125,16 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
         method, template = "REQUEST", "registration_event_changed"
     else:
         return 0
-    service = RegistrationService(session, settings)
     attendees = list(await session.scalars(
         select(Registration).where(Registration.event_id == event.id,
                                    Registration.status == RegistrationStatus.CONFIRMED)
         .order_by(Registration.id)
     ))
+    if not attendees:
+        return 0
+    if settings is None:
+        raise RuntimeError("EventService(settings=...) is needed to mail attendees about a change")
+    service = RegistrationService(session, settings)
     for registration in attendees:
         registration.event = event
         await service._enqueue_named(registration, template, attachments=[f"invitation:{method}"])
@@ -1138,7 +1142,7 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
 
 
 def _format_when(value: dt.datetime | None, event: Event) -> str:
-    from events_app.web.timefmt import format_when
+    from events_app.core.timefmt import format_when
 
     return "" if value is None else f"{format_when(value, event.timezone)} ({event.timezone})"
 
@@ -1147,3 +1151,13 @@ async def registration_panel(session: AsyncSession, event: Event, settings: Sett
     """What the public event page shows about registration."""
     service = RegistrationService(session, settings)
     return {"availability": await service.availability(event), "values": {}, "errors": {}}
+
+
+async def registration_page_context(session: AsyncSession, *, event: Event, settings: Settings) -> dict[str, Any]:
+    """Receives events' ``event_page_shown``: the registration panel of the public event page."""
+    return {"registration": await registration_panel(session, event, settings)}
+
+
+async def expire_seat_offers(session: AsyncSession, settings: Settings) -> int:
+    """The periodic job "expire seat offers": offers past their deadline pass to the next person."""
+    return await RegistrationService(session, settings).expire_due_offers()

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events_app.core.i18n import gettext as _
+from events_app.core.timefmt import format_clock, format_day, in_zone
 from events_app.events.models import Event
 from events_app.schedule.models import Room, ScheduleSession, Talk, TalkSpeaker, session_chair
 from events_app.speakers.models import Invitation, InvitationStatus, Person
-from events_app.web.i18n import gettext as _
-from events_app.web.timefmt import format_clock, format_day, in_zone
 
 # Room and person clashes are refused unless the organiser overrides; the others are warnings.
 BLOCKING_RULES = {"room", "person"}

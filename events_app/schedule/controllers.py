@@ -10,6 +10,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.core.i18n import current_locale
+from events_app.core.i18n import gettext as _
+from events_app.core.timefmt import local_input_value
+from events_app.core.validation import Conflict, ValidationFailed
 from events_app.events.services import EventService
 from events_app.schedule.conflicts import event_problems
 from events_app.schedule.exports import frab_json, frab_xml
@@ -27,11 +31,7 @@ from events_app.speakers.services import PersonService
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.conditional_get import CACHEABLE_METHODS, conditional_response
 from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
-from events_app.web.i18n import current_locale
-from events_app.web.i18n import gettext as _
-from events_app.web.timefmt import local_input_value
 from events_app.web.urls import redirect_to
-from events_app.web.validation import Conflict, ValidationFailed
 
 TALK_FORM_FIELDS = ("title", "abstract", "starts_at", "ends_at", "kind", "room", "session_id", "speaker_ids")
 SESSION_FORM_FIELDS = ("title", "track", "room_id", "starts_at", "ends_at", "chair_ids")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from events_app.core.i18n import current_locale
+from events_app.core.i18n import gettext as _
 from events_app.schedule.programme import Day, Item, Programme
-from events_app.web.i18n import current_locale
-from events_app.web.i18n import gettext as _
 from events_app.web.urls import url_path
 
 

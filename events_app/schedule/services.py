@@ -15,7 +15,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from events_app.calendar.services import record_deleted_talk
+from events_app.core.i18n import gettext as _
+from events_app.core.validation import Conflict, Errors, clean_id, clean_text
 from events_app.events.models import Event
 from events_app.events.services import parse_instant
 from events_app.schedule.conflicts import ScheduleProblem, Slot, lock_timetables, problems_for
@@ -29,9 +30,8 @@ from events_app.schedule.models import (
     TalkSpeaker,
     Venue,
 )
+from events_app.schedule.signals import talk_deleted
 from events_app.speakers.models import Person
-from events_app.web.i18n import gettext as _
-from events_app.web.validation import Conflict, Errors, clean_id, clean_text
 
 
 class ScheduleConflict(Conflict):
@@ -445,7 +445,7 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
 
     async def delete_talk(self, talk: Talk) -> None:
         event_id = talk.event_id
-        await record_deleted_talk(self.repository.session, talk)
+        await talk_deleted.send(self.repository.session, talk=talk)
         await self.repository.session.delete(talk)
         await self.repository.session.flush()
         await bump_programme(self.repository.session, event_id)

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true, union
 
+from events_app.core.i18n import gettext as _
+from events_app.core.validation import ValidationFailed
 from events_app.events.access import events_managed_by
 from events_app.events.models import Event, EventStatus
 from events_app.schedule.models import ScheduleSession, Talk, TalkSpeaker, session_chair
 from events_app.speakers.models import Invitation, Person
-from events_app.web.i18n import gettext as _
-from events_app.web.validation import ValidationFailed
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -13,6 +13,8 @@ from litestar.response import File, Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.core.i18n import gettext as _
+from events_app.core.validation import Conflict, ValidationFailed, parse_id
 from events_app.events.models import EventStatus
 from events_app.events.services import EventService
 from events_app.schedule.services import TalkService
@@ -40,10 +42,8 @@ from events_app.speakers.services import (
 from events_app.web.auth import optional_organiser, provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, serve_file
 from events_app.web.forms import form_page, read_form
-from events_app.web.i18n import gettext as _
 from events_app.web.params import Page, SearchText
 from events_app.web.urls import redirect_to
-from events_app.web.validation import Conflict, ValidationFailed, parse_id
 
 PERSON_FORM_FIELDS = (*PERSON_TEXT_LIMITS, "country", "email", "homepage", "orcid")
 RESPONSE_FIELDS = ("full_name", "honorific", "affiliation", "bio", "title", "abstract", "arrival_date",

@@ -19,6 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.core.csv_cells import csv_text
+from events_app.core.i18n import gettext as _
+from events_app.core.validation import (
+    Conflict,
+    Errors,
+    ValidationFailed,
+    clean_country,
+    clean_email,
+    clean_id,
+    clean_orcid,
+    clean_text,
+    clean_url,
+)
 from events_app.events.models import Event
 from events_app.events.services import EARLIEST_YEAR, LATEST_YEAR
 from events_app.schedule.models import Talk, TalkSpeaker, session_chair
@@ -32,19 +44,7 @@ from events_app.schedule.services import (
 from events_app.settings import Settings
 from events_app.speakers.access import may_change_email, public_people
 from events_app.speakers.models import Invitation, InvitationStatus, Person
-from events_app.web.i18n import gettext as _
 from events_app.web.urls import absolute_url
-from events_app.web.validation import (
-    Conflict,
-    Errors,
-    ValidationFailed,
-    clean_country,
-    clean_email,
-    clean_id,
-    clean_orcid,
-    clean_text,
-    clean_url,
-)
 
 PERSON_TEXT_LIMITS = {"full_name": (200, False), "honorific": (50, False), "affiliation": (300, False), "bio": (5000, True)}
 

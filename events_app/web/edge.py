@@ -16,9 +16,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.handlers import BaseRouteHandler
 
+from events_app.core.i18n import gettext as _
 from events_app.core.text import find_nul, has_control
-from events_app.web.i18n import gettext as _
-from events_app.web.validation import MAX_ID, ValidationFailed
+from events_app.core.validation import MAX_ID, ValidationFailed
 
 # No slug, token or id in this app is longer; a longer path segment names nothing.
 MAX_PATH_PARAM = 300

@@ -15,11 +15,11 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
+from events_app.core.i18n import gettext as _
 from events_app.core.outages import RETRY_AFTER_SECONDS, is_outage
+from events_app.core.validation import Conflict, ValidationFailed
 from events_app.web.auth import LoginRequired
-from events_app.web.i18n import gettext as _
 from events_app.web.urls import redirect_to
-from events_app.web.validation import Conflict, ValidationFailed
 
 
 def is_api(request: Request) -> bool:

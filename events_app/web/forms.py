@@ -10,7 +10,7 @@ from litestar.plugins.flash import flash
 from litestar.response import Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 
-from events_app.web.timefmt import wall_time_warnings
+from events_app.core.timefmt import wall_time_warnings
 
 # Route option that skips Litestar's CSRF middleware, by route rather than by path pattern (a pattern once
 # matched "api" inside event slugs). Only for routes no cookie can authorise: the bearer-token API, the
@@ -37,6 +37,6 @@ def form_page(template_name: str, *, errors: dict[str, str] | None = None, statu
 
 def flash_wall_time_warnings(request: Request, values: Mapping[str, Any], zone: str) -> None:
     """After saving: say so when a local time typed in the form was skipped or repeated by a daylight-saving
-    change in the zone (web.timefmt.wall_time_warning); a warning, never a reason not to save."""
+    change in the zone (core.timefmt.wall_time_warning); a warning, never a reason not to save."""
     for message in wall_time_warnings(dict(values), zone):
         flash(request, message, "warning")

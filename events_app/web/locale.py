@@ -5,7 +5,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from events_app.web.i18n import current_locale, negotiate_locale
+from events_app.core.i18n import current_locale, negotiate_locale
 
 
 class LocaleMiddleware(ASGIMiddleware):

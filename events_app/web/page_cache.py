@@ -32,7 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from events_app.web.i18n import current_locale
+from events_app.core.i18n import current_locale
 
 log = logging.getLogger(__name__)
 

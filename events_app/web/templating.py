@@ -9,12 +9,19 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.contrib.jinja import JinjaTemplateEngine
 
-from events_app.calendar.links import calendar_links
-from events_app.web import timefmt
-from events_app.web.i18n import LANGUAGES, current_locale, gettext, ngettext
-from events_app.web.markdown import render_markdown
+from events_app.core import timefmt
+from events_app.core.i18n import LANGUAGES, current_locale, gettext, ngettext
+from events_app.core.markdown import render_markdown
+from events_app.core.validation import country_names
 from events_app.web.urls import absolute_url, url_path
-from events_app.web.validation import country_names
+
+# Globals a domain contributes (calendar's calendar_links), added by the composition root (events_app.wiring)
+# before any environment is built: web/ is plumbing and imports no domain.
+DOMAIN_GLOBALS: dict[str, Any] = {}
+
+
+def add_template_global(name: str, value: Any) -> None:
+    DOMAIN_GLOBALS[name] = value
 
 
 def country_name(code: str | None) -> str:
@@ -52,7 +59,7 @@ def build_environment(templates_dir: Path) -> Environment:
     env.globals.update(LANGUAGES=LANGUAGES, current_locale=current_locale.get, query_string=query_string,
                        country_names=lambda: country_names(current_locale.get()),
                        timezones=timefmt.common_timezones)
-    env.globals["calendar_links"] = calendar_links
+    env.globals.update(DOMAIN_GLOBALS)
     # Links by route name (web/urls.py): {{ url_for("event", slug=event.slug) }}; e-mails, which leave the
     # site, use {{ absolute_url("event", slug=event.slug, base_url=base_url) }}.
     env.globals.update(url_for=url_path, absolute_url=absolute_url)

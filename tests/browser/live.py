@@ -19,9 +19,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from events_app.db import create_engine, import_models
+from events_app.db import create_engine
 from events_app.devserver import start_server, stop_server, wait_until_up
 from events_app.settings import Settings
+from events_app.wiring import wire
 
 T = TypeVar("T")
 
@@ -59,7 +60,7 @@ def in_thread(work: Callable[[], T]) -> T:
 
 def run_in_database(database_url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Arranges data through the services, in the server's database, then commits."""
-    import_models()
+    wire()
 
     async def runner() -> T:
         engine = create_engine(Settings(database_url=database_url), pooled=False)

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from babel import Locale
 
+from events_app.core.i18n import gettext as _
 from events_app.core.text import has_nul, strip_control
-from events_app.web.i18n import gettext as _
 
 # The largest id a BIGINT column holds; anything beyond names no row (and would overflow the driver).
 MAX_ID = 2**63 - 1

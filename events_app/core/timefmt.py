@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.dates import format_date, format_time
 
-from events_app.web.i18n import current_locale
+from events_app.core.i18n import current_locale
 
 
 def is_valid_timezone(name: str) -> bool:
@@ -110,7 +110,7 @@ def wall_time_warning(text: object, zone: str) -> str | None:
     """A message when a wall time typed in the zone is skipped (the hour the clocks jump over) or happens
     twice (the hour they go back); None otherwise, or when it is not a local time at all (errors are
     reported by validation). parse_local has already chosen an instant; this says which, without blocking."""
-    from events_app.web.i18n import gettext as _
+    from events_app.core.i18n import gettext as _
 
     if not isinstance(text, str) or not is_valid_timezone(zone):
         return None

@@ -1,0 +1,19 @@
+"""What the events domain announces (receivers are connected in events_app.wiring).
+
+Every signal is sent inside the transaction that made the change, with the event's revision already bumped.
+"""
+
+from __future__ import annotations
+
+from events_app.core.bus import Signal
+
+# payload: event, changed (set of field names), previous_status, settings
+event_changed = Signal("event changed", "An event's fields or status changed (sent after every change).")
+
+# payload: event, previous_status. Sent besides event_changed when a public event goes back to draft: to a
+# calendar it is gone, whatever the organiser calls it.
+event_withdrawn = Signal("event withdrawn", "A published or cancelled event was taken back to draft.")
+
+# payload: event, settings. Each receiver answers a dict merged into the public event page's context (the
+# registration panel), so the page shows what other domains have to say without events importing them.
+event_page_shown = Signal("event page shown", "The public page of an event is being rendered.")
