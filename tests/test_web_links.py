@@ -72,13 +72,13 @@ def test_parameters_are_escaped_and_unknown_names_fail_loudly(table: RouteTable)
         table.path("event")  # the slug is missing
 
 
-def test_every_page_route_has_a_name_and_the_table_matches_the_app(settings):
+def test_every_route_has_a_name_and_the_table_matches_the_app(settings):
     app = create_app(settings)  # not the shared one, to which some tests add routes of their own
     handlers = route_handlers()
     table = build_route_table(Settings(), handlers)
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
-            if route.path.startswith(("/schema", "/api")) or "OPTIONS" in handler.http_methods:
+            if route.path.startswith("/schema") or "OPTIONS" in handler.http_methods:
                 continue
             assert handler.name, f"{sorted(handler.http_methods)} {route.path} has no name"
             if "/" not in handler.name:
