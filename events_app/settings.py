@@ -6,6 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,10 @@ class Settings:
     db_pool_size: int = 10
     # Anonymous public pages kept rendered in each worker, at most this long (0 turns it off); see web/page_cache.py.
     page_cache_seconds: int = 30
+    # How long an event page kept in memory may show seat counts older than the latest registration.
+    page_cache_seat_lag_seconds: float = 2.0
+    # An event page lists its programme up to this many talks; a bigger one links to the programme page instead.
+    event_page_talk_limit: int = 150
     # New registrations accepted per minute from one client address, in each process (0: no limit). Generous,
     # because a whole institute may register for a lecture from behind one address; it stops scripts.
     registration_rate_limit: int = 300
@@ -50,7 +55,7 @@ class Settings:
     redis_namespace: str = "events"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, **overrides: Any) -> Settings:
         env = os.environ
         defaults = cls()
         settings = cls(
@@ -67,6 +72,10 @@ class Settings:
             run_worker_in_process=_bool(env.get("EVENTS_RUN_WORKER_IN_PROCESS")),
             db_pool_size=int(env.get("EVENTS_DB_POOL_SIZE", defaults.db_pool_size)),
             page_cache_seconds=int(env.get("EVENTS_PAGE_CACHE_SECONDS", defaults.page_cache_seconds)),
+            event_page_talk_limit=int(env.get("EVENTS_EVENT_PAGE_TALK_LIMIT", defaults.event_page_talk_limit)),
+            page_cache_seat_lag_seconds=float(
+                env.get("EVENTS_PAGE_CACHE_SEAT_LAG_SECONDS", defaults.page_cache_seat_lag_seconds)
+            ),
             registration_rate_limit=int(
                 env.get("EVENTS_REGISTRATION_RATE_LIMIT", defaults.registration_rate_limit)
             ),

@@ -18,7 +18,7 @@ from events_app.calendar.services import forget_withdrawal, record_deleted_talk,
 from events_app.core.periodic import register_job
 from events_app.events.signals import event_changed, event_page_shown, event_withdrawn
 from events_app.notify.services import purge_expired_mail
-from events_app.registration.services import (
+from events_app.registration.receivers import (
     announce_event_change,
     expire_seat_offers,
     registration_page_context,

@@ -159,3 +159,146 @@ async def test_a_page_rendered_while_a_write_committed_is_not_kept():
     page_cache.pages_changed()  # someone commits while the page renders
     cache.put(key, "<p>maybe stale</p>", started_at)
     assert cache.get(key) is None
+
+
+# ---- fine-grained invalidation: a write clears what it changed --------------------------------------------
+
+
+def seats_left(page: str) -> str:
+    found = re.search(r'<span class="seats">([^<]*)', page)
+    return found.group(1) if found else ""
+
+
+async def test_a_registration_leaves_other_pages_and_refreshes_its_event_page_within_the_lag(app, client, db, organiser,
+                                                                                           settings):
+    from tests.registration_helpers import make_registration_event
+
+    event = await make_registration_event(db, organiser, settings, capacity=10)
+    other = await make_event(db, organiser, title="Another lecture")
+    url = f"/events/{event.slug}"
+    app.state.page_cache.seat_lag_seconds = 0.3
+    before = (await client.get(url)).text
+    await client.get("/")
+    await client.get(f"/events/{other.slug}")
+    assert "10 seats left" in seats_left(before)
+
+    answer = await client.post(f"/api/events/{event.slug}/registrations", json={"name": "Ana", "email": "ana@example.org"})
+    assert answer.status_code in (201, 202)
+
+    with counted_statements(app) as statements:
+        home = await client.get("/")
+        other_page = await client.get(f"/events/{other.slug}")
+        lagging = await client.get(url)
+    assert statements == [], "a registration changes only its event's seat counts"
+    assert home.status_code == other_page.status_code == 200 and lagging.text == before
+    await asyncio.sleep(0.35)
+    with counted_statements(app) as statements:
+        fresh = await client.get(url)
+    assert statements and "9 seats left" in seats_left(fresh.text)
+
+
+async def test_changed_registration_settings_show_at_once(app, client, db, organiser, settings):
+    from events_app.registration.services import RegistrationService
+    from tests.registration_helpers import make_registration_event
+
+    event = await make_registration_event(db, organiser, settings, capacity=10)
+    app.state.page_cache.seat_lag_seconds = 60
+    assert "10 seats left" in seats_left((await client.get(f"/events/{event.slug}")).text)
+    await RegistrationService(db, settings).update_settings(event, {"capacity": 25})
+    await db.commit()
+    assert "25 seats left" in seats_left((await client.get(f"/events/{event.slug}")).text)
+
+
+def test_notification_payloads_say_what_changed_and_anything_else_changes_everything():
+    assert page_cache.decode_changes(page_cache.encode_changes({("seats", 12), ("event", 3)})) == {
+        ("seats", 12), ("event", 3)}
+    assert page_cache.decode_changes("seats:*") == {("seats", page_cache.ANY_EVENT)}
+    assert page_cache.decode_changes("") == {page_cache.ALL}  # what older code and bare NOTIFYs send
+    assert page_cache.decode_changes("seats:12 nonsense") == {page_cache.ALL}
+    assert page_cache.encode_changes({page_cache.ALL, ("seats", 1)}) == "all"
+    many = {("seats", n) for n in range(5000)}
+    assert page_cache.encode_changes(many) == "all"
+
+
+async def test_a_registration_is_announced_to_other_workers_as_its_event_seats_only(client, db, organiser, settings,
+                                                                                    database_url, is_postgres):
+    if not is_postgres:
+        pytest.skip("cross-process notification is PostgreSQL's LISTEN/NOTIFY")
+    import asyncpg
+
+    from tests.registration_helpers import make_registration_event
+
+    event = await make_registration_event(db, organiser, settings, capacity=10)
+    heard: list[str] = []
+    listener = await asyncpg.connect(page_cache.asyncpg_dsn(database_url))
+    await listener.add_listener(page_cache.CHANNEL, lambda _c, _pid, _channel, payload: heard.append(payload))
+    try:
+        answer = await client.post(f"/api/events/{event.slug}/registrations",
+                                   json={"name": "Ana", "email": "ana@example.org"})
+        assert answer.status_code in (201, 202)
+        for _ in range(50):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+        assert heard == [f"seats:{event.id}"]
+    finally:
+        await listener.close()
+
+
+async def test_a_seat_change_heard_from_another_process_refreshes_the_page_after_the_lag(app, client, db, organiser,
+                                                                                        settings):
+    from tests.registration_helpers import make_registration_event
+
+    event = await make_registration_event(db, organiser, settings, capacity=10)
+    app.state.page_cache.seat_lag_seconds = 0.2
+    url = f"/events/{event.slug}"
+    await client.get(url)
+    page_cache.apply_changes(page_cache.decode_changes(f"seats:{event.id}"))  # as the listener does
+    with counted_statements(app) as statements:
+        await client.get(url)
+    assert statements == []
+    await asyncio.sleep(0.25)
+    with counted_statements(app) as statements:
+        await client.get(url)
+    assert statements
+
+
+# ---- single flight: a page wanted by many at once is rendered once ------------------------------------------
+
+
+async def test_concurrent_visitors_of_one_uncached_page_share_one_rendering(app, client, monkeypatch):
+    import httpx
+    from litestar.exceptions import NotFoundException
+
+    renders = {"ok": 0, "missing": 0}
+
+    @get("/test-slow-page", name="test_slow_page")
+    async def slow_page() -> Template:
+        renders["ok"] += 1
+        await asyncio.sleep(0.2)  # every request below arrives while this one renders
+        return Template(template_name="errors/error.html", context={"status": 200, "title": "Slow", "detail": ""})
+
+    @get("/test-slow-missing", name="test_slow_missing")
+    async def slow_missing() -> Template:
+        renders["missing"] += 1
+        await asyncio.sleep(0.1)
+        raise NotFoundException("No such page.")
+
+    app.register(slow_page)
+    app.register(slow_missing)
+    monkeypatch.setattr(page_cache, "CACHED_ROUTES", page_cache.CACHED_ROUTES | {"test_slow_page", "test_slow_missing"})
+    monkeypatch.setattr(page_cache, "FLIGHT_WAIT_SECONDS", 30.0)
+    for _ in range(100):  # `client` started the app, and on PostgreSQL its listener, without which nothing is kept
+        if app.state.page_cache.active:
+            break
+        await asyncio.sleep(0.05)
+    # httpx straight on the ASGI app, so the requests really run at the same time.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as many:
+        answers = await asyncio.wait_for(asyncio.gather(*(many.get("/test-slow-page") for _ in range(10))), 20)
+        assert [a.status_code for a in answers] == [200] * 10 and len({a.text for a in answers}) == 1
+        assert renders["ok"] == 1
+
+        # A page that fails releases those waiting for it at once (they try themselves), not after the wait.
+        missing = await asyncio.wait_for(asyncio.gather(*(many.get("/test-slow-missing") for _ in range(4))), 10)
+        assert [a.status_code for a in missing] == [404] * 4
+    assert app.state.page_cache.flights == {}

@@ -23,6 +23,7 @@ from events_app.calendar.zones import build_vtimezone
 from events_app.core.i18n import gettext as _
 from events_app.events.models import Event, EventStatus
 from events_app.settings import Settings
+from events_app.web.urls import absolute_url
 
 PRODID = "-//International Programme//events_app//EN"
 END_OF_CALENDAR = b"END:VCALENDAR\r\n"
@@ -79,7 +80,7 @@ class Text(vText):
         return super().__new__(cls, calendar_text(value), *args, **kwargs)
 
     def to_ical(self) -> bytes:
-        return _escape(str(self)).encode(self.encoding)
+        return _escape(str(self)).encode(self.encoding)  # type: ignore[attr-defined]  # set by vText.__new__
 
 
 def _categories(names: Sequence[str]) -> vCategory:
@@ -104,7 +105,7 @@ def talk_uid(talk_id: int, settings: Settings) -> str:
 
 
 def event_page_url(slug: str, settings: Settings) -> str:
-    return f"{settings.base_url}/events/{slug}"
+    return absolute_url("event", slug=slug, base_url=settings.base_url)
 
 
 def organizer_address(event: Event | None, settings: Settings) -> vCalAddress:
@@ -165,7 +166,7 @@ def _common(component: VEvent, event: Any, settings: Settings, *, online_url: st
         component.add("url", vUri(calendar_text(online_url)))
         component.add(
             "conference", vUri(calendar_text(online_url)),
-            parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": _parameter(_("Online meeting"))},
+            parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": _parameter(_("Online meeting")) or ""},
         )
     else:
         component.add("url", event_page_url(event.slug, settings))

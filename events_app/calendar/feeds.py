@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
+import threading
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.calendar import build
 from events_app.calendar.models import WithdrawnEvent
 from events_app.calendar.services import (
+    OFF_LOOP_ENTRIES,
     FeedEntry,
     FeedScope,
     build_components,
@@ -29,6 +32,7 @@ from events_app.calendar.services import (
 )
 from events_app.core.i18n import current_locale
 from events_app.core.i18n import gettext as _
+from events_app.core.single_flight import SingleFlight
 from events_app.events.models import Event, EventKind, EventStatus, Series, kind_label
 from events_app.settings import Settings
 from events_app.speakers.access import is_public_person
@@ -42,25 +46,30 @@ BUILD_VERSION = "2"
 CACHE_ENTRIES = 50_000  # ~1 KB each: enough for every event of a large programme in every language
 CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
 
+
 # ---- the cache ------------------------------------------------------------------------------------------------
 class VEventCache:
-    """Serialised VEVENTs by everything they depend on. Per process and safe to lose: a miss rebuilds."""
+    """Serialised VEVENTs by everything they depend on. Per process and safe to lose: a miss rebuilds.
+    Big feeds fill it from a worker thread while requests on the event loop read it: hence the lock."""
 
     def __init__(self, max_entries: int = CACHE_ENTRIES) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple, tuple[bytes, frozenset[str]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key: tuple) -> tuple[bytes, frozenset[str]] | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
 
     def put(self, key: tuple, value: tuple[bytes, frozenset[str]]) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -68,6 +77,10 @@ class VEventCache:
 
 def feed_cache(app: Litestar) -> VEventCache:
     return app.state.setdefault("calendar_vevent_cache", VEventCache())
+
+
+def feed_flights(app: Litestar) -> SingleFlight:
+    return app.state.setdefault("calendar_feed_flights", SingleFlight())
 
 
 # ---- building -------------------------------------------------------------------------------------------------
@@ -101,14 +114,20 @@ async def render_entries(
     components = await build_components(
         session, missing, settings, tombstones=tombstones, event_filter=event_filter
     ) if missing else {}
-    if cache is None:
-        return build.calendar_bytes(calendar, [components[e.key] for e in entries if e.key in components], span)
-    for entry in missing:
-        component = components.get(entry.key)
-        if component is not None:  # an event unpublished between the two queries is simply left out
-            parts[entry.key] = (component.to_ical(), build.used_tzids(component))
-            cache.put((locale, entry.key), parts[entry.key])
-    return build.assemble(calendar, [parts[e.key] for e in entries if e.key in parts], span)
+
+    def serialise() -> bytes:
+        if cache is None:
+            return build.calendar_bytes(calendar, [components[e.key] for e in entries if e.key in components], span)
+        for entry in missing:
+            component = components.get(entry.key)
+            if component is not None:  # an event unpublished between the two queries is simply left out
+                parts[entry.key] = (component.to_ical(), build.used_tzids(component))
+                cache.put((locale, entry.key), parts[entry.key])
+        return build.assemble(calendar, [parts[e.key] for e in entries if e.key in parts], span)
+
+    if len(entries) >= OFF_LOOP_ENTRIES:
+        return await asyncio.to_thread(serialise)  # CPU only; other requests go on meanwhile
+    return serialise()
 
 
 async def render_events_feed(
@@ -187,9 +206,11 @@ async def conditional_feed(
         # A department's web page may show the programme with a JavaScript calendar. Never on a personal feed:
         # its address is its only secret, and no other site needs to read it.
         headers["Access-Control-Allow-Origin"] = "*"
+    etag = _etag(feed, validator)
     return await conditional_response(
-        request, etag=_etag(feed, validator), last_modified=last_modified, render=render,
-        media_type=CALENDAR_MEDIA_TYPE, headers=headers,
+        request, etag=etag, last_modified=last_modified, media_type=CALENDAR_MEDIA_TYPE, headers=headers,
+        # Identical concurrent misses (same feed, same ETag, which includes the language) are built once.
+        render=lambda: feed_flights(request.app).run(etag, render),
         # Exactly this type: Litestar would add a second charset to the media type's own.
         body_headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Type": CALENDAR_MEDIA_TYPE},
     )

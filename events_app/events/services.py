@@ -12,8 +12,9 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.exceptions import NotFoundException
 from sqlalchemy import Select, String, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import raiseload, selectinload
+from sqlalchemy.orm import joinedload, raiseload, selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
 from events_app.accounts.models import Account
@@ -34,6 +35,7 @@ from events_app.events.models import Event, EventKind, EventStatus, Series
 from events_app.events.signals import event_changed, event_withdrawn
 from events_app.schedule.models import Talk, TalkSpeaker
 from events_app.settings import Settings
+from events_app.speakers.models import Person
 
 EVENT_TEXT_LIMITS = {
     "title": (200, False),
@@ -97,6 +99,11 @@ def clean_partners(errors: Errors, value: Any) -> list[str]:
 
 # Public pages never ask who manages an event: skip that query, and fail loudly if a page starts to.
 PUBLIC_EVENT_LOADING = raiseload(Event.managers)
+# Lists of events and the event page's event never show the talks through the relationship, nor the series'
+# events: an empty collection set up for each `noload` relationship costs more than reading the row.
+EVENT_WITHOUT_COLLECTIONS = (
+    raiseload(Event.managers), raiseload(Event.talks), joinedload(Event.series).raiseload(Series.events),
+)
 
 
 class utc_year_month(FunctionElement):
@@ -108,13 +115,13 @@ class utc_year_month(FunctionElement):
 
 
 @compiles(utc_year_month)
-def _utc_year_month_sqlite(element, compiler, **kw) -> str:
+def _utc_year_month_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     # SQLite keeps DateTimeUTC values as 'YYYY-MM-DD HH:MM:SS' text in UTC.
     return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
 
 
 @compiles(utc_year_month, "postgresql")
-def _utc_year_month_postgresql(element, compiler, **kw) -> str:
+def _utc_year_month_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
     return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM')"
 
 
@@ -193,7 +200,7 @@ def clean_slug(errors: Errors, value: Any) -> str:
     return text
 
 
-async def flush_or_conflict(session, field: str) -> None:
+async def flush_or_conflict(session: AsyncSession, field: str) -> None:
     try:
         await session.flush()
     except IntegrityError as exc:
@@ -238,11 +245,12 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             else:
                 cleaned["kind"] = EventKind(kind)
         if given("timezone"):
-            zone = clean_text(errors, "timezone", data.get("timezone"), max_length=64, required=True, multiline=False)
-            if zone and not is_valid_timezone(zone):
+            typed_zone = clean_text(errors, "timezone", data.get("timezone"), max_length=64, required=True,
+                                    multiline=False)
+            if typed_zone and not is_valid_timezone(typed_zone):
                 errors.add("timezone", _("Unknown time zone; use an IANA name such as Asia/Shanghai."))
-            cleaned["timezone"] = zone
-        zone = cleaned.get("timezone", existing.timezone if existing else None)
+            cleaned["timezone"] = typed_zone
+        zone: str | None = cleaned.get("timezone", existing.timezone if existing else None)
         zone = zone if zone and "timezone" not in errors else None
         for field in ("starts_at", "ends_at"):
             if given(field):
@@ -358,7 +366,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         """Tells the domains that care (registration mails attendees, calendar keeps withdrawn events in the
         feeds), inside this transaction: what they write commits or rolls back with the change."""
         session = self.repository.session
-        if event.status == EventStatus.DRAFT and previous_status != EventStatus.DRAFT:
+        if not event.is_public and previous_status != EventStatus.DRAFT:
             await event_withdrawn.send(session, event=event, previous_status=previous_status)
         await event_changed.send(session, event=event, changed=changed, previous_status=previous_status,
                                  settings=self.settings)
@@ -386,7 +394,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     async def public_by_slug(self, slug: str) -> Event:
         """Published or cancelled events; drafts are 404 to the public."""
         event = await self.repository.session.scalar(
-            self._with_programme(select(Event).where(Event.slug == slug, Event.status != EventStatus.DRAFT))
+            self._with_programme(select(Event).where(Event.slug == slug, Event.is_public))
             .options(PUBLIC_EVENT_LOADING)
         )
         if event is None:
@@ -416,7 +424,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     def _filtered(self, filters: EventFilters, *, public: bool, account: Account | None = None) -> Select:
         statement = select(Event)
         if public:
-            statement = statement.where(Event.status != EventStatus.DRAFT).options(PUBLIC_EVENT_LOADING)
+            statement = statement.where(Event.is_public).options(*EVENT_WITHOUT_COLLECTIONS)
         elif account is not None:
             statement = statement.where(events_visible_to(account))
         now = dt.datetime.now(dt.UTC)
@@ -469,7 +477,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         # Distinct months in SQL: the home page must not fetch every upcoming event to fill one menu.
         rows = await self.repository.session.scalars(
             select(utc_year_month(Event.starts_at))
-            .where(Event.status != EventStatus.DRAFT, Event.ends_at >= now)
+            .where(Event.is_public, Event.ends_at >= now)
             .distinct()
         )
         return sorted(rows)
@@ -481,6 +489,79 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             for link in talk.speaker_links:
                 seen.setdefault(link.person.id, link.person)
         return list(seen.values())
+
+    async def public_event(self, slug: str) -> Event:
+        """The public event page's event with its series, without talks (see `programme_listing`)."""
+        event = await self.repository.session.scalar(
+            select(Event).where(Event.slug == slug, Event.is_public)
+            .options(*EVENT_WITHOUT_COLLECTIONS)
+        )
+        if event is None:
+            raise NotFoundException("No such event.")
+        return event
+
+    async def programme_listing(self, event: Event, *, limit: int) -> ProgrammeListing:
+        """Talks in time order with their speakers, and the distinct speakers in programme order: one query of
+        plain rows (no ORM objects per talk and person, which cost more than the page's whole template).
+        A programme of more than `limit` talks is not listed (the page links to the programme instead): then
+        only its size is read."""
+        first_talks = (select(Talk.id).where(Talk.event_id == event.id)
+                       .order_by(Talk.starts_at, Talk.id).limit(limit + 1).scalar_subquery())
+        rows = await self.repository.session.execute(
+            select(Talk.id, Talk.title, Talk.starts_at, Talk.ends_at, Talk.room,
+                   Person.id, Person.honorific, Person.full_name, Person.affiliation, Person.country)
+            .select_from(Talk)
+            .outerjoin(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
+            .outerjoin(Person, Person.id == TalkSpeaker.person_id)
+            .where(Talk.id.in_(first_talks))
+            .order_by(Talk.starts_at, Talk.id, TalkSpeaker.position)
+        )
+        talks: dict[int, ListedTalk] = {}
+        speakers: dict[int, ListedSpeaker] = {}
+        for talk_id, title, starts_at, ends_at, room, person_id, honorific, full_name, affiliation, country in rows:
+            talk = talks.get(talk_id)
+            if talk is None:
+                talk = talks[talk_id] = ListedTalk(title, starts_at, ends_at, room, [])
+            if person_id is not None:
+                speaker = speakers.get(person_id)
+                if speaker is None:
+                    speaker = speakers[person_id] = ListedSpeaker(person_id, honorific, full_name, affiliation, country)
+                talk.speakers.append(speaker)
+        if len(talks) > limit:
+            size = await self.repository.session.scalar(select(func.count()).where(Talk.event_id == event.id))
+            return ProgrammeListing(talks=[], speakers=[], size=int(size or 0), listed=False)
+        return ProgrammeListing(talks=list(talks.values()), speakers=list(speakers.values()), size=len(talks),
+                                listed=True)
+
+
+@dataclass(slots=True)
+class ProgrammeListing:
+    talks: list[ListedTalk]
+    speakers: list[ListedSpeaker]
+    size: int  # talks in the programme
+    listed: bool  # False for a programme too big to list on the event page
+
+
+@dataclass(slots=True)
+class ListedSpeaker:
+    """A speaker as the event page lists them (read as plain columns)."""
+
+    id: int
+    honorific: str
+    full_name: str
+    affiliation: str
+    country: str
+
+    display_name = Person.__dict__["display_name"]  # the same property as the model's: one rule for names
+
+
+@dataclass(slots=True)
+class ListedTalk:
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    room: str
+    speakers: list[ListedSpeaker]
 
 
 # The names the rest of the code knew these rules by; the rules themselves live in events/access.py.

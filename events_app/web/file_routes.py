@@ -56,12 +56,24 @@ def use_file_routes(state: dict, file_routes: Iterable[FileRoute]) -> None:
     state["file_routes"] = by_route
 
 
+def _file_route(request: Request, segment: str) -> FileRoute | None:
+    for suffix, file_route in _registered(request).get(request.route_handler.name or "", {}).items():
+        if segment.endswith(suffix) and len(segment) > len(suffix):
+            return file_route
+    return None
+
+
+def is_file_request(request: Request) -> bool:
+    """A file on a page's route (/events/x.ics), which the page cache must leave alone: it is no page."""
+    return _file_route(request, request.scope["path"].rsplit("/", 1)[-1]) is not None
+
+
 async def serve_file(request: Request, segment: str, session: AsyncSession) -> Response | None:
     """The file when ``segment`` ends in a suffix registered for this route; None for the page itself (which
     answers GET only, as before)."""
-    for suffix, file_route in _registered(request).get(request.route_handler.name or "", {}).items():
-        if segment.endswith(suffix) and len(segment) > len(suffix):
-            return await file_route.serve(request, segment[: -len(suffix)], session)
+    file_route = _file_route(request, segment)
+    if file_route is not None:
+        return await file_route.serve(request, segment[: -len(file_route.suffix)], session)
     if request.method != HttpMethod.GET:
         raise MethodNotAllowedException()
     return None
