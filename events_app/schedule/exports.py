@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 import msgspec
 
 from events_app.schedule.programme import Day, Item, Programme
+from events_app.web.urls import absolute_url
 
 GENERATOR = "events_app"
 # frab's schema version string; apps only check that it is present.
@@ -138,7 +139,7 @@ def frab_xml(programme: Programme, base_url: str) -> bytes:
     event = programme.event
     out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>\n<schedule>\n']
     out.append(f'  <generator name="{GENERATOR}"/>\n  <version>{escape(_version(programme))}</version>\n')
-    event_url = f"{base_url}/events/{event.slug}"
+    event_url = absolute_url("event", slug=event.slug, base_url=base_url)
     out.append(
         "  <conference>\n"
         f"    <acronym>{escape(event.slug)}</acronym>\n"
@@ -179,7 +180,7 @@ def _json_day(programme: Programme, day: Day, base_url: str, event_url: str, lan
 def frab_json(programme: Programme, base_url: str) -> bytes:
     """The c3voc 'schedule.json' shape: the same content as the XML, rooms as keys of each day."""
     event = programme.event
-    event_url = f"{base_url}/events/{event.slug}"
+    event_url = absolute_url("event", slug=event.slug, base_url=base_url)
     language = event.language or "en"
     extra = (base_url, event.slug, language, event.venue_name)
     days = [

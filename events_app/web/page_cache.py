@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from events_app.core.i18n import current_locale
+from events_app.web.file_routes import is_file_request
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +319,7 @@ def _csrf_token(request: Request) -> str:
 
 
 def _cacheable(request: Request) -> bool:
-    if request.method != "GET" or request.route_handler.name not in CACHED_ROUTES:
+    if request.method != "GET" or request.route_handler.name not in CACHED_ROUTES or is_file_request(request):
         return False
     return not any(name.startswith(SESSION_COOKIE) for name in request.cookies)
 
