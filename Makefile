@@ -26,6 +26,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/events-app db upgrade
 	$(BIN)/events-app demo --if-empty
+	@echo "E-mail: with no SMTP server at $${EVENTS_SMTP_URL:-smtp://127.0.0.1:8025} nothing is delivered; read every message in the mail log, http://$(HOST):$(PORT)/organiser/mail (log in first)"
 	EVENTS_RUN_WORKER_IN_PROCESS=1 $(BIN)/events-app run --host $(HOST) --port $(PORT)
 
 ## test: set up what the tests need and run the whole suite (SQLite; PostgreSQL when EVENTS_TEST_DATABASE_URL is set)

@@ -6,6 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -48,13 +49,16 @@ class Settings:
     # Sent, failed and dropped mail keeps names, addresses and private links; after this many days the worker
     # purges them from the outbox (0: as soon as the message is delivered or given up).
     mail_retention_days: int = 30
+    # Announcements are spread over time at this many messages a minute (0: as fast as the workers send), so a
+    # large event's announcement does not trip the SMTP server's sending limits.
+    announcement_per_minute: int = 600
     # With a Redis URL the login and registration limits are counted there, across all processes.
     redis_url: str = ""
     # Prefix of this app's keys in Redis (several apps or test runs may share one server).
     redis_namespace: str = "events"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, **overrides: Any) -> Settings:
         env = os.environ
         defaults = cls()
         settings = cls(
@@ -81,6 +85,8 @@ class Settings:
             data_key=env.get("EVENTS_DATA_KEY", defaults.data_key),
             data_keys_old=tuple(k.strip() for k in env.get("EVENTS_DATA_KEYS_OLD", "").split(",") if k.strip()),
             mail_retention_days=max(0, int(env.get("EVENTS_MAIL_RETENTION_DAYS", defaults.mail_retention_days))),
+            announcement_per_minute=max(0, int(env.get("EVENTS_ANNOUNCEMENT_PER_MINUTE",
+                                                       defaults.announcement_per_minute))),
             redis_url=env.get("EVENTS_REDIS_URL", defaults.redis_url),
             redis_namespace=env.get("EVENTS_REDIS_NAMESPACE", defaults.redis_namespace),
         )

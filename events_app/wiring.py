@@ -5,9 +5,10 @@ Who listens to what (docs/architecture.md draws it):
 - events ``event_withdrawn`` -> calendar keeps the withdrawn event and its talks in the feeds as cancelled;
 - events ``event_changed``   -> calendar forgets a withdrawal; registration mails confirmed attendees;
 - events ``event_page_shown`` -> registration adds its panel to the public event page;
+- events ``organiser_event_page_shown`` -> registration lists the announcements sent on the organisers' page;
 - schedule ``talk_deleted``  -> calendar keeps a cancellation of the talk in the feeds.
 Template globals: calendar's ``calendar_links`` (web/ imports no domain).
-Periodic jobs: registration "expire seat offers", notify "purge finished mail".
+Periodic jobs: registration "expire seat offers" and "send reminders", notify "purge finished mail".
 """
 
 from __future__ import annotations
@@ -16,13 +17,20 @@ import events_app.models  # noqa: F401  (every mapper, before any session is use
 from events_app.calendar.links import calendar_links
 from events_app.calendar.services import forget_withdrawal, record_deleted_talk, record_withdrawal
 from events_app.core.periodic import register_job
-from events_app.events.signals import event_changed, event_page_shown, event_withdrawn
+from events_app.events.signals import (
+    event_changed,
+    event_page_shown,
+    event_withdrawn,
+    organiser_event_page_shown,
+)
 from events_app.notify.services import purge_expired_mail
-from events_app.registration.services import (
+from events_app.registration.announcements import organiser_page_context
+from events_app.registration.receivers import (
     announce_event_change,
     expire_seat_offers,
     registration_page_context,
 )
+from events_app.registration.reminders import send_due_reminders
 from events_app.schedule.signals import talk_deleted
 from events_app.web.page_cache import watch_writes
 from events_app.web.templating import add_template_global
@@ -36,6 +44,8 @@ def wire() -> None:
     event_changed.connect(forget_withdrawal)
     event_changed.connect(announce_event_change)
     event_page_shown.connect(registration_page_context)
+    organiser_event_page_shown.connect(organiser_page_context)
     talk_deleted.connect(record_deleted_talk)
     register_job("expire seat offers", expire_seat_offers)
     register_job("purge finished mail", purge_expired_mail)
+    register_job("send reminders", send_due_reminders)

@@ -62,7 +62,7 @@ class FeedPaths:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http":  # type: ignore[comparison-overlap]  # ScopeType is a str enum; equal at run time
             match = FEED_PATH.match(scope["path"])
             if match:
                 # In place, not a copy: Litestar's before-send hook (which commits and closes the request's
@@ -132,6 +132,7 @@ async def render_entries(
     cache: VEventCache | None,
     tombstones: dict[int, Any] | None = None,
     event_filter: ColumnElement[bool] | None = None,
+    attendee: bool = False,
 ) -> bytes:
     """Any feed: with a cache only the entries whose key changed are built and serialised again, to the same
     bytes icalendar would write for the whole calendar (build.assemble)."""
@@ -146,7 +147,7 @@ async def render_entries(
         else:
             parts[entry.key] = hit
     components = await build_components(
-        session, missing, settings, tombstones=tombstones, event_filter=event_filter
+        session, missing, settings, tombstones=tombstones, event_filter=event_filter, attendee=attendee,
     ) if missing else {}
 
     def serialise() -> bytes:
@@ -200,7 +201,9 @@ async def render_personal_feed(
         name=_("My events"), description=_("Events you registered for."), settings=settings,
         zone=_main_zone(entries),
     )
-    return await render_entries(session, calendar, entries, settings=settings, cache=cache)
+    # The attendee's own feed carries meeting links kept from the public: its VEVENTs are not those of the public
+    # feeds, so they stay out of the shared cache.
+    return await render_entries(session, calendar, entries, settings=settings, cache=None, attendee=True)
 
 
 # ---- conditional requests -------------------------------------------------------------------------------------

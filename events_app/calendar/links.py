@@ -57,7 +57,9 @@ class CalendarLinks:
 
     def _details(self, event: Any) -> str:
         page = self.https(f"/events/{event.slug}")
-        return "\n\n".join(part for part in (event.summary, event.online_url, page) if part)
+        # A meeting link kept for registered attendees stays out of what any visitor can copy into a calendar.
+        online = "" if getattr(event, "online_url_private", False) else event.online_url
+        return "\n\n".join(part for part in (event.summary, online, page) if part)
 
     def _location(self, event: Any) -> str:
         return ", ".join(part for part in (event.venue_name, event.venue_address) if part)

@@ -17,14 +17,14 @@ from events_app.core.i18n import gettext as _
 from events_app.core.timefmt import local_input_value
 from events_app.core.validation import Conflict, ValidationFailed
 from events_app.events.access import ensure_may_edit_series, may_manage_event
-from events_app.events.models import EventKind, EventStatus, kind_label
+from events_app.events.models import Event, EventKind, EventStatus, kind_label
 from events_app.events.services import (
     EventFilters,
     EventService,
     SeriesService,
     ensure_can_manage,
 )
-from events_app.events.signals import event_page_shown
+from events_app.events.signals import event_page_shown, organiser_event_page_shown
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
@@ -70,7 +70,8 @@ class PublicEventPages(Controller):
     ) -> Template:
         return await self._listing(events, series_service, kind, series, None, q, page, past=True)
 
-    async def _listing(self, events, series_service, kind, series, month, q, page, *, past: bool) -> Template:
+    async def _listing(self, events: EventService, series_service: SeriesService, kind: str | None,
+                       series: str | None, month: str | None, q: str | None, page: int, *, past: bool) -> Template:
         filters = EventFilters(
             kind=kind, series=series, month=month, q=q, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
@@ -127,11 +128,12 @@ def listing_feed(kind: str | None, series: str | None, all_series: list) -> dict
 
 EVENT_FORM_FIELDS = (
     "title", "kind", "summary", "description", "starts_at", "ends_at", "timezone", "venue_name",
-    "venue_address", "online_url", "language", "organiser", "series", "partners", "geo_lat", "geo_lon",
+    "venue_address", "online_url", "online_url_private", "language", "organiser", "series", "partners", "geo_lat",
+    "geo_lon",
 )
 
 
-def event_form_values(event) -> dict[str, str]:
+def event_form_values(event: Event) -> dict[str, str]:
     if event is None:
         return {"kind": "lecture", "timezone": "Asia/Shanghai", "language": "en"}
     return {
@@ -145,6 +147,7 @@ def event_form_values(event) -> dict[str, str]:
         "venue_name": event.venue_name,
         "venue_address": event.venue_address,
         "online_url": event.online_url,
+        "online_url_private": "on" if event.online_url_private else "",
         "language": event.language,
         "organiser": event.organiser,
         "series": event.series.slug if event.series else "",
@@ -183,13 +186,13 @@ class OrganiserEventPages(Controller):
             },
         )
 
-    async def _form(self, series_service: SeriesService, organiser: Account, *, event=None, values=None,
-                    errors=None) -> Template:
+    async def _form(self, series_service: SeriesService, organiser: Account, *, event: Event | None = None,
+                    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> Template:
         return form_page(
             "organiser/event_form.html",
             errors=errors,
             event=event,
-            values=values or event_form_values(event),
+            values=values or (event_form_values(event) if event else {}),
             kinds=list(EventKind),
             # Only the series this organiser may put events into, and the event's own.
             all_series=await series_service.editable_by(organiser, also=event.series_id if event else None),
@@ -218,7 +221,10 @@ class OrganiserEventPages(Controller):
     @get("/events/{slug:str}", name="event_manage")
     async def manage_event(self, slug: str, events: EventService, organiser: Account) -> Template:
         event = await events.managed_by_slug(slug, organiser)
-        return Template(template_name="organiser/event.html", context={"event": event, "organiser": organiser})
+        context: dict[str, Any] = {"event": event, "organiser": organiser}
+        for contribution in await organiser_event_page_shown.send(events.repository.session, event=event):
+            context.update(contribution)
+        return Template(template_name="organiser/event.html", context=context)
 
     @get("/events/{slug:str}/edit", name="event_edit")
     async def edit_event(self, slug: str, events: EventService, series_service: SeriesService, organiser: Account) -> Template:

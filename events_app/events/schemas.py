@@ -61,6 +61,7 @@ class EventOut(Struct):
     series: str | None
     partners: list[str]
     revision: int
+    online_url_private: bool
     url: str
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -81,6 +82,7 @@ class EventIn(Struct, forbid_unknown_fields=True):
     venue_name: str = ""
     venue_address: str = ""
     online_url: str = ""
+    online_url_private: Annotated[bool, Meta(description="the online link is for registered attendees only")] = False
     language: str = "en"
     organiser: str = ""
     series: str | None = None
@@ -101,6 +103,7 @@ class EventPatch(Struct, forbid_unknown_fields=True):
     venue_name: str | UnsetType = UNSET
     venue_address: str | UnsetType = UNSET
     online_url: str | UnsetType = UNSET
+    online_url_private: bool | UnsetType = UNSET
     language: str | UnsetType = UNSET
     organiser: str | UnsetType = UNSET
     series: str | None | UnsetType = UNSET
@@ -147,7 +150,9 @@ def event_out(event: Event, base_url: str, *, with_talks: bool = False, private:
         status=event.status.value,
         venue_name=event.venue_name,
         venue_address=event.venue_address,
-        online_url=event.online_url,
+        # A link kept for registered attendees is shown only to those who manage the event.
+        online_url=event.online_url if private or not event.online_url_private else "",
+        online_url_private=event.online_url_private,
         language=event.language,
         organiser=event.organiser,
         series=event.series.slug if event.series else None,

@@ -17,3 +17,6 @@ event_withdrawn = Signal("event withdrawn", "A published or cancelled event was 
 # payload: event, settings. Each receiver answers a dict merged into the public event page's context (the
 # registration panel), so the page shows what other domains have to say without events importing them.
 event_page_shown = Signal("event page shown", "The public page of an event is being rendered.")
+
+# payload: event. Like event_page_shown, for the organisers' page of the event (the announcements sent).
+organiser_event_page_shown = Signal("organiser event page shown", "An event's page for its organisers is rendered.")

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.core.i18n import current_locale
+from events_app.db import rows_affected
 from events_app.notify.models import OutboxMessage, OutboxStatus
 from events_app.settings import Settings
 from events_app.web.templating import build_environment
@@ -29,6 +30,21 @@ COMPOSERS: dict[str, Composer] = {}
 def composer(name: str) -> Callable[[Composer], Composer]:
     def register(function: Composer) -> Composer:
         COMPOSERS[name] = function
+        return function
+
+    return register
+
+
+# A preparer runs once per worker pass, before its composer, with the payloads of all its rows in the pass: it can
+# load in one statement what each message needs (instead of one query per message) and leave it in the session
+# (the identity map, ``session.info``). Composers must still work without it: it is an optimisation.
+Preparer = Callable[[AsyncSession, Settings, Sequence[Mapping[str, Any]]], Awaitable[None]]
+PREPARERS: dict[str, Preparer] = {}
+
+
+def preparer(name: str) -> Callable[[Preparer], Preparer]:
+    def register(function: Preparer) -> Preparer:
+        PREPARERS[name] = function
         return function
 
     return register
@@ -183,7 +199,7 @@ async def forget_mail(session: AsyncSession, reference: str) -> int:
     """Deletes every message about ``reference``, queued or sent, in the caller's transaction: a person who deletes
     their data is not kept in the outbox (names, addresses, private links), and nothing queued for them goes out."""
     result = await session.execute(delete(OutboxMessage).where(OutboxMessage.reference == reference))
-    return result.rowcount or 0
+    return rows_affected(result)
 
 
 async def purge_finished_mail(session: AsyncSession, *, retention: dt.timedelta, now: dt.datetime | None = None) -> int:
@@ -193,7 +209,7 @@ async def purge_finished_mail(session: AsyncSession, *, retention: dt.timedelta,
         OutboxMessage.status.in_(FINISHED),
         func.coalesce(OutboxMessage.sent_at, OutboxMessage.updated_at) <= cutoff,
     ))
-    return result.rowcount or 0
+    return rows_affected(result)
 
 
 async def purge_expired_mail(session: AsyncSession, settings: Settings) -> int:

@@ -18,7 +18,7 @@ import io
 import secrets
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Literal, cast
 
 import segno
 from sqlalchemy import select
@@ -99,8 +99,10 @@ def queue_mail(session: AsyncSession, registration: Registration, template: str,
         "registration_id": registration.id, "template": template,
         "attachments": list(attachments), "extra": dict(extra),
     }
-    return defer_email(session, to=registration.email, composer=COMPOSER, payload=payload,
-                       reference=mail_reference(registration.id))
+    row = defer_email(session, to=registration.email, composer=COMPOSER, payload=payload,
+                      reference=mail_reference(registration.id))
+    row.event_id, row.kind = registration.event_id, template  # for the organisers' mail log
+    return row
 
 
 async def invitation_for(session: AsyncSession, settings: Settings, registration: Registration, method: str,
@@ -112,9 +114,9 @@ async def invitation_for(session: AsyncSession, settings: Settings, registration
     entry = (await event_entries(session, [registration.event_id], now)).get(registration.event_id)
     if entry is None:
         return None
-    component = (await build_components(session, [entry], settings, stamp=now))[entry.key]
+    component = (await build_components(session, [entry], settings, stamp=now, attendee=True))[entry.key]
     body = invitation_calendar(component, attendee_email=registration.email, attendee_name=registration.name,
-                               method=method, span=event_span([entry]))
+                               method=cast("Literal['REQUEST', 'CANCEL']", method), span=event_span([entry]))
     return Invitation(method, body)
 
 
@@ -146,9 +148,9 @@ async def compose_registration_mail(session: AsyncSession, settings: Settings,
     registration = await session.get(Registration, payload["registration_id"])
     if registration is None:  # the person deleted their data before the mail went out: send nothing
         return None
-    registration.event = await session.scalar(
+    registration.event = (await session.execute(
         select(Event).where(Event.id == registration.event_id).options(raiseload(Event.managers))
-    )
+    )).scalar_one()
     # Rows queued before links were minted here (migration 0011) still carry their token. Rows queued before
     # invitations were built at composition carry a "sequence" pinned at queueing time; it is ignored on purpose.
     token = payload.get("token") or await issue_manage_link(session, registration.id)

@@ -62,6 +62,9 @@ class RegistrationSettings(Base):
     offer_hours: Mapped[int] = mapped_column(Integer, default=48)
     # [{"key", "label", "kind", "required", "options"}]; answers are stored by key.
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Minutes before the start at which confirmed attendees are reminded; None: the default (a day, and an hour
+    # as well for online lectures; registration.reminders.default_offsets).
+    reminder_offsets: Mapped[list[int] | None] = mapped_column(JSON, nullable=True, default=None)
 
     # View-only: set by services for rendering, never cascades an event into another session.
     event: Mapped[Event] = relationship(lazy="raise", viewonly=True)
@@ -105,6 +108,11 @@ class Registration(Base):
     link_resent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     # The personal calendar feed's own token, rotatable without touching the manage links.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    # Set when the person stopped the event's announcements and reminders (one click, RFC 8058); mail about
+    # the registration itself (confirmation, offers, cancellation) still goes out.
+    announcements_stopped_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    # The attendee's own IANA zone, when they gave one on their page: reminders show the time in it too.
+    timezone: Mapped[str] = mapped_column(String(64), default="")
 
     # View-only: set by services for rendering, never cascades an event into another session.
     event: Mapped[Event] = relationship(lazy="raise", viewonly=True)
@@ -118,3 +126,14 @@ class RegistrationLink(Base):
 
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ReminderSent(Base):
+    """One row per reminder sent: the unique pair is what makes a reminder go out once, whichever worker and
+    however often the job runs."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (UniqueConstraint("registration_id", "offset_minutes", name="uq_reminder_sent_once"),)
+
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id", ondelete="CASCADE"), index=True)
+    offset_minutes: Mapped[int] = mapped_column(Integer)

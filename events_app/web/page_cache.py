@@ -25,9 +25,11 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.enums import MediaType
@@ -84,7 +86,7 @@ def pages_changed() -> None:
     _generation += 1
 
 
-def apply_changes(changes) -> None:
+def apply_changes(changes: set[Any]) -> None:
     """Applies what a committed transaction changed (from this process or, through NOTIFY, another)."""
     global _event_sequence
     if ALL in changes:
@@ -99,7 +101,7 @@ def apply_changes(changes) -> None:
             _event_changed[event_id] = _event_sequence
 
 
-def encode_changes(changes) -> str:
+def encode_changes(changes: set[Any]) -> str:
     text = "all" if ALL in changes else " ".join(sorted(f"{kind}:{event_id}" for kind, event_id in changes))
     return "all" if len(text) > MAX_PAYLOAD else text
 
@@ -116,7 +118,7 @@ def decode_changes(payload: str) -> set[tuple]:
     return changes or {ALL}
 
 
-def _change_of_row(table: str, event_id) -> tuple:
+def _change_of_row(table: str, event_id: Any) -> Any:
     if table in UNSHOWN_TABLES:
         return ()
     kind = EVENT_TABLES.get(table)
@@ -141,11 +143,11 @@ def _pending_changes(session: Session) -> set[tuple]:
     return session.info.setdefault("page_changes", set())
 
 
-def _remember_write(session: Session, _flush_context) -> None:
+def _remember_write(session: Session, _flush_context: Any) -> None:
     _pending_changes(session).update(_changes_of(session))
 
 
-def _remember_bulk_write(state) -> None:
+def _remember_bulk_write(state: Any) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     if state.execution_options.get("changes_no_page"):
@@ -180,7 +182,7 @@ def _apply_after_commit(session: Session) -> None:
         apply_changes(changes)
 
 
-def _forget_after_rollback(session: Session, _previous_transaction) -> None:
+def _forget_after_rollback(session: Session, _previous_transaction: Any) -> None:
     session.info.pop("page_changes", None)
 
 
@@ -439,7 +441,7 @@ async def _listen(cache: PageCache, dsn: str, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=5)
 
 
-def page_cache_lifespan(cache: PageCache, database_url: str):
+def page_cache_lifespan(cache: PageCache, database_url: str) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         if not cache.needs_listener or cache.seconds <= 0:
