@@ -66,8 +66,9 @@ _event_changed: dict[int, int] = {}
 _seats_changed: dict[int | str, float] = {}
 ANY_EVENT = "*"
 
-# Tables no cached page shows: writing them changes no page (mail queue, private links, API tokens).
-UNSHOWN_TABLES = frozenset({"outbox_message", "registration_link", "api_token"})
+# Tables no cached page shows: writing them changes no page (mail queue, private links, API tokens, reminders
+# sent). A table not named here or below changes every page (safe for tables added later).
+UNSHOWN_TABLES = frozenset({"outbox_message", "registration_link", "api_token", "reminder_sent"})
 # Tables whose rows show on their event's page only: (table, kind of change).
 EVENT_TABLES = {"registration": "seats", "registration_settings": "event"}
 ALL = ("all",)
