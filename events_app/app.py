@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from events_app.registration.controllers import route_handlers as registration_routes
     from events_app.registration.mail_pages import route_handlers as mail_routes
     from events_app.schedule.controllers import route_handlers as schedule_routes
+    from events_app.schedule.material_pages import route_handlers as material_routes
     from events_app.speakers.controllers import route_handlers as speaker_routes
 
     configure_data_keys(settings.data_key, settings.data_keys_old)
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *event_routes,
             *speaker_routes,
             *schedule_routes,
+            *material_routes,
             *account_routes,
             *registration_routes,
             *mail_routes,
