@@ -47,6 +47,7 @@ TALKS_PER_EVENT = 10
 SPEAKERS_PER_TALK = 3
 PEOPLE = 1500
 TARGET_RATIO = 0.25
+BIG_SLUG = "international-congress-on-catalysis-2030"  # bench/schedule.py's conference
 RENDER_TARGET = 0.10  # home and event page rendered on every request (page cache off)
 API_TARGET = 0.15
 REGISTRATION_CAPACITY = 1000
@@ -414,6 +415,97 @@ def report_rush(args, slug: str, rush: Rush) -> None:
         raise SystemExit(1)
 
 
+# ---- one heavy request must not stall everyone: the 2,000-talk conference ---------------------------------------
+
+
+def add_big_conference(database_url: str) -> str:
+    """bench/schedule.py's conference (2,000 talks in 10 rooms over 5 days, 1,500 people) in this database."""
+    spec = importlib.util.spec_from_file_location("bench_schedule", ROOT / "bench" / "schedule.py")
+    schedule = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(schedule)
+    return asyncio.run(schedule.build(database_url, organiser_email="big-conference@example.org"))["big"]
+
+
+class Probe:
+    """One client asking for each path in turn, `rate` requests a second, keeping each path's latencies."""
+
+    def __init__(self, base: str, paths: list[str], rate: float = 20) -> None:
+        import threading
+
+        self.base, self.paths, self.rate = base, paths, rate
+        self.latencies: dict[str, list[float]] = {path: [] for path in paths}
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Probe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        import http.client
+
+        host, port = self.base.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        number = 0
+        while not self._stop.is_set():
+            path = self.paths[number % len(self.paths)]
+            started = time.monotonic()
+            try:
+                connection.request("GET", path)
+                answer = connection.getresponse()
+                answer.read()
+                if answer.status != 200:
+                    self.failures += 1
+                self.latencies[path].append(time.monotonic() - started)
+            except OSError:
+                self.failures += 1
+                connection.close()
+                connection = http.client.HTTPConnection(host, int(port), timeout=30)
+            number += 1
+            self._stop.wait(max(0.0, 1 / self.rate - (time.monotonic() - started)))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values) or [0.0]
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def run_big_conference(args, base: str, big_slug: str, script: str) -> dict:
+    """20 clients on the big conference's feed and page (10 each) while a probe times /healthz and the home page."""
+    import concurrent.futures
+
+    feed, page = f"/events/{big_slug}.ics", f"/events/{big_slug}"
+    sizes = {feed: check_page(base + feed, "BEGIN:VCALENDAR"), page: check_page(base + page, "</html>")}
+    with Probe(base, ["/healthz", "/"]) as probe, concurrent.futures.ThreadPoolExecutor(2) as pool:
+        time.sleep(1)
+        runs = {path: pool.submit(run_wrk, base + path, seconds=args.duration, connections=10, threads=1,
+                                  script=script) for path in (feed, page)}
+        figures = {path: run.result() for path, run in runs.items()}
+    return {"feed": feed, "page": page, "sizes": sizes, "figures": figures, "probe": probe}
+
+
+def report_big_conference(big: dict) -> None:
+    print("\nBig conference (2,000 talks): wrk -t1 -c10 on the feed and -t1 -c10 on the page at once, while one "
+          "client asks for /healthz and / in turn (20 requests/s):")
+    for path in (big["feed"], big["page"]):
+        f = big["figures"][path]
+        print(f"  {path:<60} {f['rps']:>8.1f} req/s  p50 {f['p50'] / 1000:>8.1f} ms  p99 {f['p99'] / 1000:>8.1f} ms  "
+              f"errors {f['errors']}  {big['sizes'][path]} bytes")
+    probe = big["probe"]
+    for path, values in probe.latencies.items():
+        p99 = percentile(values, 0.99) * 1000
+        print(f"  probe {path:<10} {len(values):>5} requests  p50 {percentile(values, 0.5) * 1000:>7.1f} ms  "
+              f"p99 {p99:>7.1f} ms  max {max(values or [0]) * 1000:>7.1f} ms  "
+              f"{'met' if p99 < 100 else 'NOT met'} (p99 < 100 ms)")
+    if probe.failures:
+        print(f"  probe failures: {probe.failures}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
@@ -426,6 +518,8 @@ def main() -> None:
     parser.add_argument("--no-seed", action="store_true", help="reuse the data already in the database")
     parser.add_argument("--no-uncached", dest="with_uncached", action="store_false",
                         help="skip the second server that runs without the rendered-page cache")
+    parser.add_argument("--no-big", dest="with_big", action="store_false",
+                        help="skip the big-conference scenario (and adding its 2,000 talks when seeding)")
     parser.add_argument("--rush-rate", type=float, default=100,
                         help="registrations/s for one event in the rush scenario (0 skips it; default: 100)")
     args = parser.parse_args()
@@ -442,6 +536,10 @@ def main() -> None:
         counts = seed(args.database_url)
         print(f"Seeded {counts['events']} events, {counts['talks']} talks, {counts['speaker_links']} speaker links "
               f"in {time.monotonic() - started:.1f}s.")
+        if args.with_big:
+            started = time.monotonic()
+            add_big_conference(args.database_url)
+            print(f"Added the 2,000-talk conference in {time.monotonic() - started:.1f}s.")
     slug = pick_event_with_programme(args.database_url)
     # Other work on the machine shows in every row; the ratios to the floor, measured in the same run, less so.
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -459,7 +557,7 @@ def main() -> None:
         ("event page, cache off", f"/events/{slug}", 'name="country"'),
     ]
     results: list[tuple[str, str, dict, int]] = []
-    rush = None
+    rush = big = None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(WRK_REPORT)
         script = handle.name
@@ -483,6 +581,8 @@ def main() -> None:
                     print(f"  {label}: {figures['rps']:.0f} req/s", file=sys.stderr)
                 if page_cache_seconds and args.rush_rate:
                     rush = run_rush(args, base, slug, script, results)
+                if page_cache_seconds and args.with_big:
+                    big = run_big_conference(args, base, BIG_SLUG, script)
             finally:
                 stop_server(server)
     finally:
@@ -508,6 +608,8 @@ def main() -> None:
           f"rendered every time: {RENDER_TARGET:.0%}; GET /api/events: {API_TARGET:.0%}. Event: /events/{slug}")
     if rush is not None:
         report_rush(args, slug, rush)
+    if big is not None:
+        report_big_conference(big)
 
 
 

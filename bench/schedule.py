@@ -60,7 +60,7 @@ async def prepare_database(url: str) -> None:
     await asyncio.to_thread(command.upgrade, config, "head")
 
 
-async def build(url: str) -> dict:
+async def build(url: str, organiser_email: str = "bench@example.org") -> dict:
     """The big conference is written with bulk inserts (2,000 talks through the clash checks would only slow the
     set-up); the small one, and the change that is timed later, go through the services."""
     from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -78,7 +78,7 @@ async def build(url: str) -> dict:
     engine = create_engine(Settings(database_url=url), pooled=False)
     async with async_sessionmaker(engine, expire_on_commit=False)() as db:
         organiser = await AccountService(session=db).create_account(
-            "bench@example.org", "bench-password-123", full_name="Bench", role=Role.ORGANISER)
+            organiser_email, "bench-password-123", full_name="Bench", role=Role.ORGANISER)
         events = EventService(session=db)
         big = await events.create_event({
             "title": "International Congress on Catalysis 2030", "kind": "conference",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, MediaType, Request, Response, Router, get
@@ -31,8 +31,17 @@ from events_app.web.edge import check_request_input
 from events_app.web.errors import exception_handlers
 from events_app.web.forms import CSRF_EXEMPT
 from events_app.web.locale import LocaleMiddleware
-from events_app.web.page_cache import PageCache, page_cache_lifespan, serve_cached_page, store_rendered_page
+from events_app.web.page_cache import (
+    PageCache,
+    page_cache_lifespan,
+    release_page_flight,
+    serve_cached_page,
+    store_rendered_page,
+)
 from events_app.web.templating import template_engine
+
+# A Litestar lifespan hook: entered at start-up, left at shutdown.
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
 @get("/healthz", media_type=MediaType.JSON, include_in_schema=False, opt=CSRF_EXEMPT)
@@ -52,11 +61,11 @@ async def healthz(request: Request, db: int = 0) -> Response[dict[str, str]]:
     return Response({"status": "ok"})
 
 
-def in_process_worker(settings: Settings):
+def in_process_worker(settings: Settings) -> Lifespan:
     """For the embedded default (`make run`): deliver the outbox inside the web process."""
 
     @asynccontextmanager
-    async def lifespan(_app: Litestar):
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         import asyncio
 
         from events_app.notify.worker import run_worker
@@ -72,7 +81,7 @@ def in_process_worker(settings: Settings):
     return lifespan
 
 
-def dispose_engine_on_shutdown(db_config: SQLAlchemyAsyncConfig):
+def dispose_engine_on_shutdown(db_config: SQLAlchemyAsyncConfig) -> Lifespan:
     """Closes the pool when the app stops, on the loop that opened it.
 
     Advanced Alchemy 1.12's plugin disposes only the first config's engine of a process (a later config's
@@ -90,7 +99,7 @@ def dispose_engine_on_shutdown(db_config: SQLAlchemyAsyncConfig):
     return lifespan
 
 
-def data_key_check(db_config: SQLAlchemyAsyncConfig):
+def data_key_check(db_config: SQLAlchemyAsyncConfig) -> Lifespan:
     """Refuses to start when encrypted personal data is stored and the configured keys cannot read it."""
 
     @asynccontextmanager
@@ -200,6 +209,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=lifespan,
         before_request=serve_cached_page,
         after_request=store_rendered_page,
+        after_exception=[release_page_flight],
         debug=settings.debug,
     )
     serve_feed_paths(application)
@@ -207,7 +217,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return application
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Litestar:
     # `events_app.app:app` is built on first access, so importing this module (tests, CLI) stays side-effect free.
     if name == "app":
         application = create_app()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from litestar.plugins import CLIPluginProtocol
@@ -18,6 +18,9 @@ from events_app.core.secret_key import (
     is_loopback,
 )
 from events_app.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 T = TypeVar("T")
 
@@ -52,7 +55,7 @@ def run_in_session(work: Callable[[AsyncSession], Awaitable[T]], settings: Setti
     return asyncio.run(runner())
 
 
-def alembic_config(database_url: str | None = None):
+def alembic_config(database_url: str | None = None) -> Config:
     from alembic.config import Config
 
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
@@ -138,7 +141,7 @@ def create_organiser(email: str, admin: bool, name: str) -> None:
         "Password", hide_input=True, confirmation_prompt=True
     )
 
-    async def work(session: AsyncSession):
+    async def work(session: AsyncSession) -> Any:
         return await AccountService(session=session).create_account(
             email, password, full_name=name, role=Role.ADMIN if admin else Role.ORGANISER
         )

@@ -4,12 +4,15 @@ It knows no domain: events_app.models maps every table, events_app.wiring watche
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from advanced_alchemy.base import BigIntAuditBase, orm_registry
 from advanced_alchemy.extensions.litestar import (
     AlembicAsyncConfig,
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
 )
+from sqlalchemy import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -18,6 +21,11 @@ from events_app.settings import PROJECT_ROOT, Settings
 # Every model has a bigint id, created_at and updated_at (UTC, timezone-aware on both databases).
 Base = BigIntAuditBase
 metadata = orm_registry.metadata
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (the session types its result as a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 def engine_options(settings: Settings) -> dict:

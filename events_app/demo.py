@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -74,7 +75,7 @@ async def load_demo_data(session: AsyncSession, *, only_if_empty: bool = True, t
         session.add(owner)
     await session.flush()
 
-    def event(**fields) -> Event:
+    def event(**fields: Any) -> Event:
         fields.setdefault("status", EventStatus.PUBLISHED)
         fields.setdefault("organiser", HOST)
         fields.setdefault("language", "en")

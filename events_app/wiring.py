@@ -25,12 +25,12 @@ from events_app.events.signals import (
 )
 from events_app.notify.services import purge_expired_mail
 from events_app.registration.announcements import organiser_page_context
-from events_app.registration.reminders import send_due_reminders
-from events_app.registration.services import (
+from events_app.registration.receivers import (
     announce_event_change,
     expire_seat_offers,
     registration_page_context,
 )
+from events_app.registration.reminders import send_due_reminders
 from events_app.schedule.materials import event_page_context as materials_page_context
 from events_app.schedule.signals import talk_deleted
 from events_app.web.page_cache import watch_writes

@@ -16,8 +16,8 @@ async def make_registration_event(db, organiser, settings, *, publish: bool = Tr
 
 async def register(db, settings, event, name: str, email: str | None = None, **fields):
     service = RegistrationService(db, settings)
-    result = await service.register(event, {"name": name, "email": email or f"{name.lower()}@example.org", **fields})
-    await db.commit()
+    result = await service.register_and_commit(event, {"name": name, "email": email or f"{name.lower()}@example.org",
+                                                       **fields})
     return result
 
 

@@ -148,7 +148,7 @@ async def test_a_title_only_change_raises_sequence_in_the_feed_and_mails_nobody(
     await db.commit()
     after = await feed_entry(client, event)
     assert after.sequence == before.sequence + 1 and after.summary == "A better title"
-    assert await deliver_outbox(settings) == 0  # on purpose: see registration.services.announce_event_change
+    assert await deliver_outbox(settings) == 0  # on purpose: see registration.receivers.announce_event_change
     assert len(smtp_server.to("ana@example.org")) == 1
 
 

@@ -76,3 +76,24 @@ async def test_a_big_conference_page_links_to_its_programme_instead_of_listing_e
     assert "The programme has 5 talks." in page.text
     assert f'href="/events/{big.slug}/programme"' in page.text
     assert "日程共有 5 场报告。" in (await client.get(f"/events/{big.slug}?lang=zh")).text
+
+
+async def test_concurrent_identical_programme_exports_are_built_once(app, client, db, organiser, monkeypatch):
+    from events_app.schedule import controllers as schedule_controllers
+
+    event = await event_with_programme(db, organiser, title="Summit", talks=3, speakers_per_talk=1, days_ahead=15)
+    original = schedule_controllers.load_programme
+    loads = 0
+
+    async def slow_load_programme(*args, **kwargs):
+        nonlocal loads
+        loads += 1
+        await asyncio.sleep(0.2)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(schedule_controllers, "load_programme", slow_load_programme)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as many:
+        for path in (f"/events/{event.slug}/schedule.json", f"/events/{event.slug}/programme"):
+            answers = await asyncio.gather(*(many.get(path) for _ in range(6)))
+            assert [a.status_code for a in answers] == [200] * 6 and len({a.content for a in answers}) == 1
+    assert loads == 2  # one for the JSON, one for the page

@@ -261,3 +261,44 @@ async def test_a_seat_change_heard_from_another_process_refreshes_the_page_after
     with counted_statements(app) as statements:
         await client.get(url)
     assert statements
+
+
+# ---- single flight: a page wanted by many at once is rendered once ------------------------------------------
+
+
+async def test_concurrent_visitors_of_one_uncached_page_share_one_rendering(app, client, monkeypatch):
+    import httpx
+    from litestar.exceptions import NotFoundException
+
+    renders = {"ok": 0, "missing": 0}
+
+    @get("/test-slow-page", name="test_slow_page")
+    async def slow_page() -> Template:
+        renders["ok"] += 1
+        await asyncio.sleep(0.2)  # every request below arrives while this one renders
+        return Template(template_name="errors/error.html", context={"status": 200, "title": "Slow", "detail": ""})
+
+    @get("/test-slow-missing", name="test_slow_missing")
+    async def slow_missing() -> Template:
+        renders["missing"] += 1
+        await asyncio.sleep(0.1)
+        raise NotFoundException("No such page.")
+
+    app.register(slow_page)
+    app.register(slow_missing)
+    monkeypatch.setattr(page_cache, "CACHED_ROUTES", page_cache.CACHED_ROUTES | {"test_slow_page", "test_slow_missing"})
+    monkeypatch.setattr(page_cache, "FLIGHT_WAIT_SECONDS", 30.0)
+    for _ in range(100):  # `client` started the app, and on PostgreSQL its listener, without which nothing is kept
+        if app.state.page_cache.active:
+            break
+        await asyncio.sleep(0.05)
+    # httpx straight on the ASGI app, so the requests really run at the same time.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as many:
+        answers = await asyncio.wait_for(asyncio.gather(*(many.get("/test-slow-page") for _ in range(10))), 20)
+        assert [a.status_code for a in answers] == [200] * 10 and len({a.text for a in answers}) == 1
+        assert renders["ok"] == 1
+
+        # A page that fails releases those waiting for it at once (they try themselves), not after the wait.
+        missing = await asyncio.wait_for(asyncio.gather(*(many.get("/test-slow-missing") for _ in range(4))), 10)
+        assert [a.status_code for a in missing] == [404] * 4
+    assert app.state.page_cache.flights == {}

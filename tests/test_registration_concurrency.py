@@ -112,9 +112,8 @@ async def test_concurrent_cancellations_and_registrations_leave_no_seat_empty_wh
 
     async def newcomer(n: int) -> None:
         async with sessions() as session:
-            await RegistrationService(session, settings).register(event, {"name": f"New{n}",
-                                                                          "email": f"new{n}@example.org"})
-            await session.commit()
+            await RegistrationService(session, settings).register_and_commit(
+                event, {"name": f"New{n}", "email": f"new{n}@example.org"})
 
     try:
         await asyncio.gather(

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from events_app.core.i18n import current_locale
 from events_app.db import create_engine
 from events_app.notify.models import OutboxMessage
-from events_app.registration import services as registration_services
+from events_app.registration import seats as registration_seats
 from events_app.registration.models import Registration, RegistrationStatus
-from events_app.registration.services import AlreadyRegistered, Registered, RegistrationService
+from events_app.registration.outcomes import AlreadyRegistered, Registered
+from events_app.registration.services import RegistrationService
 from tests.conftest import deliver_outbox
 from tests.registration_helpers import make_registration_event
 
@@ -167,4 +168,4 @@ async def test_when_the_request_deciding_a_group_is_cancelled_the_others_still_r
     assert leader.cancelled()
     names = set(await db.scalars(select(Registration.name)))
     assert names == {"P1", "P2", "P3"}
-    assert registration_services._waiting_room(event.id) == []
+    assert registration_seats._waiting_room(event.id) == []

@@ -7,13 +7,10 @@ from sqlalchemy import func, select, text
 
 from events_app.core.validation import ValidationFailed
 from events_app.notify.models import OutboxMessage
+from events_app.registration.mail import hash_token
 from events_app.registration.models import Registration, RegistrationLink, RegistrationStatus
-from events_app.registration.services import (
-    AlreadyRegistered,
-    RegistrationService,
-    RegistrationUnavailable,
-    hash_token,
-)
+from events_app.registration.outcomes import AlreadyRegistered, RegistrationUnavailable
+from events_app.registration.services import RegistrationService
 from tests.conftest import deliver_outbox
 from tests.registration_helpers import cancel, make_registration_event, register
 

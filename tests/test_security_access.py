@@ -13,8 +13,9 @@ import re
 from PIL import Image
 from sqlalchemy import select, update
 
+from events_app.registration.mail import hash_token
 from events_app.registration.models import Registration
-from events_app.registration.services import RegistrationService, hash_token
+from events_app.registration.services import RegistrationService
 from events_app.speakers.models import Invitation, Person
 from events_app.speakers.services import InvitationService, store_photo
 from tests.conftest import deliver_outbox, make_account, make_event, make_token, post_form, text_of

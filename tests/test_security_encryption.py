@@ -1,7 +1,7 @@
 """Personal data of the highest class is encrypted at rest with a key from the environment (core/crypto.py).
 
 The documents issue stores passport numbers and dates of birth in ``EncryptedText`` columns; these tests use a
-table of their own with such a column, on the test database (SQLite file or PostgreSQL).
+table of their own with such a column, on the test database (PostgreSQL) or a SQLite file of its own.
 """
 
 from __future__ import annotations
@@ -34,8 +34,18 @@ documents = Table("crypto_probe_document", probe_metadata, Column("id", BigInteg
 
 
 @pytest.fixture
-async def probe_engine(clean_db, database_url):
-    engine = create_engine(Settings(database_url=database_url), pooled=False)
+def probe_database_url(database_url: str, tmp_path: Path) -> str:
+    """On SQLite a file of the probe's own: the test below reads the file's bytes, and closing any handle on a
+    file drops every POSIX lock this process holds on it, SQLite's included; on the shared test database that
+    lets another process (a server a later test starts) reset the WAL index under open connections."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{tmp_path / 'probe.db'}"
+    return database_url
+
+
+@pytest.fixture
+async def probe_engine(clean_db, probe_database_url: str):
+    engine = create_engine(Settings(database_url=probe_database_url), pooled=False)
     async with engine.begin() as conn:
         await conn.run_sync(probe_metadata.drop_all)
         await conn.run_sync(probe_metadata.create_all)
@@ -63,17 +73,17 @@ async def raw_row(engine, ident: int = 1) -> tuple[str, str]:
                                         "WHERE id = :id"), {"id": ident})).one()
 
 
-async def test_a_passport_number_is_unreadable_in_the_database_and_reads_back(probe_engine, database_url):
+async def test_a_passport_number_is_unreadable_in_the_database_and_reads_back(probe_engine, probe_database_url):
     configure_data_keys(new_data_key())
     await store(probe_engine, passport_number=PASSPORT, date_of_birth=BIRTH)
     raw = await raw_row(probe_engine)
     assert PASSPORT not in raw[0] and BIRTH not in raw[1]
     await store(probe_engine, 2, passport_number=PASSPORT)
     assert (await raw_row(probe_engine, 2))[0] != raw[0]  # a fresh IV each time: equal values do not look equal
-    if database_url.startswith("sqlite"):
+    if probe_database_url.startswith("sqlite"):
         async with probe_engine.connect() as conn:
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        path = Path(make_url(database_url).database)
+        path = Path(make_url(probe_database_url).database)
         on_disk = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
         assert PASSPORT.encode() not in on_disk and BIRTH.encode() not in on_disk
     assert await read(probe_engine) == (PASSPORT, BIRTH)

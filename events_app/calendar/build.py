@@ -79,7 +79,7 @@ class Text(vText):
         return super().__new__(cls, calendar_text(value), *args, **kwargs)
 
     def to_ical(self) -> bytes:
-        return _escape(str(self)).encode(self.encoding)
+        return _escape(str(self)).encode(self.encoding)  # type: ignore[attr-defined]  # set by vText.__new__
 
 
 def _categories(names: Sequence[str]) -> vCategory:
@@ -165,7 +165,7 @@ def _common(component: VEvent, event: Any, settings: Settings, *, online_url: st
         component.add("url", vUri(calendar_text(online_url)))
         component.add(
             "conference", vUri(calendar_text(online_url)),
-            parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": _parameter(_("Online meeting"))},
+            parameters={"VALUE": "URI", "FEATURE": "AUDIO,VIDEO", "LABEL": _parameter(_("Online meeting")) or ""},
         )
     else:
         component.add("url", event_page_url(event.slug, settings))

@@ -62,7 +62,7 @@ class FeedPaths:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http":  # type: ignore[comparison-overlap]  # ScopeType is a str enum; equal at run time
             match = FEED_PATH.match(scope["path"])
             if match:
                 # In place, not a copy: Litestar's before-send hook (which commits and closes the request's

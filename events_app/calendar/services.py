@@ -13,7 +13,18 @@ from types import SimpleNamespace
 from typing import Any
 
 from icalendar import Event as VEvent
-from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.calendar import build
@@ -99,7 +110,7 @@ async def forget_withdrawal(session: AsyncSession, *, event: Event, previous_sta
                             **_change: Any) -> None:
     """Receives events' ``event_changed``: an event back from draft is public again under a higher SEQUENCE,
     so the record of its withdrawal goes."""
-    if previous_status == EventStatus.DRAFT and event.status != EventStatus.DRAFT:
+    if previous_status == EventStatus.DRAFT and event.is_public:
         await session.execute(delete(WithdrawnEvent).where(WithdrawnEvent.event_id == event.id))
         await session.execute(delete(CalendarTombstone).where(
             CalendarTombstone.talk_id.in_(select(Talk.id).where(Talk.event_id == event.id))
@@ -110,7 +121,7 @@ async def forget_withdrawal(session: AsyncSession, *, event: Event, previous_sta
 # ---- which events a feed holds --------------------------------------------------------------------------------
 def _live(now: dt.datetime) -> ColumnElement[bool]:
     return and_(
-        Event.status != EventStatus.DRAFT,
+        Event.is_public,
         or_(Event.status != EventStatus.CANCELLED, Event.ends_at >= now - CANCELLED_KEPT_FOR),
     )
 
@@ -274,7 +285,7 @@ async def event_entries(session: AsyncSession, event_ids: Sequence[int], now: dt
         return {}
     ids = list(event_ids)
     entries = {e.id: e for e in await _event_entries(
-        session, and_(Event.id.in_(ids), Event.status != EventStatus.DRAFT), event_ids=ids,
+        session, and_(Event.id.in_(ids), Event.is_public), event_ids=ids,
     )}
     for entry in await _withdrawn_entries(session, and_(Event.id.in_(ids), Event.status == EventStatus.DRAFT)):
         entries[entry.id] = entry
@@ -332,7 +343,7 @@ async def recent_tombstones(
     event is not public: no link to a page that answers 404)."""
     live_talk = (
         select(Talk.id).join(Event, Event.id == Talk.event_id)
-        .where(Talk.id == CalendarTombstone.talk_id, Event.status != EventStatus.DRAFT)
+        .where(Talk.id == CalendarTombstone.talk_id, Event.is_public)
     )
     statement = (
         select(CalendarTombstone, Event.slug, Event.status)
@@ -351,7 +362,8 @@ async def recent_tombstones(
         # JSON containment differs between SQLite and PostgreSQL; recent tombstones are few.
         if person_id is not None and person_id not in (tombstone.person_ids or []):
             continue
-        tombstone.event_slug = slug if status != EventStatus.DRAFT else None
+        # A transient attribute for the feed builder, never stored.
+        tombstone.event_slug = slug if status != EventStatus.DRAFT else None  # type: ignore[attr-defined]
         found.append(tombstone)
     return found
 
@@ -399,7 +411,7 @@ async def load_events(session: AsyncSession, ids: Sequence[int], where: ColumnEl
         Series, Series.id == Event.series_id
     )
     use_filter = where is not None and len(ids) > IN_LIST_LIMIT
-    statement = statement.where(where if use_filter else Event.id.in_(ids))
+    statement = statement.where(where if use_filter and where is not None else Event.id.in_(ids))
     connection = await session.connection()
     events = {}
     for row in await connection.execute(statement):
@@ -411,7 +423,8 @@ async def load_events(session: AsyncSession, ids: Sequence[int], where: ColumnEl
 
 def _speaker_line(row: Any) -> SpeakerLine:
     # Person.display_name is the one rule for how a name is shown; rows carry the same attributes.
-    return SpeakerLine(Person.display_name.fget(row), row.affiliation or "")
+    display_name: property = Person.__dict__["display_name"]
+    return SpeakerLine(display_name.fget(row), row.affiliation or "")  # type: ignore[misc]  # fget is set
 
 
 async def speakers_by_event(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, list[SpeakerLine]]:
@@ -556,7 +569,7 @@ def _build_components(by_kind, talk_rows, events, speakers, withdrawn, settings,
 @lru_cache(maxsize=1)
 def _validator_statement() -> Select:
     """Built once: constructing ten subqueries and their cache key cost more than PostgreSQL's answer."""
-    cutoff = bindparam("cutoff")
+    cutoff: BindParameter[dt.datetime] = bindparam("cutoff")
     terms = [
         select(func.max(Event.updated_at)),
         # When the latest cancelled event that has left the feeds did so (its end plus the 30 days).

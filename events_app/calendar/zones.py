@@ -59,7 +59,7 @@ class Change:
 
 def _state(zone: ZoneInfo, at: int) -> tuple[dt.timedelta, bool, str]:
     local = dt.datetime.fromtimestamp(at, zone)
-    return local.utcoffset(), bool(local.dst()), local.tzname() or ""
+    return local.utcoffset() or dt.timedelta(0), bool(local.dst()), local.tzname() or ""
 
 
 def changes(tzid: str, start: int, end: int) -> tuple[tuple[dt.timedelta, bool, str], list[Change]]:

@@ -9,6 +9,8 @@ as Litestar's does).
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
+from typing import Any, cast
 
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import DURATION_VALUES, CacheObject, RateLimitConfig, RateLimitMiddleware
@@ -48,7 +50,9 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
             window = DURATION_VALUES[self.unit]
             # The store's client and key scheme (namespace prefix), so the keys sit beside its other keys.
             key = store._make_key(self.cache_key_from_request(request))  # noqa: SLF001
-            count, seconds_left = await store._redis.eval(_COUNT_SCRIPT, 1, key, window)  # noqa: SLF001
+            # redis-py types eval for its sync and async clients at once; this client is the async one.
+            counting = cast("Awaitable[list[int]]", store._redis.eval(_COUNT_SCRIPT, 1, key, str(window)))  # noqa: SLF001
+            count, seconds_left = await counting
             counted = CacheObject(history=[0] * int(count), reset=int(time.time()) + int(seconds_left))
             if int(count) > self.max_requests:
                 headers = self.create_response_headers(counted) if self.config.set_rate_limit_headers else None
@@ -58,6 +62,6 @@ class SharedRateLimitMiddleware(RateLimitMiddleware):
         await self.app(scope, receive, send)
 
 
-def rate_limit(limit: tuple, **options) -> RateLimitConfig:
+def rate_limit(limit: tuple, **options: Any) -> RateLimitConfig:
     """A RateLimitConfig whose counters are shared through Redis when the app has a Redis store registry."""
     return RateLimitConfig(rate_limit=limit, middleware_class=SharedRateLimitMiddleware, **options)

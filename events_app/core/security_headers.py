@@ -8,6 +8,7 @@ them too; app-level middleware only runs for matched routes.
 from __future__ import annotations
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 # Pages carry no script at all, and nothing from other origins. Style *attributes* stay allowed (the programme
@@ -53,7 +54,7 @@ class SecurityHeaders:
         self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         path = scope["path"]

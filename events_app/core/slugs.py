@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from advanced_alchemy.utils.text import slugify
 from sqlalchemy import select
@@ -15,7 +16,7 @@ def slug_base(title: str, fallback: str) -> str:
     return slugify(title)[:MAX_SLUG_LENGTH].strip("-") or fallback
 
 
-async def available_slug(session: AsyncSession, column, base: str) -> str:
+async def available_slug(session: AsyncSession, column: Any, base: str) -> str:
     """First free slug among base, base-2, base-3...; the unique constraint still guards races."""
     taken = set(await session.scalars(select(column).where(column.like(f"{base}%"))))
     if base not in taken:

@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
 
-from events_app.events.models import Event, EventStatus, Series, event_managers
+from events_app.events.models import Event, Series, event_managers
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +32,7 @@ def may_manage_event(account: Account | None, event: Event) -> bool:
 
 
 def may_see_event(account: Account | None, event: Event) -> bool:
-    return event.status != EventStatus.DRAFT or may_manage_event(account, event)
+    return event.is_public or may_manage_event(account, event)
 
 
 def ensure_may_see_event(account: Account | None, event: Event) -> None:
@@ -56,7 +56,7 @@ def events_managed_by(account: Account) -> ColumnElement[bool]:
 
 def events_visible_to(account: Account | None) -> ColumnElement[bool]:
     """The same rule as may_see_event, as a condition on Event for queries."""
-    public = Event.status != EventStatus.DRAFT
+    public = cast("ColumnElement[bool]", Event.is_public)  # the hybrid's SQL side
     return public if account is None else or_(public, events_managed_by(account))
 
 

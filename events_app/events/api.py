@@ -106,7 +106,7 @@ class EventApi(Controller):
     async def cancel(self, slug: str, events: EventService, account: Account, settings: Settings) -> EventOut:
         return await self._set_status(slug, EventStatus.CANCELLED, events, account, settings)
 
-    async def _set_status(self, slug, status, events: EventService, account: Account, settings: Settings) -> EventOut:
+    async def _set_status(self, slug: str, status: EventStatus, events: EventService, account: Account, settings: Settings) -> EventOut:
         event = await events.managed_by_slug(slug, account)
         await events.set_status(event, status)
         return event_out(await events.load(event.id), settings.base_url, with_talks=True, private=True)

@@ -18,7 +18,7 @@ from events_app.core.i18n import gettext as _
 from events_app.core.timefmt import local_input_value
 from events_app.core.validation import Conflict, ValidationFailed
 from events_app.events.access import ensure_may_edit_series, may_manage_event
-from events_app.events.models import EventKind, EventStatus, kind_label
+from events_app.events.models import Event, EventKind, EventStatus, kind_label
 from events_app.events.services import (
     EventFilters,
     EventService,
@@ -71,7 +71,8 @@ class PublicEventPages(Controller):
     ) -> Template:
         return await self._listing(events, series_service, kind, series, None, q, page, past=True)
 
-    async def _listing(self, events, series_service, kind, series, month, q, page, *, past: bool) -> Template:
+    async def _listing(self, events: EventService, series_service: SeriesService, kind: str | None,
+                       series: str | None, month: str | None, q: str | None, page: int, *, past: bool) -> Template:
         filters = EventFilters(
             kind=kind, series=series, month=month, q=q, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
@@ -134,7 +135,7 @@ EVENT_FORM_FIELDS = (
 )
 
 
-def event_form_values(event) -> dict[str, str]:
+def event_form_values(event: Event) -> dict[str, str]:
     if event is None:
         return {"kind": "lecture", "timezone": "Asia/Shanghai", "language": "en"}
     return {
@@ -187,13 +188,13 @@ class OrganiserEventPages(Controller):
             },
         )
 
-    async def _form(self, series_service: SeriesService, organiser: Account, *, event=None, values=None,
-                    errors=None) -> Template:
+    async def _form(self, series_service: SeriesService, organiser: Account, *, event: Event | None = None,
+                    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> Template:
         return form_page(
             "organiser/event_form.html",
             errors=errors,
             event=event,
-            values=values or event_form_values(event),
+            values=values or (event_form_values(event) if event else {}),
             kinds=list(EventKind),
             # Only the series this organiser may put events into, and the event's own.
             all_series=await series_service.editable_by(organiser, also=event.series_id if event else None),

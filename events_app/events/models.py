@@ -6,7 +6,20 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, Boolean, Column, Enum, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ColumnElement,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from events_app.core.i18n import gettext as _
@@ -118,9 +131,15 @@ class Event(Base):
     def local_end(self) -> dt.datetime:
         return self.ends_at.astimezone(self.zone)
 
-    @property
+    @hybrid_property
     def is_public(self) -> bool:
+        """Anyone may see it: published or cancelled, not a draft. In queries too (``Event.is_public``)."""
         return self.status != EventStatus.DRAFT
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_condition(cls) -> ColumnElement[bool]:
+        return cls.status != EventStatus.DRAFT
 
     @property
     def is_cancelled(self) -> bool:

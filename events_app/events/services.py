@@ -12,6 +12,7 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.exceptions import NotFoundException
 from sqlalchemy import Select, String, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload, raiseload, selectinload
 from sqlalchemy.sql.functions import FunctionElement
@@ -115,13 +116,13 @@ class utc_year_month(FunctionElement):
 
 
 @compiles(utc_year_month)
-def _utc_year_month_sqlite(element, compiler, **kw) -> str:
+def _utc_year_month_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     # SQLite keeps DateTimeUTC values as 'YYYY-MM-DD HH:MM:SS' text in UTC.
     return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
 
 
 @compiles(utc_year_month, "postgresql")
-def _utc_year_month_postgresql(element, compiler, **kw) -> str:
+def _utc_year_month_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
     return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM')"
 
 
@@ -200,7 +201,7 @@ def clean_slug(errors: Errors, value: Any) -> str:
     return text
 
 
-async def flush_or_conflict(session, field: str) -> None:
+async def flush_or_conflict(session: AsyncSession, field: str) -> None:
     try:
         await session.flush()
     except IntegrityError as exc:
@@ -245,11 +246,12 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             else:
                 cleaned["kind"] = EventKind(kind)
         if given("timezone"):
-            zone = clean_text(errors, "timezone", data.get("timezone"), max_length=64, required=True, multiline=False)
-            if zone and not is_valid_timezone(zone):
+            typed_zone = clean_text(errors, "timezone", data.get("timezone"), max_length=64, required=True,
+                                    multiline=False)
+            if typed_zone and not is_valid_timezone(typed_zone):
                 errors.add("timezone", _("Unknown time zone; use an IANA name such as Asia/Shanghai."))
-            cleaned["timezone"] = zone
-        zone = cleaned.get("timezone", existing.timezone if existing else None)
+            cleaned["timezone"] = typed_zone
+        zone: str | None = cleaned.get("timezone", existing.timezone if existing else None)
         zone = zone if zone and "timezone" not in errors else None
         for field in ("starts_at", "ends_at"):
             if given(field):
@@ -367,7 +369,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         """Tells the domains that care (registration mails attendees, calendar keeps withdrawn events in the
         feeds), inside this transaction: what they write commits or rolls back with the change."""
         session = self.repository.session
-        if event.status == EventStatus.DRAFT and previous_status != EventStatus.DRAFT:
+        if not event.is_public and previous_status != EventStatus.DRAFT:
             await event_withdrawn.send(session, event=event, previous_status=previous_status)
         await event_changed.send(session, event=event, changed=changed, previous_status=previous_status,
                                  settings=self.settings)
@@ -395,7 +397,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     async def public_by_slug(self, slug: str) -> Event:
         """Published or cancelled events; drafts are 404 to the public."""
         event = await self.repository.session.scalar(
-            self._with_programme(select(Event).where(Event.slug == slug, Event.status != EventStatus.DRAFT))
+            self._with_programme(select(Event).where(Event.slug == slug, Event.is_public))
             .options(PUBLIC_EVENT_LOADING)
         )
         if event is None:
@@ -425,7 +427,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     def _filtered(self, filters: EventFilters, *, public: bool, account: Account | None = None) -> Select:
         statement = select(Event)
         if public:
-            statement = statement.where(Event.status != EventStatus.DRAFT).options(*EVENT_WITHOUT_COLLECTIONS)
+            statement = statement.where(Event.is_public).options(*EVENT_WITHOUT_COLLECTIONS)
         elif account is not None:
             statement = statement.where(events_visible_to(account))
         now = dt.datetime.now(dt.UTC)
@@ -478,7 +480,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         # Distinct months in SQL: the home page must not fetch every upcoming event to fill one menu.
         rows = await self.repository.session.scalars(
             select(utc_year_month(Event.starts_at))
-            .where(Event.status != EventStatus.DRAFT, Event.ends_at >= now)
+            .where(Event.is_public, Event.ends_at >= now)
             .distinct()
         )
         return sorted(rows)
@@ -494,7 +496,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     async def public_event(self, slug: str) -> Event:
         """The public event page's event with its series, without talks (see `programme_listing`)."""
         event = await self.repository.session.scalar(
-            select(Event).where(Event.slug == slug, Event.status != EventStatus.DRAFT)
+            select(Event).where(Event.slug == slug, Event.is_public)
             .options(*EVENT_WITHOUT_COLLECTIONS)
         )
         if event is None:
@@ -553,7 +555,7 @@ class ListedSpeaker:
     affiliation: str
     country: str
 
-    display_name = property(Person.display_name.fget)  # the same rule as the model's
+    display_name = Person.__dict__["display_name"]  # the same property as the model's: one rule for names
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.core.i18n import current_locale
+from events_app.db import rows_affected
 from events_app.notify.models import OutboxMessage, OutboxStatus
 from events_app.settings import Settings
 from events_app.web.templating import build_environment
@@ -198,7 +199,7 @@ async def forget_mail(session: AsyncSession, reference: str) -> int:
     """Deletes every message about ``reference``, queued or sent, in the caller's transaction: a person who deletes
     their data is not kept in the outbox (names, addresses, private links), and nothing queued for them goes out."""
     result = await session.execute(delete(OutboxMessage).where(OutboxMessage.reference == reference))
-    return result.rowcount or 0
+    return rows_affected(result)
 
 
 async def purge_finished_mail(session: AsyncSession, *, retention: dt.timedelta, now: dt.datetime | None = None) -> int:
@@ -208,7 +209,7 @@ async def purge_finished_mail(session: AsyncSession, *, retention: dt.timedelta,
         OutboxMessage.status.in_(FINISHED),
         func.coalesce(OutboxMessage.sent_at, OutboxMessage.updated_at) <= cutoff,
     ))
-    return result.rowcount or 0
+    return rows_affected(result)
 
 
 async def purge_expired_mail(session: AsyncSession, settings: Settings) -> int:

@@ -131,6 +131,7 @@ async def deliver_due(engine: AsyncEngine, settings: Settings, *, batch_size: in
                         smtp = smtp_client(target)
                         await smtp.connect()
                         connections.push_async_callback(_quit, smtp)
+                    assert row.raw is not None  # composed above, or skipped
                     await smtp.sendmail(sender, [row.to_address], row.raw)
                 except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]

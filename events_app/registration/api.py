@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.core.i18n import gettext as _
+from events_app.events.models import Event
 from events_app.events.services import EventService
+from events_app.registration.outcomes import AlreadyRegistered
 from events_app.registration.schemas import (
     RegistrationIn,
     RegistrationOut,
@@ -20,7 +22,7 @@ from events_app.registration.schemas import (
     registration_out,
     settings_out,
 )
-from events_app.registration.services import AlreadyRegistered, RegistrationService
+from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_api_account
 from events_app.web.params import SearchText
@@ -55,7 +57,7 @@ class RegistrationApi(Controller):
             detail=_("We have sent a message to this address; its link shows the registration."),
         )
 
-    async def _event(self, slug: str, account: Account, registrations: RegistrationService):
+    async def _event(self, slug: str, account: Account, registrations: RegistrationService) -> Event:
         return await EventService(session=registrations.session).managed_by_slug(slug, account)
 
     @get("/registrations", summary="List registrations (organisers)")

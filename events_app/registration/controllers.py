@@ -29,8 +29,14 @@ from events_app.core.timefmt import local_input_value
 from events_app.core.validation import Conflict, ValidationFailed, parse_id
 from events_app.events.models import Event
 from events_app.events.services import EventService
-from events_app.registration.models import QuestionKind, RegistrationSettings, RegistrationStatus
-from events_app.registration.services import AlreadyRegistered, RegistrationService
+from events_app.registration.models import (
+    QuestionKind,
+    Registration,
+    RegistrationSettings,
+    RegistrationStatus,
+)
+from events_app.registration.outcomes import AlreadyRegistered
+from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import CSRF_EXEMPT, form_page, read_form
@@ -53,7 +59,7 @@ def attendee_data(values: dict[str, Any], questions: list[dict[str, Any]]) -> di
     return data
 
 
-def form_values(registration) -> dict[str, Any]:
+def form_values(registration: Registration) -> dict[str, Any]:
     values: dict[str, Any] = {k: getattr(registration, k) for k in ATTENDEE_FIELDS}
     for key, value in (registration.answers or {}).items():
         values[f"answers.{key}"] = value
@@ -64,8 +70,8 @@ class PublicRegistrationPages(Controller):
     include_in_schema = False
     dependencies = {"registrations": Provide(provide_registration_service)}
 
-    async def _form(self, registrations: RegistrationService, event: Event, *, values=None, errors=None,
-                    status: int | None = None) -> Template:
+    async def _form(self, registrations: RegistrationService, event: Event, *, values: dict[str, Any] | None = None,
+                    errors: dict[str, str] | None = None, status: int | None = None) -> Template:
         return form_page(
             "registration/form.html", errors=errors, status=status, event=event,
             registration={"availability": await registrations.availability(event), "values": values or {},
@@ -96,8 +102,9 @@ class PublicRegistrationPages(Controller):
                         headers={"Cache-Control": "no-store"})
 
     # ---- the private manage link ------------------------------------------------------------------------
-    async def _manage_page(self, registrations: RegistrationService, token: str, registration, *, values=None,
-                           errors=None, calendar_feed: dict[str, str] | None = None) -> Template:
+    async def _manage_page(self, registrations: RegistrationService, token: str, registration: Registration, *,
+                           values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                           calendar_feed: dict[str, str] | None = None) -> Template:
         # Reached only through a private link: `registration` is the one record that link opens.
         row = await registrations.settings_for(registration.event)
         confirmed = registration.status == RegistrationStatus.CONFIRMED

@@ -18,7 +18,7 @@ import io
 import secrets
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Literal, cast
 
 import segno
 from sqlalchemy import select
@@ -116,7 +116,7 @@ async def invitation_for(session: AsyncSession, settings: Settings, registration
         return None
     component = (await build_components(session, [entry], settings, stamp=now, attendee=True))[entry.key]
     body = invitation_calendar(component, attendee_email=registration.email, attendee_name=registration.name,
-                               method=method, span=event_span([entry]))
+                               method=cast("Literal['REQUEST', 'CANCEL']", method), span=event_span([entry]))
     return Invitation(method, body)
 
 
@@ -148,9 +148,9 @@ async def compose_registration_mail(session: AsyncSession, settings: Settings,
     registration = await session.get(Registration, payload["registration_id"])
     if registration is None:  # the person deleted their data before the mail went out: send nothing
         return None
-    registration.event = await session.scalar(
+    registration.event = (await session.execute(
         select(Event).where(Event.id == registration.event_id).options(raiseload(Event.managers))
-    )
+    )).scalar_one()
     # Rows queued before links were minted here (migration 0011) still carry their token. Rows queued before
     # invitations were built at composition carry a "sequence" pinned at queueing time; it is ignored on purpose.
     token = payload.get("token") or await issue_manage_link(session, registration.id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,8 +146,9 @@ async def slots_between(
         .outerjoin(Room, Room.id == ScheduleSession.room_id)
         .where(*_window(ScheduleSession, starts, ends, event_id))
     )
-    for sid, eid, etitle, tz, title, s, e, room_id, room_name in session_rows:
-        slots[("session", sid)] = Slot("session", sid, eid, etitle, tz, title, s, e, room_id, room_name or "")
+    for sid, eid, etitle, tz, title, begins, finishes, session_room, room_name in session_rows:
+        slots[("session", sid)] = Slot("session", sid, eid, etitle, tz, title, begins, finishes, session_room,
+                                     room_name or "")
     speaker_rows = await session.execute(
         select(TalkSpeaker.talk_id, Person.id, Person.honorific, Person.full_name)
         .join(Person, Person.id == TalkSpeaker.person_id)
@@ -166,7 +168,7 @@ async def slots_between(
     return list(slots.values())
 
 
-def _window(model, starts: dt.datetime, ends: dt.datetime, event_id: int | None) -> list:
+def _window(model: Any, starts: dt.datetime, ends: dt.datetime, event_id: int | None) -> list:
     conditions = [model.starts_at < ends, model.ends_at > starts]
     if event_id is not None:
         conditions.append(model.event_id == event_id)
@@ -179,7 +181,7 @@ async def lock_timetables(session: AsyncSession) -> None:
     Clashes span events, so a row lock on one event is not enough; one transaction-scoped advisory lock is
     cheap because timetable edits are rare. SQLite already allows a single writer at a time.
     """
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(7405001)"))
 
 
@@ -236,7 +238,7 @@ async def _talk_placement_problems(
     if pairs:
         event_ids = {e for e, _p in pairs}
         person_ids = {p for _e, p in pairs}
-        rows = await session.execute(
+        stays = await session.execute(
             select(Invitation.event_id, Invitation.person_id, Invitation.arrival_date, Invitation.departure_date)
             .where(
                 Invitation.event_id.in_(event_ids),
@@ -245,7 +247,7 @@ async def _talk_placement_problems(
                 and_(Invitation.arrival_date.is_not(None) | Invitation.departure_date.is_not(None)),
             )
         )
-        presence = {(e, p): (a, d) for e, p, a, d in rows}
+        presence = {(e, p): (a, d) for e, p, a, d in stays}
         for talk in talks:
             for pid, name in talk.people.items():
                 dates = presence.get((talk.event_id, pid))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
@@ -12,13 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account
 from events_app.core.i18n import current_locale
 from events_app.core.i18n import gettext as _
+from events_app.core.single_flight import SingleFlight
 from events_app.core.timefmt import local_input_value
 from events_app.core.validation import Conflict, ValidationFailed
+from events_app.events.models import Event
 from events_app.events.services import EventService
 from events_app.schedule.conflicts import event_problems
 from events_app.schedule.exports import frab_json, frab_xml
 from events_app.schedule.grid import grid_cells, session_items
-from events_app.schedule.programme import ProgrammeStore, load_programme, programme_head
+from events_app.schedule.models import ScheduleSession, Talk
+from events_app.schedule.programme import ProgrammeHead, ProgrammeStore, load_programme, programme_head
 from events_app.schedule.services import (
     ProgrammeVersionService,
     RoomService,
@@ -53,6 +59,10 @@ def _conditional(request: Request, etag: str, *, private: bool = False) -> dict[
     }
 
 
+def programme_flights(request: Request) -> SingleFlight:
+    return request.app.state.setdefault("programme_flights", SingleFlight())
+
+
 def programme_store(request: Request) -> ProgrammeStore:
     """One store per application instance (per process in production)."""
     store = getattr(request.app.state, "programme_store", None)
@@ -64,7 +74,7 @@ def programme_store(request: Request) -> ProgrammeStore:
 class PublicProgrammePages(Controller):
     include_in_schema = False
 
-    async def _head(self, db_session: AsyncSession, slug: str):
+    async def _head(self, db_session: AsyncSession, slug: str) -> ProgrammeHead:
         head = await programme_head(db_session, slug)
         if head is None or not head.public:
             raise NotFoundException("No such event.")
@@ -82,13 +92,19 @@ class PublicProgrammePages(Controller):
         store = programme_store(request)
         body = store.bodies.get(key)
         if body is None:
-            programme = await load_programme(db_session, head.event_id, store)
-            template = request.app.template_engine.get_template("schedule/programme.html")
-            # Rendered once per programme revision and served to everyone: no flash messages, no CSRF token.
-            body = store.bodies.put(key, template.render(
-                request=request, csrf_input="", get_flashes=lambda: [], programme=programme, event=programme.event,
-                cells=grid_cells(programme), session_items=session_items(programme),
-            ).encode("utf-8"))
+
+            async def render() -> bytes:
+                programme = await load_programme(db_session, head.event_id, store)
+                engine = request.app.template_engine
+                assert engine is not None  # create_app always configures one
+                template = engine.get_template("schedule/programme.html")
+                # Rendered once per programme revision and served to everyone: no flash messages, no CSRF token.
+                return store.bodies.put(key, template.render(
+                    request=request, csrf_input="", get_flashes=lambda: [], programme=programme,
+                    event=programme.event, cells=grid_cells(programme), session_items=session_items(programme),
+                ).encode("utf-8"))
+
+            body = await programme_flights(request).run(key, render)  # concurrent misses: rendered once
         return Response(content=body, media_type=MediaType.HTML, headers=headers)
 
     @get("/events/{slug:str}/schedule.xml", name="schedule_xml")
@@ -111,9 +127,13 @@ class PublicProgrammePages(Controller):
         store = programme_store(request)
         body = store.bodies.get(key)
         if body is None:
-            programme = await load_programme(db_session, head.event_id, store)
-            render = frab_xml if kind == "xml" else frab_json
-            body = store.bodies.put(key, render(programme, settings.base_url))
+
+            async def export() -> bytes:
+                programme = await load_programme(db_session, head.event_id, store)
+                render = frab_xml if kind == "xml" else frab_json
+                return store.bodies.put(key, render(programme, settings.base_url))
+
+            body = await programme_flights(request).run(key, export)  # concurrent misses: built once
         return Response(content=body, media_type=media_type, headers=headers)
 
 
@@ -180,8 +200,9 @@ class OrganiserTimetablePages(Controller):
         return Redirect(path=f"/organiser/events/{slug}/timetable")
 
     # ---- sessions -----------------------------------------------------------------------------------------
-    async def _session_form(self, services: TimetableServices, event, *, item=None, values=None, errors=None,
-                            problems=None) -> Template:
+    async def _session_form(self, services: TimetableServices, event: Event, *, item: ScheduleSession | None = None,
+                            values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                            problems: Sequence[Any] | None = None) -> Template:
         if values is None:
             values = {"starts_at": local_input_value(event.starts_at, event.timezone),
                       "ends_at": local_input_value(event.ends_at, event.timezone), "chair_ids": []}
@@ -254,8 +275,9 @@ class OrganiserTalkPages(Controller):
     guards = [requires_login]
     dependencies = {"services": Provide(provide_timetable), "organiser": Provide(provide_organiser)}
 
-    async def _form(self, services: TimetableServices, event, *, talk=None, values=None, errors=None,
-                    problems=None, back: str = "") -> Template:
+    async def _form(self, services: TimetableServices, event: Event, *, talk: Talk | None = None,
+                    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                    problems: Sequence[Any] | None = None, back: str = "") -> Template:
         everyone, _total = await services.people.search(None, limit=1000)
         if values is None:
             values = {"starts_at": local_input_value(event.starts_at, event.timezone),

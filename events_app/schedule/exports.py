@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
+from functools import partial
+from typing import Any, cast
 from xml.sax.saxutils import escape, quoteattr
 
 import msgspec
@@ -41,7 +44,7 @@ def _rooms_of(day: Day, programme: Programme) -> dict[str, list[Item]]:
     return {name: talks for name, talks in rooms.items() if talks}
 
 
-def _cached_day(programme: Programme, day: Day, kind: str, extra: tuple, build):
+def _cached_day(programme: Programme, day: Day, kind: str, extra: tuple, build: Callable[[], Any]) -> Any:
     """A day's export is rebuilt only when one of its items (or where they sit) changed."""
     signature = (extra, tuple(day.items), tuple(item.change for item in day.items), day.date)
     key = (kind, programme.event.id, day.index)
@@ -127,7 +130,7 @@ def _json_piece(talk: Item, room_name: str, base_url: str, event_url: str, slug:
     piece = talk.detail.fragments.get(key)
     if piece is None:
         piece = talk.detail.fragments[key] = _json_event(talk, room_name, base_url, event_url, slug, language)
-    return piece
+    return cast(msgspec.Raw, piece)
 
 
 def _xml_day(programme: Programme, day: Day, base_url: str, event_url: str, language: str) -> str:
@@ -142,7 +145,7 @@ def _xml_day(programme: Programme, day: Day, base_url: str, event_url: str, lang
             piece = talk.detail.fragments.get(key)
             if piece is None:
                 piece = talk.detail.fragments[key] = _xml_event(talk, room_name, base_url, event_url, slug, language)
-            out.append(piece)
+            out.append(cast(str, piece))
         out.append("    </room>\n")
     out.append("  </day>\n")
     return "".join(out)
@@ -169,7 +172,7 @@ def frab_xml(programme: Programme, base_url: str) -> bytes:
     extra = (base_url, event.slug, language, event.venue_name)
     for day in programme.days:
         out.append(_cached_day(programme, day, "xml", extra,
-                               lambda day=day: _xml_day(programme, day, base_url, event_url, language)))
+                               partial(_xml_day, programme, day, base_url, event_url, language)))
     out.append("</schedule>\n")
     return "".join(out).encode("utf-8")
 
@@ -198,7 +201,7 @@ def frab_json(programme: Programme, base_url: str) -> bytes:
     extra = (base_url, event.slug, language, event.venue_name)
     days = [
         _cached_day(programme, day, "json", extra,
-                    lambda day=day: _json_day(programme, day, base_url, event_url, language))
+                    partial(_json_day, programme, day, base_url, event_url, language))
         for day in programme.days
     ]
     document = {

@@ -6,6 +6,8 @@ the cells whose talk (or place in the grid) changed, and the page template just 
 
 from __future__ import annotations
 
+from typing import cast
+
 from markupsafe import Markup, escape
 
 from events_app.core.i18n import current_locale
@@ -13,7 +15,7 @@ from events_app.core.i18n import gettext as _
 from events_app.schedule.programme import Day, Item, Programme
 
 
-def _cell(item: Item, column: int, first_row: int, last_row: int) -> str:
+def _cell(item: Item, column: int | str, first_row: int, last_row: int) -> str:
     classes = "slot" + (" break" if item.is_break else "") + (" changed" if item.change else "")
     parts = [
         f'<div class="{classes}" id="talk-{item.id}" style="grid-column: {column}; grid-row: {first_row} / {last_row}">',
@@ -41,15 +43,16 @@ def day_cells(day: Day, pieces: dict | None = None, event_id: int = 0) -> Markup
     key = ("html", event_id, day.index, locale)
     if pieces is not None and key in pieces and pieces[key][0] == signature:
         return pieces[key][1]
-    out = []
+    out: list[str] = []
     for item in day.items:
         column, first_row, last_row = day.column_of(item), day.row_of(item.local_start), day.row_of(item.local_end)
-        key = ("html", locale, column, first_row, last_row, item.local_start, item.local_end, item.room_name,
-               item.change)
-        cell = item.detail.fragments.get(key)
+        # Not `key`: that names the whole day's piece, stored under it below.
+        cell_key = ("html", locale, column, first_row, last_row, item.local_start, item.local_end,
+                    item.room_name, item.change)
+        cell = item.detail.fragments.get(cell_key)
         if cell is None:
-            cell = item.detail.fragments[key] = _cell(item, column, first_row, last_row)
-        out.append(cell)
+            cell = item.detail.fragments[cell_key] = _cell(item, column, first_row, last_row)
+        out.append(cast(str, cell))
     cells = Markup("".join(out))
     if pieces is not None:
         pieces[key] = (signature, cells)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -229,7 +229,7 @@ def _display(honorific: str, name: str) -> str:
 REREAD_WINDOW = dt.timedelta(minutes=5)
 
 
-def _layout_statement(event_id: int):
+def _layout_statement(event_id: int) -> Select:
     room_of_talk = func.coalesce(Talk.room_id, ScheduleSession.room_id)
     return (
         select(
@@ -282,9 +282,9 @@ async def load_programme(session: AsyncSession, event_id: int, store: ProgrammeS
     With a store (the public pages), a refresh after a change reads only the talks and sessions changed since
     the last read (found by their updated_at), so its cost barely depends on the size of the programme.
     """
-    event = await session.scalar(
+    event = (await session.execute(
         select(Event).where(Event.id == event_id).options(raiseload(Event.managers), raiseload(Event.talks))
-    )
+    )).scalar_one()
     zone = ZoneInfo(event.timezone)
     fingerprint = await _fingerprint(session, event_id)
     cache = store.event_cache(event_id) if store is not None else None
@@ -312,7 +312,7 @@ async def load_programme(session: AsyncSession, event_id: int, store: ProgrammeS
     if cache is not None:
         cache.items = {item.id: item for item in items}
     sessions_key = (fingerprint[3], fingerprint[4], fingerprint[5], event.timezone)
-    if cache is not None and cache.sessions_key == sessions_key:
+    if cache is not None and cache.sessions_key == sessions_key and cache.sessions is not None:
         sessions = cache.sessions
     else:
         sessions = await _sessions(session, event_id, zone)

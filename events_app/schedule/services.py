@@ -45,7 +45,7 @@ class ScheduleConflict(Conflict):
 async def bump_programme(session: AsyncSession, event_ids: int | set[int] | list[int]) -> None:
     """Counts a change to what the programme shows; the public pages' ETag is built from this counter."""
     ids = {event_ids} if isinstance(event_ids, int) else set(event_ids)
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = dt.datetime.now(dt.UTC)
     for event_id in sorted(ids):
         # An upsert, so two first changes to an event's programme cannot both try to create its row.

@@ -20,12 +20,24 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    and_,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+    union,
+)
 
 from events_app.core.i18n import gettext as _
 from events_app.core.validation import ValidationFailed
 from events_app.events.access import events_managed_by
-from events_app.events.models import Event, EventStatus
+from events_app.events.models import Event
 from events_app.schedule.models import ScheduleSession, Talk, TalkSpeaker, session_chair
 from events_app.speakers.models import Invitation, Person
 
@@ -40,11 +52,11 @@ def public_people() -> ColumnElement[bool]:
     """A condition on Person: on the programme (speaker or chair) of an event that is not a draft."""
     speaks = exists().where(
         TalkSpeaker.person_id == Person.id, Talk.id == TalkSpeaker.talk_id, Event.id == Talk.event_id,
-        Event.status != EventStatus.DRAFT,
+        Event.is_public,
     )
     chairs = exists().where(
         session_chair.c.person_id == Person.id, ScheduleSession.id == session_chair.c.session_id,
-        Event.id == ScheduleSession.event_id, Event.status != EventStatus.DRAFT,
+        Event.id == ScheduleSession.event_id, Event.is_public,
     )
     return or_(speaks, chairs)
 
@@ -62,7 +74,7 @@ async def public_person(session: AsyncSession, person_id: int) -> Person:
 
 
 # ---- which events a person takes part in --------------------------------------------------------------------
-def _events_of_person(person_id: ColumnElement | int):
+def _events_of_person(person_id: ColumnElement | int) -> CompoundSelect:
     return union(
         select(Invitation.event_id.label("event_id")).where(Invitation.person_id == person_id),
         select(Talk.event_id).join(TalkSpeaker, TalkSpeaker.talk_id == Talk.id).where(TalkSpeaker.person_id == person_id),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account
 from events_app.core.i18n import gettext as _
 from events_app.core.validation import Conflict, ValidationFailed, parse_id
-from events_app.events.models import EventStatus
+from events_app.events.models import Event
 from events_app.events.services import EventService
 from events_app.schedule.services import TalkService
 from events_app.settings import Settings
@@ -28,7 +29,7 @@ from events_app.speakers.access import (
     may_edit_person,
     public_person,
 )
-from events_app.speakers.models import InvitationStatus
+from events_app.speakers.models import Invitation, InvitationStatus
 from events_app.speakers.services import (
     PERSON_TEXT_LIMITS,
     InvitationService,
@@ -60,7 +61,7 @@ async def provide_invitation_service(db_session: AsyncSession) -> InvitationServ
     return InvitationService(session=db_session)
 
 
-async def uploaded_bytes(form, name: str) -> bytes | None:
+async def uploaded_bytes(form: Any, name: str) -> bytes | None:
     upload = form.get(name)
     if isinstance(upload, UploadFile) and upload.filename:
         # Only the content is used: the file's name and declared type are ignored.
@@ -75,7 +76,7 @@ class PublicSpeakerPages(Controller):
     @get("/speakers/{person_id:int}", name="speaker")
     async def speaker_page(self, person_id: int, people: PersonService, talks: TalkService) -> Template:
         person = await public_person(people.repository.session, person_id)
-        public_talks = [t for t in await talks.talks_of_person(person_id) if t.event.status != EventStatus.DRAFT]
+        public_talks = [t for t in await talks.talks_of_person(person_id) if t.event.is_public]
         now = dt.datetime.now(dt.UTC)
         return Template(template_name="speakers/detail.html", context={
             "person": person, "talks": public_talks,
@@ -167,7 +168,8 @@ class OrganiserSpeakerPages(Controller):
         return Redirect(path=f"/organiser/speakers/{person_id}/edit")
 
     async def _merge_form(self, people: PersonService, organiser: Account, *, q: str | None = None,
-                          values=None, errors=None) -> Template:
+                          values: dict[str, Any] | None = None, errors: dict[str, str] | None = None
+                          ) -> Template:
         # Every record is listed (duplicates are found by name), its address only to those who may see it.
         rows, _total = await people.search(q, limit=200)
         return form_page("speakers/merge.html", people=rows, q=q or "", values=values or {}, errors=errors,
@@ -206,8 +208,9 @@ class SpeakerBoardPages(Controller):
         "organiser": Provide(provide_organiser),
     }
 
-    async def _board(self, db_session: AsyncSession, event, invitations: InvitationService, people: PersonService,
-                     *, values=None, errors=None) -> Template:
+    async def _board(self, db_session: AsyncSession, event: Event, invitations: InvitationService,
+                     people: PersonService, *, values: dict[str, Any] | None = None,
+                     errors: dict[str, str] | None = None) -> Template:
         everyone, _total = await people.search(None, limit=1000)
         rows = await invitations.board(event)
         now = dt.datetime.now(dt.UTC)
@@ -267,7 +270,8 @@ class InvitationPages(Controller):
     include_in_schema = False
     dependencies = {"invitations": Provide(provide_invitation_service)}
 
-    async def _page(self, db_session: AsyncSession, invitation, *, values=None, errors=None, status=None) -> Template:
+    async def _page(self, db_session: AsyncSession, invitation: Invitation, *, values: dict[str, Any] | None = None,
+                    errors: dict[str, str] | None = None, status: int | None = None) -> Template:
         event = await EventService(session=db_session).load(invitation.event_id)
         person = invitation.person
         if values is None:
@@ -293,7 +297,8 @@ class InvitationPages(Controller):
         form = await request.form()
         values = {k: v for k, v in form.items() if k in RESPONSE_FIELDS and isinstance(v, str)}
         values.setdefault("needs_visa_letter", "")
-        action = form.get("action") if isinstance(form.get("action"), str) else ""
+        chosen = form.get("action")
+        action = chosen if isinstance(chosen, str) else ""
         try:
             photo = await uploaded_bytes(form, "photo")
             await invitations.respond(invitation, action, values, settings=settings, photo=photo)

@@ -155,8 +155,8 @@ def resized_photo(data: bytes) -> bytes:
         if width * height > MAX_PHOTO_PIXELS:
             errors.add("photo", _("The photo has too many pixels."))
             errors.raise_if_any()
-        with Image.open(io.BytesIO(data)) as image:
-            image = ImageOps.exif_transpose(image)
+        with Image.open(io.BytesIO(data)) as opened:
+            image: Image.Image = ImageOps.exif_transpose(opened)
             image.thumbnail(PHOTO_BOX)
             if image.mode not in ("RGB", "L"):
                 background = Image.new("RGB", image.size, "white")
@@ -230,7 +230,7 @@ async def merge_people(session: AsyncSession, keep: Person, drop: Person) -> Per
     await bump_programme(session, affected)
     # Links were moved with bulk statements: reload so no stale speaker list survives in this session.
     session.expire_all()
-    return await session.get(Person, keep_id)
+    return await session.get_one(Person, keep_id)
 
 
 # ---- invitations ------------------------------------------------------------------------------------------

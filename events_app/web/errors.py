@@ -16,6 +16,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from litestar.types import ExceptionHandlersMap
 
 from events_app.core.i18n import gettext as _
 from events_app.core.outages import RETRY_AFTER_SECONDS, is_outage
@@ -75,7 +76,7 @@ def litestar_validation_handler(request: Request, exc: ValidationException) -> R
              "errors": [{"field": e["field"], "message": e["message"]} for e in errors]},
             status_code=HTTP_400_BAD_REQUEST,
         )
-    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    fields = ", ".join(dict.fromkeys(str(e["field"]) for e in errors if e["field"]))
     message = (_("The request could not be understood (%(fields)s).", fields=fields) if fields
                else _("The request could not be understood."))
     return _error_page(request, HTTP_400_BAD_REQUEST, message)
@@ -128,7 +129,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, _("Something went wrong on our side."))
 
 
-exception_handlers = {
+exception_handlers: ExceptionHandlersMap = {
     ValidationFailed: validation_failed_handler,
     Conflict: conflict_handler,
     ValidationException: litestar_validation_handler,

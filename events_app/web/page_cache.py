@@ -25,9 +25,11 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.enums import MediaType
@@ -49,6 +51,8 @@ EVENT_ROUTES = frozenset({"event"})
 SESSION_COOKIE = "events_session"
 CSRF_MARK = "\x00csrf\x00"
 MAX_PAGES = 2000
+# A request finding the page it wants being rendered by another waits for that one at most this long.
+FLIGHT_WAIT_SECONDS = 5.0
 
 # ---- invalidation: what committed writes changed, applied per process ---------------------------------------
 
@@ -82,7 +86,7 @@ def pages_changed() -> None:
     _generation += 1
 
 
-def apply_changes(changes) -> None:
+def apply_changes(changes: set[Any]) -> None:
     """Applies what a committed transaction changed (from this process or, through NOTIFY, another)."""
     global _event_sequence
     if ALL in changes:
@@ -97,7 +101,7 @@ def apply_changes(changes) -> None:
             _event_changed[event_id] = _event_sequence
 
 
-def encode_changes(changes) -> str:
+def encode_changes(changes: set[Any]) -> str:
     text = "all" if ALL in changes else " ".join(sorted(f"{kind}:{event_id}" for kind, event_id in changes))
     return "all" if len(text) > MAX_PAYLOAD else text
 
@@ -114,7 +118,7 @@ def decode_changes(payload: str) -> set[tuple]:
     return changes or {ALL}
 
 
-def _change_of_row(table: str, event_id) -> tuple:
+def _change_of_row(table: str, event_id: Any) -> Any:
     if table in UNSHOWN_TABLES:
         return ()
     kind = EVENT_TABLES.get(table)
@@ -139,11 +143,11 @@ def _pending_changes(session: Session) -> set[tuple]:
     return session.info.setdefault("page_changes", set())
 
 
-def _remember_write(session: Session, _flush_context) -> None:
+def _remember_write(session: Session, _flush_context: Any) -> None:
     _pending_changes(session).update(_changes_of(session))
 
 
-def _remember_bulk_write(state) -> None:
+def _remember_bulk_write(state: Any) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     if state.execution_options.get("changes_no_page"):
@@ -178,7 +182,7 @@ def _apply_after_commit(session: Session) -> None:
         apply_changes(changes)
 
 
-def _forget_after_rollback(session: Session, _previous_transaction) -> None:
+def _forget_after_rollback(session: Session, _previous_transaction: Any) -> None:
     session.info.pop("page_changes", None)
 
 
@@ -220,6 +224,24 @@ class PageCache:
     listening: bool = False
     generation: int = -1
     pages: OrderedDict[tuple, CachedPage] = field(default_factory=OrderedDict)
+    # Pages being rendered now (single flight): key -> (done when the leading request has finished, its start).
+    flights: dict[tuple, tuple[asyncio.Future, float]] = field(default_factory=dict)
+
+    def join_flight(self, key: tuple) -> asyncio.Future | None:
+        """The flight already rendering this page, if any; else None, and the caller leads a new one."""
+        found = self.flights.get(key)
+        now = time.monotonic()
+        if found is not None and now - found[1] < FLIGHT_WAIT_SECONDS and not found[0].done():
+            return found[0]
+        # No flight, or one whose request vanished without its hooks running: start a new one.
+        self.flights[key] = (asyncio.get_running_loop().create_future(), now)
+        return None
+
+    def land(self, key: tuple, flight: asyncio.Future) -> None:
+        if self.flights.get(key, (None,))[0] is flight:
+            del self.flights[key]
+        if not flight.done():
+            flight.set_result(None)
 
     @property
     def active(self) -> bool:
@@ -269,8 +291,18 @@ class PageCache:
 
 # ---- request hooks ----------------------------------------------------------------------------------------------
 
-# Set by before_request for a cache miss worth storing: (key, generation, time, event sequence at the start).
-_pending: ContextVar[tuple[tuple, int, float, int] | None] = ContextVar("page_cache_pending", default=None)
+@dataclass
+class _Pending:
+    """A cache miss worth storing, noted by before_request: what was current when the request started."""
+
+    key: tuple
+    generation: int
+    read_at: float
+    sequence: int
+    flight: asyncio.Future | None  # set when this request leads the rendering of its page
+
+
+_pending: ContextVar[_Pending | None] = ContextVar("page_cache_pending", default=None)
 _current_request: ContextVar[Request | None] = ContextVar("page_cache_request", default=None)
 
 
@@ -301,9 +333,31 @@ async def serve_cached_page(request: Request) -> Response | None:
     key = (request.scope["path"], request.scope["query_string"], current_locale.get())
     page = cache.get(key)
     if page is None:
-        _pending.set((key, cache.generation, time.monotonic(), _event_sequence))
-        return None
+        flight = cache.join_flight(key)
+        if flight is not None:
+            # Single flight: the same page is being rendered for someone else; take theirs when it is done.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(flight), FLIGHT_WAIT_SECONDS)
+            page = cache.get(key)
+        if page is None:  # leading, or the leader's page was not kept (a write meanwhile, not cacheable)
+            leading = None if flight is not None else cache.flights[key][0]
+            _pending.set(_Pending(key, cache.generation, time.monotonic(), _event_sequence, leading))
+            return None
     return Response(content=page.body.replace(CSRF_MARK, _csrf_token(request)), media_type=MediaType.HTML)
+
+
+def _land(request: Request | None, pending: _Pending) -> None:
+    cache = request.app.state.get("page_cache") if request is not None else None
+    if pending.flight is not None and cache is not None:
+        cache.land(pending.key, pending.flight)
+
+
+async def release_page_flight(_exception: Exception, _scope) -> None:
+    """after_exception hook: a page that failed to render releases those waiting for it."""
+    pending = _pending.get()
+    if pending is not None:
+        _pending.set(None)
+        _land(_current_request.get(), pending)
 
 
 def _event_of(request: Request, response: Template) -> int | None:
@@ -321,7 +375,14 @@ async def store_rendered_page(response: Response) -> Response:
         return response
     _pending.set(None)
     request = _current_request.get()
-    if request is None or request.scope["path"] != pending[0][0]:
+    try:
+        return _store(request, response, pending)
+    finally:
+        _land(request, pending)
+
+
+def _store(request: Request | None, response: Response, pending: _Pending) -> Response:
+    if request is None or request.scope["path"] != pending.key[0]:
         return response
     if (
         not isinstance(response, Template)
@@ -337,11 +398,10 @@ async def store_rendered_page(response: Response) -> Response:
     rendered = response.to_asgi_response(None, request)
     body = rendered.body.decode(response.encoding)
     token = _csrf_token(request)
-    key, generation, read_at, sequence = pending
     cache = request.app.state.get("page_cache")
     if cache is not None:
-        cache.put(key, body.replace(token, CSRF_MARK) if token else body, generation,
-                  event_id=_event_of(request, response), read_at=read_at, sequence=sequence)
+        cache.put(pending.key, body.replace(token, CSRF_MARK) if token else body, pending.generation,
+                  event_id=_event_of(request, response), read_at=pending.read_at, sequence=pending.sequence)
     return Response(content=body, media_type=MediaType.HTML)
 
 
@@ -381,7 +441,7 @@ async def _listen(cache: PageCache, dsn: str, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=5)
 
 
-def page_cache_lifespan(cache: PageCache, database_url: str):
+def page_cache_lifespan(cache: PageCache, database_url: str) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         if not cache.needs_listener or cache.seconds <= 0:

@@ -35,7 +35,7 @@ def open_lecture(site, *, capacity: int | None, registrants: tuple[str, ...] = (
                                               "questions": QUESTIONS if questions is None else questions})
         tokens, codes = [], []
         for name in registrants:
-            result = await service.register(event, {"name": name, "email": f"{name.lower()}@example.org",
+            result = await service.register_and_commit(event, {"name": name, "email": f"{name.lower()}@example.org",
                                                     "country": "CN", "affiliation": "CAS",
                                                     "answers": {"dietary-needs": "None"}})
             tokens.append(result.token)

@@ -7,7 +7,6 @@ with the reason in the summary — unless EVENTS_REQUIRE_BROWSER=1 (CI), where t
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,7 +24,6 @@ from tests.browser.live import (
     axe_source,
     drop_database,
     fresh_database,
-    in_thread,
     launch_chromium,
     run_in_database,
 )
@@ -86,9 +84,11 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module")
-def live_server(browser, smtp: SmtpSink, tmp_path_factory) -> Iterator[LiveServer]:
+def live_server(browser, smtp: SmtpSink, tmp_path_factory, database_url: str) -> Iterator[LiveServer]:
     workdir = tmp_path_factory.mktemp("live")
-    database_url = fresh_database(os.environ.get("EVENTS_TEST_DATABASE_URL"), workdir / "live.db")
+    # On PostgreSQL, a sibling of this worker's test database (each xdist worker has its own).
+    postgres_url = database_url if database_url.startswith("postgresql") else None
+    database_url = fresh_database(postgres_url, workdir / "live.db")
     server = LiveServer(database_url, smtp_url=f"smtp://127.0.0.1:{smtp.port}", workdir=workdir).start()
     yield server
     server.stop()
@@ -129,7 +129,7 @@ class Site:
 
 @pytest.fixture
 def site(live_server: LiveServer, smtp: SmtpSink) -> Site:
-    in_thread(lambda: asyncio.run(wipe(live_server.database_url)))
+    wipe(live_server.database_url)
     smtp.messages.clear()
     smtp.envelopes.clear()
     return Site(live_server, smtp)

@@ -15,8 +15,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from events_app.db import create_engine
@@ -103,18 +101,9 @@ def drop_database(database_url: str) -> None:
     """Removes what fresh_database made on PostgreSQL (the SQLite file goes with pytest's temporary folder)."""
     if not database_url.startswith("postgresql"):
         return
-    url = make_url(database_url)
-    admin_url = url.set(database="postgres").render_as_string(hide_password=False)
+    from tests.conftest import drop_database as drop_postgres_database
 
-    async def drop() -> None:
-        admin = create_engine(Settings(database_url=admin_url), pooled=False).execution_options(
-            isolation_level="AUTOCOMMIT"
-        )
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        await admin.dispose()
-
-    in_thread(lambda: asyncio.run(drop()))
+    in_thread(lambda: drop_postgres_database(database_url))
 
 
 def free_port() -> int:
