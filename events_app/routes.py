@@ -23,6 +23,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
     from events_app.registration.controllers import route_handlers as registration_routes
     from events_app.registration.mail_pages import route_handlers as mail_routes
     from events_app.schedule.controllers import route_handlers as schedule_routes
+    from events_app.schedule.material_pages import route_handlers as material_routes
     from events_app.speakers.controllers import route_handlers as speaker_routes
     from events_app.web.health import healthz
 
@@ -31,6 +32,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         *event_routes,
         *speaker_routes,
         *schedule_routes,
+        *material_routes,
         *account_routes,
         *registration_routes,
         *mail_routes,

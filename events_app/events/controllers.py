@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post, route
@@ -104,7 +105,8 @@ class PublicEventPages(Controller):
         event = await events.public_event(slug)
         listing = await events.programme_listing(event, limit=settings.event_page_talk_limit)
         context: dict[str, Any] = {"event": event, "talks": listing.talks, "speakers": listing.speakers,
-                                   "programme_size": 0 if listing.listed else listing.size}
+                                   "programme_size": 0 if listing.listed else listing.size,
+                                   "past": event.ends_at <= dt.datetime.now(dt.UTC)}
         for contribution in await event_page_shown.send(events.repository.session, event=event, settings=settings):
             context.update(contribution)
         return Template(template_name="events/detail.html", context=context)
