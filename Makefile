@@ -7,19 +7,32 @@ PORT   ?= 8000
 
 export EVENTS_DATABASE_URL ?= sqlite+aiosqlite:///./events.db
 
-.PHONY: run test browser-setup screenshots test-postgres worker lint bench-pages bench-registration bench-feeds bench-schedule messages clean
+.PHONY: run test lock browser-setup screenshots test-postgres worker lint bench-pages bench-registration bench-feeds bench-schedule messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Exactly the releases in the lock files (checked against their hashes), then the app itself without
+# resolving anything again: a fresh machine installs what was tested. `make lock` writes the lock files.
+$(VENV)/.installed-run: requirements/run.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/run.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: requirements/test.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed-run
+
+## lock: write requirements/run.lock and requirements/test.lock from pyproject.toml with uv, keeping the
+## locked releases that still satisfy it; `make lock UPGRADE=1` takes the newest releases allowed instead
+UV_VERSION ?= 0.13.9
+LOCK_FLAGS = --quiet --generate-hashes --python-version 3.11 $(if $(UPGRADE),--upgrade)
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile $(LOCK_FLAGS) pyproject.toml -o requirements/run.lock
+	$(BIN)/uv pip compile $(LOCK_FLAGS) --extra test pyproject.toml -o requirements/test.lock
 
 ## run: create the virtualenv, migrate the SQLite database, load demo data once, serve on http://127.0.0.1:8000
 ## (without EVENTS_SECRET_KEY, `events-app run` on loopback makes a development key once, in .secret_key)

@@ -1,19 +1,29 @@
 """Public pages under load: requests/s and p50/p99 for the home page, an event page, the event list API,
-each against the framework floor (/healthz) measured in the same run.
+each against the framework floor (/healthz) measured in the same run; then a registration rush and a big
+conference.
 
     python bench/pages.py [--duration 10] [--connections 64] [--database-url postgresql+asyncpg://...]
+                          [--rush-rate 100] [--no-big] [--no-uncached] [--no-seed]
 
 What it does, all on loopback and bounded in time:
 1. Empties the given database (DROP SCHEMA public CASCADE), applies the Alembic migrations and bulk-inserts
    2,000 events (kinds, zones, series, some cancelled and drafts), 500 of them with a programme of 10 talks
-   of 3 speakers each, names in Chinese and Latin scripts. `--no-seed` reuses what is there.
+   of 3 speakers each and open registration with three questions (so the event page shows the whole form,
+   country list included), names in Chinese and Latin scripts; and bench/schedule.py's conference of 2,000
+   talks. `--no-seed` reuses what is there.
 2. Starts `uvicorn events_app.app:app --workers 2` on a free port, waits for /healthz.
 3. Drives each URL with wrk (a separate process: a Python client saturates before the server does),
-   after a short warm-up, and prints a table. wrk must be installed (`apt-get install -y wrk`).
-4. Stops the server, then does the same for the home and event pages on a second server started with
+   after a short warm-up, and prints a table.  wrk must be installed (`apt-get install -y wrk`).
+4. The rush: `--rush-rate` registrations/s for the measured event (through the public API, each a new
+   address) while wrk reads that event's page, then the home page; at the end the database is checked for
+   overbooking (exit status 1 if confirmed seats exceed the capacity or an address is registered twice).
+5. The big conference: 10 wrk connections on its feed and 10 on its page at once, while one client asks for
+   /healthz and / in turn (20 requests/s) and reports their p50/p99.
+6. Stops the server, then measures the home and event pages on a second server started with
    EVENTS_PAGE_CACHE_SECONDS=0, so every request queries the database and renders the template.
 
-The target (issue "Foundation"): home page and event page at 25% of the floor's requests/s or better.
+Targets (issue 12), as ratios to the floor: home and event page (cached) 25%, also during the rush; rendered
+on every request 10%; GET /api/events 15%; the probe's p99 under 100 ms during the big conference.
 """
 
 from __future__ import annotations

@@ -180,6 +180,8 @@ async def drain_mail(database_url: str) -> tuple[int, float]:
     from aiosmtpd.controller import Controller
 
     from events_app.notify.worker import deliver_due
+    from events_app.routes import build_route_table
+    from events_app.web.urls import use_routes
 
     class Discard:
         async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
@@ -189,6 +191,7 @@ async def drain_mail(database_url: str) -> tuple[int, float]:
     controller = Controller(Discard(), hostname="127.0.0.1", port=port)
     controller.start()
     settings = Settings(database_url=database_url, smtp_url=f"smtp://127.0.0.1:{port}")
+    use_routes(build_route_table(settings))  # the messages link by route name, as the CLI's worker does
     engine = create_engine(settings)
     sent, started = 0, time.perf_counter()
     try:

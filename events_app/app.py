@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar, MediaType, Request, Response, Router, get
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -14,21 +14,19 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.flash import FlashConfig, FlashPlugin
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from sqlalchemy import text
 
 from events_app.cli import EventsCLIPlugin
 from events_app.core.crypto import configure_data_keys
-from events_app.core.outages import RETRY_AFTER_SECONDS, is_outage
 from events_app.core.rate_limits import store_registry
 from events_app.core.secret_key import check_secret_key
 from events_app.core.security_headers import SecurityHeaders
 from events_app.db import sqlalchemy_config
-from events_app.settings import PROJECT_ROOT, Settings
+from events_app.settings import Settings
 from events_app.web.auth import SESSION_MAX_AGE
 from events_app.web.edge import check_request_input
 from events_app.web.errors import exception_handlers
+from events_app.web.file_routes import csrf_exempt_pattern, use_file_routes
 from events_app.web.forms import CSRF_EXEMPT
 from events_app.web.locale import LocaleMiddleware
 from events_app.web.page_cache import (
@@ -39,26 +37,10 @@ from events_app.web.page_cache import (
     store_rendered_page,
 )
 from events_app.web.templating import template_engine
+from events_app.web.urls import use_routes
 
 # A Litestar lifespan hook: entered at start-up, left at shutdown.
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
-
-
-@get("/healthz", media_type=MediaType.JSON, include_in_schema=False, opt=CSRF_EXEMPT)
-async def healthz(request: Request, db: int = 0) -> Response[dict[str, str]]:
-    """Load balancer check; ?db=1 also proves the database answers (503 with Retry-After when it does not)."""
-    if db:
-        config = request.app.state.db_config
-        try:
-            async with config.get_session() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            return Response({"status": "unavailable", "database": "unavailable"}, status_code=503,
-                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-        return Response({"status": "ok", "database": "ok"})
-    return Response({"status": "ok"})
 
 
 def in_process_worker(settings: Settings) -> Lifespan:
@@ -125,17 +107,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from events_app.wiring import wire
 
     wire()  # domains hear each other's announcements; before the template environment is built
-    from events_app.accounts.controllers import route_handlers as account_routes
-    from events_app.api import api_router
-    from events_app.calendar.feeds import route_handlers as calendar_routes
-    from events_app.calendar.feeds import serve_feed_paths
-    from events_app.events.controllers import route_handlers as event_routes
     from events_app.registration.controllers import registration_rate_limit
-    from events_app.registration.controllers import route_handlers as registration_routes
-    from events_app.registration.mail_pages import route_handlers as mail_routes
-    from events_app.schedule.controllers import route_handlers as schedule_routes
-    from events_app.speakers.controllers import route_handlers as speaker_routes
+    from events_app.routes import build_route_table, file_routes, route_handlers
 
+    handlers = route_handlers()
+    files = file_routes()
+    routes = build_route_table(settings, handlers, files)
     configure_data_keys(settings.data_key, settings.data_keys_old)
     db_config = sqlalchemy_config(settings)
     session_config = CookieBackendConfig(
@@ -146,8 +123,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         samesite="lax",
         httponly=True,
     )
-    # No path patterns: routes that need no CSRF check say so themselves (opt=CSRF_EXEMPT).
+    # Routes that need no CSRF check say so themselves (opt=CSRF_EXEMPT). The one path pattern matches exactly the
+    # files served on a page's route (/events/{slug}.ics: GET and HEAD only), which must not set the cookie.
     csrf_config = CSRFConfig(
+        exclude=csrf_exempt_pattern({name: route.template for name, route in routes.routes.items()}, files),
         secret=settings.csrf_secret,
         cookie_name="csrftoken",
         header_name="x-csrftoken",
@@ -155,7 +134,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cookie_samesite="lax",
     )
     stores, redis_store = store_registry(settings.redis_url, settings.redis_namespace)
-    static_dir = PROJECT_ROOT / "static"
     template_config = TemplateConfig(instance=template_engine(settings.templates_dir))
     page_cache = PageCache(seconds=settings.page_cache_seconds, needs_listener=not settings.is_sqlite,
                            seat_lag_seconds=settings.page_cache_seat_lag_seconds)
@@ -169,18 +147,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if redis_store is not None:
         lifespan.append(lambda _app: redis_store)  # closes the connection pool on shutdown
     application = Litestar(
-        route_handlers=[
-            healthz,
-            *event_routes,
-            *speaker_routes,
-            *schedule_routes,
-            *account_routes,
-            *registration_routes,
-            *mail_routes,
-            *calendar_routes,
-            api_router,
-            create_static_files_router(path="/static", directories=[static_dir], include_in_schema=False),
-        ],
+        route_handlers=handlers,
         plugins=[
             SQLAlchemyPlugin(config=db_config),
             FlashPlugin(config=FlashConfig(template_config=template_config)),
@@ -203,14 +170,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers=exception_handlers,
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
-        state=State({"settings": settings, "db_config": db_config, "page_cache": page_cache}),
+        state=State({"settings": settings, "db_config": db_config, "page_cache": page_cache, "routes": routes}),
         lifespan=lifespan,
         before_request=serve_cached_page,
         after_request=store_rendered_page,
         after_exception=[release_page_flight],
         debug=settings.debug,
     )
-    serve_feed_paths(application)
+    use_file_routes(application.state, files)
+    use_routes(routes)  # for code that builds links without a request: services, mail (web/urls.py)
     application.asgi_handler = SecurityHeaders(application.asgi_handler, https=settings.is_https)
     return application
 

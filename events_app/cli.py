@@ -67,9 +67,13 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 @click.group(help="Event manager for an international research programme.")
 def main() -> None:
+    from events_app.routes import build_route_table
+    from events_app.web.urls import use_routes
     from events_app.wiring import wire
 
     wire()  # every command that changes data sends the same domain events as the app
+    # Commands build no app; what they send (the worker's e-mails) links by route name all the same.
+    use_routes(build_route_table(Settings.from_env()))
 
 
 @main.group(help="Database migrations (Alembic).")

@@ -4,7 +4,7 @@ worker's periodic jobs. create_app, the CLI and the test suite call ``wire()``; 
 Who listens to what (docs/architecture.md draws it):
 - events ``event_withdrawn`` -> calendar keeps the withdrawn event and its talks in the feeds as cancelled;
 - events ``event_changed``   -> calendar forgets a withdrawal; registration mails confirmed attendees;
-- events ``event_page_shown`` -> registration adds its panel to the public event page;
+- events ``event_page_shown`` -> registration adds its panel to the public event page, schedule its materials;
 - events ``organiser_event_page_shown`` -> registration lists the announcements sent on the organisers' page;
 - schedule ``talk_deleted``  -> calendar keeps a cancellation of the talk in the feeds.
 Template globals: calendar's ``calendar_links`` (web/ imports no domain).
@@ -31,6 +31,7 @@ from events_app.registration.receivers import (
     registration_page_context,
 )
 from events_app.registration.reminders import send_due_reminders
+from events_app.schedule.materials import event_page_context as materials_page_context
 from events_app.schedule.signals import talk_deleted
 from events_app.web.page_cache import watch_writes
 from events_app.web.templating import add_template_global
@@ -44,6 +45,7 @@ def wire() -> None:
     event_changed.connect(forget_withdrawal)
     event_changed.connect(announce_event_change)
     event_page_shown.connect(registration_page_context)
+    event_page_shown.connect(materials_page_context)
     organiser_event_page_shown.connect(organiser_page_context)
     talk_deleted.connect(record_deleted_talk)
     register_job("expire seat offers", expire_seat_offers)

@@ -423,3 +423,13 @@ async def admin(db: AsyncSession):
 @pytest.fixture
 async def token(db: AsyncSession, organiser) -> str:
     return await make_token(db, organiser)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _route_table() -> None:
+    """Links built without a request (services, mail) read the table create_app installs (web/urls.py); a test
+    that calls a service before any app exists gets the same table."""
+    from events_app.routes import build_route_table
+    from events_app.web.urls import use_routes
+
+    use_routes(build_route_table(Settings()))

@@ -21,6 +21,7 @@ from events_app.web.auth import (
     start_session,
 )
 from events_app.web.forms import form_page, read_form
+from events_app.web.urls import redirect_to
 
 # Per client address; counted in Redis across processes when EVENTS_REDIS_URL is set, else per process.
 # Counters are a cache that is safe to lose.
@@ -46,7 +47,7 @@ class LoginPages(Controller):
     async def login_form(self, next: str | None = None) -> Template:
         return form_page("accounts/login.html", values={"next": safe_next(next)})
 
-    @post("/login", middleware=[login_rate_limit.middleware])
+    @post("/login", middleware=[login_rate_limit.middleware], name="login_submit")
     async def login(self, request: Request, accounts: AccountService) -> Template | Redirect:
         values = await read_form(request)
         account = await accounts.authenticate(values.get("email", ""), values.get("password", ""))
@@ -61,7 +62,7 @@ class LoginPages(Controller):
         start_session(request, account)  # a fresh session on login: no fixation
         return Redirect(path=safe_next(values.get("next")))
 
-    @post("/logout")
+    @post("/logout", name="logout")
     async def logout(self, request: Request, accounts: AccountService, db_session: AsyncSession) -> Redirect:
         # A copy of the cookie must not outlive the logout: end every session of the account. A cookie that is
         # no longer valid changes nothing.
@@ -69,7 +70,7 @@ class LoginPages(Controller):
         if account is not None:
             await accounts.end_sessions(account)
         request.clear_session()
-        return Redirect(path="/")
+        return redirect_to("home")
 
 
 class AccountPages(Controller):
@@ -93,20 +94,20 @@ class AccountPages(Controller):
     async def account_page(self, accounts: AccountService, organiser: Account) -> Template:
         return await self._page(accounts, organiser)
 
-    @post("/tokens")
+    @post("/tokens", name="token_create")
     async def create_token(self, request: Request, accounts: AccountService, organiser: Account) -> Template:
         form = await read_form(request)
         token = await accounts.create_token(organiser, form.get("name", ""))
         # Shown once, on this response only; it is stored hashed.
         return await self._page(accounts, organiser, new_token=token)
 
-    @post("/tokens/{token_id:int}/revoke")
+    @post("/tokens/{token_id:int}/revoke", name="token_revoke")
     async def revoke_token(self, request: Request, token_id: int, accounts: AccountService, organiser: Account) -> Redirect:
         if await accounts.revoke_token(organiser, token_id):
             flash(request, _("Token revoked."), "success")
-        return Redirect(path="/organiser/account")
+        return redirect_to("account")
 
-    @post("/password")
+    @post("/password", name="change_password")
     async def change_password(self, request: Request, accounts: AccountService, organiser: Account) -> Template | Redirect:
         form = await read_form(request)
         if await accounts.authenticate(organiser.email, form.get("current_password", "")) is None:
@@ -117,14 +118,14 @@ class AccountPages(Controller):
             return await self._page(accounts, organiser, errors={"new_password": exc.errors["password"]})
         start_session(request, organiser)  # every other session has ended; this one goes on
         flash(request, _("Password changed. You are logged out on every other device."), "success")
-        return Redirect(path="/organiser/account")
+        return redirect_to("account")
 
-    @post("/sessions/end")
+    @post("/sessions/end", name="account_other_sessions_end")
     async def end_other_sessions(self, request: Request, accounts: AccountService, organiser: Account) -> Redirect:
         await accounts.end_sessions(organiser)
         start_session(request, organiser)
         flash(request, _("You are logged out on every other device."), "success")
-        return Redirect(path="/organiser/account")
+        return redirect_to("account")
 
 
 class AdminAccountPages(Controller):
@@ -138,7 +139,7 @@ class AdminAccountPages(Controller):
         require_admin(organiser)
         return form_page("accounts/list.html", accounts=await accounts.all_accounts(), values={})
 
-    @post("/")
+    @post("/", name="account_create")
     async def create_account(self, request: Request, accounts: AccountService, organiser: Account) -> Template | Redirect:
         require_admin(organiser)
         form = await read_form(request)
@@ -153,17 +154,17 @@ class AdminAccountPages(Controller):
             return form_page("accounts/list.html", errors={exc.field: exc.message},
                              accounts=await accounts.all_accounts(), values=form)
         flash(request, _("Account created."), "success")
-        return Redirect(path="/organiser/accounts")
+        return redirect_to("accounts")
 
-    @post("/{account_id:int}/active")
+    @post("/{account_id:int}/active", name="account_active")
     async def toggle_active(self, request: Request, account_id: int, accounts: AccountService, organiser: Account) -> Redirect:
         require_admin(organiser)
         account = await accounts.get(account_id)
         if account.id != organiser.id:
             await accounts.set_active(account, not account.is_active)
-        return Redirect(path="/organiser/accounts")
+        return redirect_to("accounts")
 
-    @post("/{account_id:int}/sessions/end")
+    @post("/{account_id:int}/sessions/end", name="account_sessions_end")
     async def end_sessions(self, request: Request, account_id: int, accounts: AccountService,
                            organiser: Account) -> Redirect:
         """An admin's "log out everywhere" (a lost laptop, a shared computer): every session of the account ends,
@@ -172,7 +173,7 @@ class AdminAccountPages(Controller):
         account = await accounts.get(account_id)
         await accounts.end_sessions(account)
         flash(request, _("%(email)s is logged out everywhere.", email=account.email), "success")
-        return Redirect(path="/organiser/accounts")
+        return redirect_to("accounts")
 
 
 route_handlers = [LoginPages, AccountPages, AdminAccountPages]

@@ -23,6 +23,7 @@ from events_app.calendar.zones import build_vtimezone
 from events_app.core.i18n import gettext as _
 from events_app.events.models import Event, EventStatus
 from events_app.settings import Settings
+from events_app.web.urls import absolute_url
 
 PRODID = "-//International Programme//events_app//EN"
 END_OF_CALENDAR = b"END:VCALENDAR\r\n"
@@ -104,7 +105,7 @@ def talk_uid(talk_id: int, settings: Settings) -> str:
 
 
 def event_page_url(slug: str, settings: Settings) -> str:
-    return f"{settings.base_url}/events/{slug}"
+    return absolute_url("event", slug=slug, base_url=settings.base_url)
 
 
 def organizer_address(event: Event | None, settings: Settings) -> vCalAddress:

@@ -5,18 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from icalendar import Calendar
 from litestar import Controller, Litestar, Request, Response, route
-from litestar.enums import HttpMethod
 from litestar.exceptions import NotFoundException
-from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,44 +37,14 @@ from events_app.events.models import Event, EventKind, EventStatus, Series, kind
 from events_app.settings import Settings
 from events_app.speakers.access import is_public_person
 from events_app.speakers.models import Person
+from events_app.web.conditional_get import CACHEABLE_METHODS, conditional_response
+from events_app.web.file_routes import FileRoute
 from events_app.web.forms import CSRF_EXEMPT
 
 # Part of every ETag: bump it when the builder's output changes, so clients refetch after a deploy.
 BUILD_VERSION = "2"
 CACHE_ENTRIES = 50_000  # ~1 KB each: enough for every event of a large programme in every language
 CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
-
-# ---- public URLs ----------------------------------------------------------------------------------------------
-# Litestar routes whole path segments, and "/events/{slug}" is the event page, so "/events/{slug}.ics" cannot
-# be a route of its own. The feed URLs are rewritten to internal routes before routing; public URLs stay.
-FEED_PATH = re.compile(r"^/(events|series|speakers)/([^/]+)\.ics$")
-# A registrant's own feed: /my/calendar/{token}.ics (served by registration/controllers.py).
-PERSONAL_FEED_PATH = re.compile(r"^/my/calendar/([^/]+)\.ics$")
-INTERNAL_PREFIX = "/calendar-feeds"
-
-
-class FeedPaths:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":  # type: ignore[comparison-overlap]  # ScopeType is a str enum; equal at run time
-            match = FEED_PATH.match(scope["path"])
-            if match:
-                # In place, not a copy: Litestar's before-send hook (which commits and closes the request's
-                # database session) holds the scope object it was given.
-                scope["path"] = f"{INTERNAL_PREFIX}/{match[1]}/{match[2]}"
-            else:
-                match = PERSONAL_FEED_PATH.match(scope["path"])
-                if match:
-                    scope["path"] = f"{INTERNAL_PREFIX}/my/{match[1]}"
-        await self.app(scope, receive, send)
-
-
-def serve_feed_paths(app: Litestar) -> Litestar:
-    """Installs the rewrite in front of Litestar's router (middleware would run after routing)."""
-    app.asgi_handler = FeedPaths(app.asgi_handler)
-    return app
 
 
 # ---- the cache ------------------------------------------------------------------------------------------------
@@ -212,24 +178,6 @@ def _etag(feed: str, validator: Sequence) -> str:
     return f'"{digest.hexdigest()}"'
 
 
-def _not_modified(request: Request, etag: str, last_modified: dt.datetime | None) -> bool:
-    # RFC 9110 13.2.2: If-None-Match decides when present; If-Modified-Since only without it.
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return "*" in tags or etag in tags
-    if_modified_since = request.headers.get("if-modified-since")
-    if if_modified_since and last_modified is not None:
-        try:
-            since = parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return False
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=dt.UTC)
-        return last_modified.replace(microsecond=0) <= since
-    return False
-
-
 async def conditional_feed(
     request: Request,
     session: AsyncSession,
@@ -252,9 +200,7 @@ async def conditional_feed(
     if changed_at is not None:
         changed_at = changed_at if changed_at.tzinfo else changed_at.replace(tzinfo=dt.UTC)
         last_modified = max(last_modified, changed_at) if last_modified is not None else changed_at
-    etag = _etag(feed, validator)
     headers = {
-        "ETag": etag,
         "Cache-Control": f"{'private' if private else 'public'}, max-age={settings.calendar_refresh_seconds}",
         # Labels in descriptions follow the language (?lang=, cookie, Accept-Language).
         "Vary": "Accept-Language, Cookie",
@@ -263,29 +209,35 @@ async def conditional_feed(
         # A department's web page may show the programme with a JavaScript calendar. Never on a personal feed:
         # its address is its only secret, and no other site needs to read it.
         headers["Access-Control-Allow-Origin"] = "*"
-    if last_modified is not None:
-        headers["Last-Modified"] = format_datetime(last_modified.astimezone(dt.UTC), usegmt=True)
-    if _not_modified(request, etag, last_modified):
-        return Response(content=b"", status_code=304, headers=headers)
-    # Identical concurrent misses (same feed, same ETag, which includes the language) are built once.
-    body = await feed_flights(request.app).run(etag, render)
-    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    headers["Content-Type"] = CALENDAR_MEDIA_TYPE
-    if request.method == HttpMethod.HEAD:
-        headers["Content-Length"] = str(len(body))
-        body = b""
-    return Response(content=body, headers=headers, media_type=CALENDAR_MEDIA_TYPE)
+    etag = _etag(feed, validator)
+    return await conditional_response(
+        request, etag=etag, last_modified=last_modified, media_type=CALENDAR_MEDIA_TYPE, headers=headers,
+        # Identical concurrent misses (same feed, same ETag, which includes the language) are built once.
+        render=lambda: feed_flights(request.app).run(etag, render),
+        # Exactly this type: Litestar would add a second charset to the media type's own.
+        body_headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Type": CALENDAR_MEDIA_TYPE},
+    )
 
 
 # ---- routes ---------------------------------------------------------------------------------------------------
-FEED_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+async def _events_feed(
+    request: Request, session: AsyncSession, settings: Settings, scope: FeedScope, now: dt.datetime,
+    *, name: str, description: str, feed: str, filename: str,
+) -> Response:
+    async def render() -> bytes:
+        return await render_events_feed(
+            session, scope, name=name, description=description, settings=settings, now=now,
+            cache=feed_cache(request.app),
+        )
+
+    return await conditional_feed(request, session, settings, feed=feed, filename=filename, now=now, render=render)
 
 
 class CalendarFeeds(Controller):
     include_in_schema = False
     opt = CSRF_EXEMPT  # read-only and publicly cached: no CSRF cookie may be set on them
 
-    @route("/calendar.ics", http_method=FEED_METHODS, name="calendar_feed")
+    @route("/calendar.ics", http_method=CACHEABLE_METHODS, name="calendar_feed")
     async def all_events(
         self,
         request: Request,
@@ -308,100 +260,95 @@ class CalendarFeeds(Controller):
         name = series_row.title if series_row else _("International Programme")
         if event_kind is not None:
             name = f"{name} – {kind_label(event_kind)}"
-        return await self._events_feed(
+        return await _events_feed(
             request, db_session, settings, scope, now, name=name,
             description=_("Conferences, workshops and invited lectures of the International Programme."),
             feed=f"all:{event_kind}:{series}", filename="calendar.ics",
         )
 
-    @route(f"{INTERNAL_PREFIX}/series/{{slug:str}}", http_method=FEED_METHODS, name="series_feed")
-    async def series_feed(self, request: Request, slug: str, db_session: AsyncSession, settings: Settings) -> Response:
-        now = dt.datetime.now(dt.UTC)
-        series = await db_session.scalar(select(Series).where(Series.slug == slug))
-        if series is None:
-            raise NotFoundException("No such series.")
-        return await self._events_feed(
-            request, db_session, settings, FeedScope(series_id=series.id), now, name=series.title,
-            description=series.description or series.title, feed=f"series:{series.id}", filename=f"{slug}.ics",
-        )
 
-    async def _events_feed(
-        self, request: Request, session: AsyncSession, settings: Settings, scope: FeedScope, now: dt.datetime,
-        *, name: str, description: str, feed: str, filename: str,
-    ) -> Response:
-        async def render() -> bytes:
-            return await render_events_feed(
-                session, scope, name=name, description=description, settings=settings, now=now,
-                cache=feed_cache(request.app),
-            )
+# The other feeds are files named after a page (/series/{slug}.ics beside /series/{slug}): served on the page's
+# route, which hands them over by suffix (web/file_routes.py); the composition root registers `feed_files`.
+async def series_feed(request: Request, slug: str, db_session: AsyncSession) -> Response:
+    settings: Settings = request.app.state.settings
+    now = dt.datetime.now(dt.UTC)
+    series = await db_session.scalar(select(Series).where(Series.slug == slug))
+    if series is None:
+        raise NotFoundException("No such series.")
+    return await _events_feed(
+        request, db_session, settings, FeedScope(series_id=series.id), now, name=series.title,
+        description=series.description or series.title, feed=f"series:{series.id}", filename=f"{slug}.ics",
+    )
 
-        return await conditional_feed(
-            request, session, settings, feed=feed, filename=filename, now=now,
-            render=render,
-        )
 
-    @route(f"{INTERNAL_PREFIX}/events/{{slug:str}}", http_method=FEED_METHODS, name="event_feed")
-    async def event_feed(
-        self, request: Request, slug: str, db_session: AsyncSession, settings: Settings, talks: str | None = None
-    ) -> Response:
-        now = dt.datetime.now(dt.UTC)
-        # One cheap row before the ETag check; a draft is 404 unless it was published and withdrawn, which
-        # answers with its cancellation (as it was when last public).
-        row = (await db_session.execute(
-            select(Event.id, Event.status, Event.title, Event.summary, Event.timezone,
-                   WithdrawnEvent.summary.label("withdrawn_summary"))
-            .outerjoin(WithdrawnEvent, WithdrawnEvent.event_id == Event.id)
-            .where(Event.slug == slug)
-        )).first()
-        if row is None or (row.status == EventStatus.DRAFT and row.withdrawn_summary is None):
+async def event_feed(request: Request, slug: str, db_session: AsyncSession) -> Response:
+    """?talks=0: the event alone (the page's "Download (.ics)"); by default with its programme."""
+    settings: Settings = request.app.state.settings
+    talks = request.query_params.get("talks")
+    now = dt.datetime.now(dt.UTC)
+    # One cheap row before the ETag check; a draft is 404 unless it was published and withdrawn, which
+    # answers with its cancellation (as it was when last public).
+    row = (await db_session.execute(
+        select(Event.id, Event.status, Event.title, Event.summary, Event.timezone,
+               WithdrawnEvent.summary.label("withdrawn_summary"))
+        .outerjoin(WithdrawnEvent, WithdrawnEvent.event_id == Event.id)
+        .where(Event.slug == slug)
+    )).first()
+    if row is None or (row.status == EventStatus.DRAFT and row.withdrawn_summary is None):
+        raise NotFoundException("No such event.")
+    with_talks = (talks or "1").lower() not in {"0", "false", "no", "off"}
+    if row.status == EventStatus.DRAFT:
+        name = description = row.withdrawn_summary
+    else:
+        name, description = row.title, row.summary or row.title
+
+    async def render() -> bytes:
+        event = (await event_entries(db_session, [row.id], now)).get(row.id)
+        if event is None:  # withdrawn or published again between the two queries
             raise NotFoundException("No such event.")
-        with_talks = (talks or "1").lower() not in {"0", "false", "no", "off"}
-        if row.status == EventStatus.DRAFT:
-            name = description = row.withdrawn_summary
-        else:
-            name, description = row.title, row.summary or row.title
-
-        async def render() -> bytes:
-            event = (await event_entries(db_session, [row.id], now)).get(row.id)
-            if event is None:  # withdrawn or published again between the two queries
-                raise NotFoundException("No such event.")
-            entries, tombstones = await programme_entries(db_session, event, now, with_talks=with_talks)
-            calendar = build.feed_calendar(name=name, description=description, settings=settings, zone=event.timezone)
-            return await render_entries(
-                db_session, calendar, entries, settings=settings, cache=feed_cache(request.app), tombstones=tombstones
-            )
-
-        return await conditional_feed(
-            request, db_session, settings, feed=f"event:{row.id}:{with_talks}", filename=f"{slug}.ics",
-            now=now, render=render,
+        entries, tombstones = await programme_entries(db_session, event, now, with_talks=with_talks)
+        calendar = build.feed_calendar(name=name, description=description, settings=settings, zone=event.timezone)
+        return await render_entries(
+            db_session, calendar, entries, settings=settings, cache=feed_cache(request.app), tombstones=tombstones
         )
 
-    @route(f"{INTERNAL_PREFIX}/speakers/{{ident:str}}", http_method=FEED_METHODS, name="speaker_feed")
-    async def speaker_feed(self, request: Request, ident: str, db_session: AsyncSession, settings: Settings) -> Response:
-        now = dt.datetime.now(dt.UTC)
-        person = await db_session.get(Person, int(ident)) if ident.isdigit() and len(ident) < 19 else None
-        # Public speakers (the one rule in speakers/access.py); and, like a cancelled event, someone whose last
-        # public talk was deleted keeps a feed while it announces the cancellation, so subscribers see it.
-        if person is None or not (
-            await is_public_person(db_session, person.id)
-            or await recent_tombstones(db_session, now, person_id=person.id)
-        ):
-            raise NotFoundException("No such speaker.")
+    return await conditional_feed(
+        request, db_session, settings, feed=f"event:{row.id}:{with_talks}", filename=f"{slug}.ics",
+        now=now, render=render,
+    )
 
-        async def render() -> bytes:
-            entries, tombstones = await speaker_entries(db_session, person.id, now)
-            calendar = build.feed_calendar(
-                name=person.display_name, description=_("Talks by %(name)s", name=person.display_name),
-                settings=settings, zone=_main_zone([e for e in entries if e.kind == "talk"]),
-            )
-            return await render_entries(
-                db_session, calendar, entries, settings=settings, cache=feed_cache(request.app), tombstones=tombstones
-            )
 
-        return await conditional_feed(
-            request, db_session, settings, feed=f"speaker:{person.id}", filename=f"speaker-{person.id}.ics",
-            now=now, render=render,
+async def speaker_feed(request: Request, ident: str, db_session: AsyncSession) -> Response:
+    settings: Settings = request.app.state.settings
+    now = dt.datetime.now(dt.UTC)
+    person = await db_session.get(Person, int(ident)) if ident.isdigit() and len(ident) < 19 else None
+    # Public speakers (the one rule in speakers/access.py); and, like a cancelled event, someone whose last
+    # public talk was deleted keeps a feed while it announces the cancellation, so subscribers see it.
+    if person is None or not (
+        await is_public_person(db_session, person.id)
+        or await recent_tombstones(db_session, now, person_id=person.id)
+    ):
+        raise NotFoundException("No such speaker.")
+
+    async def render() -> bytes:
+        entries, tombstones = await speaker_entries(db_session, person.id, now)
+        calendar = build.feed_calendar(
+            name=person.display_name, description=_("Talks by %(name)s", name=person.display_name),
+            settings=settings, zone=_main_zone([e for e in entries if e.kind == "talk"]),
         )
+        return await render_entries(
+            db_session, calendar, entries, settings=settings, cache=feed_cache(request.app), tombstones=tombstones
+        )
+
+    return await conditional_feed(
+        request, db_session, settings, feed=f"speaker:{person.id}", filename=f"speaker-{person.id}.ics",
+        now=now, render=render,
+    )
 
 
 route_handlers = [CalendarFeeds]
+feed_files = [
+    FileRoute(name="event_feed", route="event", suffix=".ics", serve=event_feed),
+    FileRoute(name="series_feed", route="series", suffix=".ics", serve=series_feed),
+    FileRoute(name="speaker_feed", route="speaker", suffix=".ics", serve=speaker_feed),
+]

@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from jinja2 import pass_context
 
+from events_app.web.urls import url_path
+
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 OUTLOOK_COMPOSE = "https://outlook.live.com/calendar/0/action/compose"
 # Subscriptions (the calendar polls the feed), not one-off copies of an event.
@@ -32,21 +34,20 @@ class CalendarLinks:
         return "webcal://" + self.https(path).split("://", 1)[1]
 
     def event_feed(self, event: Any) -> str:
-        return f"/events/{event.slug}.ics"
+        return url_path("event_feed", slug=event.slug)
 
     def event_download(self, event: Any) -> str:
-        return f"/events/{event.slug}.ics?talks=0"
+        return url_path("event_feed", slug=event.slug, talks=0)
 
     def series_feed(self, series: Any) -> str:
-        return f"/series/{series.slug}.ics"
+        return url_path("series_feed", slug=series.slug)
 
     def speaker_feed(self, person: Any) -> str:
-        return f"/speakers/{person.id}.ics"
+        return url_path("speaker_feed", person_id=person.id)
 
     def all_events_feed(self, kind: str | None = None, series: str | None = None) -> str:
         """The programme feed, optionally of one kind and one series (the listing's filters)."""
-        query = urlencode({key: value for key, value in (("kind", kind), ("series", series)) if value})
-        return f"/calendar.ics?{query}" if query else "/calendar.ics"
+        return url_path("calendar_feed", kind=kind or None, series=series or None)
 
     def google_subscribe(self, path: str) -> str:
         # Google Calendar's "add by URL" page, which subscribes (polls) rather than importing once.
@@ -56,7 +57,7 @@ class CalendarLinks:
         return f"{OUTLOOK_SUBSCRIBE}?{urlencode({'url': self.https(path), 'name': name})}"
 
     def _details(self, event: Any) -> str:
-        page = self.https(f"/events/{event.slug}")
+        page = self.https(url_path("event", slug=event.slug))
         # A meeting link kept for registered attendees stays out of what any visitor can copy into a calendar.
         online = "" if getattr(event, "online_url_private", False) else event.online_url
         return "\n\n".join(part for part in (event.summary, online, page) if part)

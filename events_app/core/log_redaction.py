@@ -15,9 +15,8 @@ import re
 REDACTED = "[redacted]"
 
 # Private-link paths, anchored at the start so organiser pages (`/organiser/events/x/registrations/3/...`)
-# keep their ids. `/calendar-feeds/my/` is the internal route a personal feed is rewritten to before routing,
-# which is what uvicorn logs.
-_PRIVATE_PATH = re.compile(r"^(/registrations/|/invitations/|/my/calendar/|/calendar-feeds/my/)[^/?#]+")
+# keep their ids.
+_PRIVATE_PATH = re.compile(r"^(/registrations/|/invitations/|/my/calendar/)[^/?#]+")
 _PRIVATE_QUERY = re.compile(r"(?i)(^|[?&])(token|code|key)=[^&#]*")
 
 

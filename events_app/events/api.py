@@ -49,7 +49,7 @@ class EventApi(Controller):
         "maybe_account": Provide(provide_optional_api_account),
     }
 
-    @get("/", summary="List events (public: published and cancelled; with a token also your drafts)")
+    @get("/", summary="List events (public: published and cancelled; with a token also your drafts)", name="api_list_events")
     async def list_events(
         self,
         events: EventService,
@@ -72,13 +72,13 @@ class EventApi(Controller):
         items = [event_out(e, settings.base_url) for e in rows]
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Create an event (you become its manager)")
+    @post("/", status_code=HTTP_201_CREATED, summary="Create an event (you become its manager)", name="api_create_event")
     async def create_event(self, data: EventIn, events: EventService, account: Account, settings: Settings) -> EventOut:
         fields = provided_fields(data)
         event = await events.create_event(fields, creator=account)
         return event_out(event, settings.base_url, with_talks=True, private=True)
 
-    @get("/{slug:str}", summary="One event with its programme")
+    @get("/{slug:str}", summary="One event with its programme", name="api_get_event")
     async def get_event(
         self, slug: str, events: EventService, maybe_account: Account | None, settings: Settings
     ) -> EventOut:
@@ -86,7 +86,7 @@ class EventApi(Controller):
         private = maybe_account is not None and may_manage_event(maybe_account, event)
         return event_out(event, settings.base_url, with_talks=True, private=private)
 
-    @patch("/{slug:str}", summary="Change some fields (publish, unpublish or cancel with `status`)")
+    @patch("/{slug:str}", summary="Change some fields (publish, unpublish or cancel with `status`)", name="api_update_event")
     async def update_event(
         self, slug: str, data: EventPatch, events: EventService, account: Account, settings: Settings
     ) -> EventOut:
@@ -94,15 +94,15 @@ class EventApi(Controller):
         event = await events.update_event(event, provided_fields(data), by=account)
         return event_out(event, settings.base_url, with_talks=True, private=True)
 
-    @post("/{slug:str}/publish", status_code=200)
+    @post("/{slug:str}/publish", status_code=200, name="api_publish")
     async def publish(self, slug: str, events: EventService, account: Account, settings: Settings) -> EventOut:
         return await self._set_status(slug, EventStatus.PUBLISHED, events, account, settings)
 
-    @post("/{slug:str}/unpublish", status_code=200)
+    @post("/{slug:str}/unpublish", status_code=200, name="api_unpublish")
     async def unpublish(self, slug: str, events: EventService, account: Account, settings: Settings) -> EventOut:
         return await self._set_status(slug, EventStatus.DRAFT, events, account, settings)
 
-    @post("/{slug:str}/cancel", status_code=200)
+    @post("/{slug:str}/cancel", status_code=200, name="api_cancel")
     async def cancel(self, slug: str, events: EventService, account: Account, settings: Settings) -> EventOut:
         return await self._set_status(slug, EventStatus.CANCELLED, events, account, settings)
 
@@ -117,7 +117,7 @@ class SeriesApi(Controller):
     tags = ["series"]
     dependencies = {"series_service": Provide(provide_series_service), "account": Provide(provide_api_account)}
 
-    @get("/")
+    @get("/", name="api_list_series")
     async def list_series(
         self,
         series_service: SeriesService,
@@ -132,18 +132,18 @@ class SeriesApi(Controller):
             items=[series_out(s, settings.base_url) for s in rows], limit=limit, offset=offset, total=total
         )
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, name="api_create_series")
     async def create_series(
         self, data: SeriesIn, series_service: SeriesService, account: Account, settings: Settings
     ) -> SeriesOut:
         series = await series_service.create_series(provided_fields(data), creator=account)
         return series_out(series, settings.base_url)
 
-    @get("/{slug:str}")
+    @get("/{slug:str}", name="api_get_series")
     async def get_series(self, slug: str, series_service: SeriesService, settings: Settings) -> SeriesOut:
         return series_out(await series_service.by_slug(slug), settings.base_url)
 
-    @patch("/{slug:str}")
+    @patch("/{slug:str}", name="api_update_series")
     async def update_series(
         self, slug: str, data: SeriesPatch, series_service: SeriesService, account: Account, settings: Settings
     ) -> SeriesOut:

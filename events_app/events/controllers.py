@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post, route
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.plugins.flash import flash
@@ -27,8 +28,10 @@ from events_app.events.services import (
 from events_app.events.signals import event_page_shown, organiser_event_page_shown
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
+from events_app.web.file_routes import PAGE_OR_FILE, serve_file
 from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
 from events_app.web.params import Page, SearchText
+from events_app.web.urls import redirect_to
 
 PAGE_SIZE = 20
 
@@ -93,18 +96,26 @@ class PublicEventPages(Controller):
             },
         )
 
-    @get("/events/{slug:str}", name="event")
-    async def event_page(self, request: Request, slug: str, events: EventService, settings: Settings) -> Template:
+    # /events/{slug}.ics and /series/{slug}.ics are served on these routes too (web/file_routes.py).
+    @route("/events/{slug:str}", http_method=PAGE_OR_FILE, name="event")
+    async def event_page(self, request: Request, slug: str, events: EventService,
+                         settings: Settings) -> Template | Response:
+        if (file := await serve_file(request, slug, events.repository.session)) is not None:
+            return file
         event = await events.public_event(slug)
         listing = await events.programme_listing(event, limit=settings.event_page_talk_limit)
         context: dict[str, Any] = {"event": event, "talks": listing.talks, "speakers": listing.speakers,
-                                   "programme_size": 0 if listing.listed else listing.size}
+                                   "programme_size": 0 if listing.listed else listing.size,
+                                   "past": event.ends_at <= dt.datetime.now(dt.UTC)}
         for contribution in await event_page_shown.send(events.repository.session, event=event, settings=settings):
             context.update(contribution)
         return Template(template_name="events/detail.html", context=context)
 
-    @get("/series/{slug:str}", name="series")
-    async def series_page(self, slug: str, events: EventService, series_service: SeriesService) -> Template:
+    @route("/series/{slug:str}", http_method=PAGE_OR_FILE, name="series")
+    async def series_page(self, request: Request, slug: str, events: EventService,
+                          series_service: SeriesService) -> Template | Response:
+        if (file := await serve_file(request, slug, events.repository.session)) is not None:
+            return file
         series = await series_service.by_slug(slug)
         upcoming, _ = await events.search(EventFilters(series=slug, limit=100))
         past, _ = await events.search(EventFilters(series=slug, past=True, limit=100))
@@ -202,7 +213,7 @@ class OrganiserEventPages(Controller):
     async def new_event(self, series_service: SeriesService, organiser: Account) -> Template:
         return await self._form(series_service, organiser)
 
-    @post("/events/new")
+    @post("/events/new", name="event_create")
     async def create_event(
         self, request: Request, events: EventService, series_service: SeriesService, organiser: Account
     ) -> Template | Redirect:
@@ -216,7 +227,7 @@ class OrganiserEventPages(Controller):
             return await self._form(series_service, organiser, values=values, errors={exc.field: exc.message})
         flash(request, _("Event created as a draft. Publish it when it is ready."), "success")
         flash_wall_time_warnings(request, data, event.timezone)
-        return Redirect(path=f"/organiser/events/{event.slug}")
+        return redirect_to("event_manage", slug=event.slug)
 
     @get("/events/{slug:str}", name="event_manage")
     async def manage_event(self, slug: str, events: EventService, organiser: Account) -> Template:
@@ -231,7 +242,7 @@ class OrganiserEventPages(Controller):
         event = await events.managed_by_slug(slug, organiser)
         return await self._form(series_service, organiser, event=event)
 
-    @post("/events/{slug:str}/edit")
+    @post("/events/{slug:str}/edit", name="event_update")
     async def update_event(
         self, request: Request, slug: str, events: EventService, series_service: SeriesService, organiser: Account
     ) -> Template | Redirect:
@@ -244,9 +255,9 @@ class OrganiserEventPages(Controller):
             return await self._form(series_service, organiser, event=event, values=values, errors=exc.errors)
         flash(request, _("Changes saved."), "success")
         flash_wall_time_warnings(request, data, event.timezone)
-        return Redirect(path=f"/organiser/events/{slug}")
+        return redirect_to("event_manage", slug=slug)
 
-    @post("/events/{slug:str}/status")
+    @post("/events/{slug:str}/status", name="event_status")
     async def change_status(self, request: Request, slug: str, events: EventService, organiser: Account) -> Redirect:
         event = await events.managed_by_slug(slug, organiser)
         form = await read_form(request)
@@ -261,9 +272,9 @@ class OrganiserEventPages(Controller):
             EventStatus.CANCELLED: _("The event is cancelled. It stays visible, marked as cancelled."),
         }
         flash(request, messages[status], "success")
-        return Redirect(path=f"/organiser/events/{slug}")
+        return redirect_to("event_manage", slug=slug)
 
-    @post("/events/{slug:str}/managers")
+    @post("/events/{slug:str}/managers", name="event_manager_add")
     async def add_manager(
         self, request: Request, slug: str, events: EventService, organiser: Account, db_session: AsyncSession
     ) -> Redirect:
@@ -278,7 +289,7 @@ class OrganiserEventPages(Controller):
         else:
             await events.add_manager(event, account)
             flash(request, _("%(name)s can now manage this event.", name=account.email), "success")
-        return Redirect(path=f"/organiser/events/{slug}")
+        return redirect_to("event_manage", slug=slug)
 
     # ---- series -------------------------------------------------------------------------------------------
     @get("/series", name="series_list")
@@ -291,7 +302,7 @@ class OrganiserEventPages(Controller):
     async def new_series(self) -> Template:
         return form_page("organiser/series_form.html", series=None, values={})
 
-    @post("/series/new")
+    @post("/series/new", name="series_create")
     async def create_series(self, request: Request, series_service: SeriesService,
                             organiser: Account) -> Template | Redirect:
         values = await read_form(request)
@@ -301,7 +312,7 @@ class OrganiserEventPages(Controller):
         except ValidationFailed as exc:
             return form_page("organiser/series_form.html", errors=exc.errors, series=None, values=values)
         flash(request, _("Series created."), "success")
-        return Redirect(path="/organiser/series")
+        return redirect_to("series_list")
 
     @get("/series/{slug:str}/edit", name="series_edit")
     async def edit_series(self, slug: str, series_service: SeriesService, organiser: Account) -> Template:
@@ -311,7 +322,7 @@ class OrganiserEventPages(Controller):
             "organiser/series_form.html", series=series, values={"title": series.title, "description": series.description}
         )
 
-    @post("/series/{slug:str}/edit")
+    @post("/series/{slug:str}/edit", name="series_update")
     async def update_series(self, request: Request, slug: str, series_service: SeriesService,
                             organiser: Account) -> Template | Redirect:
         series = await series_service.by_slug(slug)
@@ -322,7 +333,7 @@ class OrganiserEventPages(Controller):
         except ValidationFailed as exc:
             return form_page("organiser/series_form.html", errors=exc.errors, series=series, values=values)
         flash(request, _("Changes saved."), "success")
-        return Redirect(path="/organiser/series")
+        return redirect_to("series_list")
 
 
 route_handlers = [PublicEventPages, OrganiserEventPages]

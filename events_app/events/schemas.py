@@ -9,6 +9,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from events_app.events.models import Event, Series
 from events_app.schedule.models import Talk
 from events_app.speakers.schemas import PersonPublic, person_public
+from events_app.web.urls import absolute_url
 
 Kind = Annotated[str, Meta(examples=["conference", "workshop", "lecture"])]
 
@@ -115,7 +116,7 @@ class EventPatch(Struct, forbid_unknown_fields=True):
 
 def series_out(series: Series, base_url: str) -> SeriesOut:
     return SeriesOut(slug=series.slug, title=series.title, description=series.description,
-                     url=f"{base_url}/series/{series.slug}")
+                     url=absolute_url("series", slug=series.slug, base_url=base_url))
 
 
 def talk_out(talk: Talk, zone: str, *, private: bool = False) -> TalkOut:
@@ -158,7 +159,7 @@ def event_out(event: Event, base_url: str, *, with_talks: bool = False, private:
         series=event.series.slug if event.series else None,
         partners=list(event.partners or []),
         revision=event.revision,
-        url=f"{base_url}/events/{event.slug}",
+        url=absolute_url("event", slug=event.slug, base_url=base_url),
         created_at=event.created_at,
         updated_at=event.updated_at,
         geo_lat=event.geo_lat,

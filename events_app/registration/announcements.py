@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
-from events_app.core.i18n import current_locale
+from events_app.core.i18n import current_locale, speaking
 from events_app.core.i18n import gettext as _
 from events_app.core.validation import Errors, clean_text
 from events_app.events.models import Event
@@ -387,6 +387,18 @@ async def list_for_event(session: AsyncSession, event: Event) -> list[tuple[Anno
         sent = c.get(OutboxStatus.SENT, 0) if c else row.recipient_count
         result.append((row, Progress(queued=queued, sent=sent, failed=failed, dropped=dropped)))
     return result
+
+
+def materials_online_draft(settings: Settings, event: Event) -> Draft:
+    """The one-click "materials are online" message to every confirmed attendee, in both languages."""
+    page = f"{settings.base_url}/events/{event.slug}"
+    versions = {}
+    for lang in ("en", "zh"):
+        with speaking(lang):
+            versions[f"subject_{lang}"] = _("Slides and recordings of {event} are online")
+            versions[f"body_{lang}"] = _("Dear {name},\n\nthe slides, documents and recordings of {event} are now "
+                                         "online: %(page)s\n\nThank you for coming.", page=page)
+    return Draft(audience=AnnouncementAudience.CONFIRMED.value, question_key="", question_value="", **versions)
 
 
 async def organiser_page_context(session: AsyncSession, *, event: Event, **_: Any) -> dict[str, Any]:

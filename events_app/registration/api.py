@@ -42,7 +42,7 @@ class RegistrationApi(Controller):
           summary="Register for an event (public, no token); the outcome and the private link are e-mailed",
           description="Answers 202 the same way whether or not the address was registered for the event "
                       "already (then its link is e-mailed again, at most once an hour). The status (confirmed, "
-                      "pending, waitlisted) and the private manage link go only to the address.")
+                      "pending, waitlisted) and the private manage link go only to the address.", name="api_register")
     async def register(self, slug: str, data: RegistrationIn, registrations: RegistrationService
                        ) -> RegistrationReceived:
         event, row = await registrations.event_for_registration(slug)
@@ -60,7 +60,7 @@ class RegistrationApi(Controller):
     async def _event(self, slug: str, account: Account, registrations: RegistrationService) -> Event:
         return await EventService(session=registrations.session).managed_by_slug(slug, account)
 
-    @get("/registrations", summary="List registrations (organisers)")
+    @get("/registrations", summary="List registrations (organisers)", name="api_list_registrations")
     async def list_registrations(
         self, slug: str, registrations: RegistrationService, account: Account, status: str | None = None,
         q: SearchText = None,
@@ -69,7 +69,7 @@ class RegistrationApi(Controller):
         return [registration_out(r, p) for r, p in await registrations.list_for_event(event, status=status, q=q)]
 
     @get("/registrations/export", summary="Registrations as CSV (UTF-8 with BOM, for Excel)",
-         media_type="text/csv; charset=utf-8")
+         media_type="text/csv; charset=utf-8", name="api_export")
     async def export(self, slug: str, registrations: RegistrationService, account: Account) -> Response[str]:
         event = await self._event(slug, account, registrations)
         return Response(
@@ -78,7 +78,7 @@ class RegistrationApi(Controller):
         )
 
     @post("/registrations/{registration_id:int}/{action:str}", status_code=200,
-          summary="approve, reject, cancel or promote (move from the waitlist) one registration")
+          summary="approve, reject, cancel or promote (move from the waitlist) one registration", name="api_change")
     async def change(
         self, slug: str, registration_id: int, action: str, registrations: RegistrationService, account: Account
     ) -> RegistrationOut:
@@ -95,13 +95,13 @@ class RegistrationApi(Controller):
         registration = await actions[action](registration)
         return registration_out(registration, await registrations.position_of(registration))
 
-    @get("/registration-settings", summary="Registration settings (organisers)")
+    @get("/registration-settings", summary="Registration settings (organisers)", name="api_get_settings")
     async def get_settings(self, slug: str, registrations: RegistrationService, account: Account
                            ) -> RegistrationSettingsOut:
         event = await self._event(slug, account, registrations)
         return settings_out(await registrations.settings_for(event))
 
-    @put("/registration-settings", summary="Change registration settings; a larger capacity promotes at once")
+    @put("/registration-settings", summary="Change registration settings; a larger capacity promotes at once", name="api_put_settings")
     async def put_settings(
         self, slug: str, data: RegistrationSettingsIn, registrations: RegistrationService, account: Account
     ) -> RegistrationSettingsOut:

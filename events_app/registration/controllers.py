@@ -16,8 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.calendar.feeds import (
-    FEED_METHODS,
-    INTERNAL_PREFIX,
     conditional_feed,
     feed_cache,
     render_personal_feed,
@@ -39,8 +37,10 @@ from events_app.registration.outcomes import AlreadyRegistered
 from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
+from events_app.web.file_routes import PAGE_OR_FILE, FileRoute, serve_file_only
 from events_app.web.forms import CSRF_EXEMPT, form_page, read_form
 from events_app.web.params import SearchText
+from events_app.web.urls import redirect_to, url_path
 
 ATTENDEE_FIELDS = ("name", "email", "affiliation", "country")
 
@@ -83,7 +83,7 @@ class PublicRegistrationPages(Controller):
         event, _row = await registrations.event_for_registration(slug)
         return await self._form(registrations, event)
 
-    @post("/events/{slug:str}/register")
+    @post("/events/{slug:str}/register", name="register")
     async def register(self, request: Request, slug: str, registrations: RegistrationService) -> Template:
         event, row = await registrations.event_for_registration(slug)
         questions = list(row.questions or []) if row else []
@@ -117,7 +117,7 @@ class PublicRegistrationPages(Controller):
             calendar_feed=calendar_feed, proven=registration.email_verified_at is not None,
         )
 
-    @post("/registrations/{token:str}/subscription")
+    @post("/registrations/{token:str}/subscription", name="registration_calendar_link")
     async def calendar_link(self, token: str, registrations: RegistrationService) -> Template:
         """Creates the personal feed's address, or replaces it (the old one then answers 404).
 
@@ -125,43 +125,21 @@ class PublicRegistrationPages(Controller):
         registration = await registrations.by_token(token)
         feed_token = await registrations.rotate_calendar_token(registration)
         links = CalendarLinks(registrations.settings.base_url)
-        path = f"/my/calendar/{feed_token}.ics"
+        path = url_path("personal_calendar_feed", token=feed_token)
         return await self._manage_page(registrations, token, registration,
                                        calendar_feed={"https": links.https(path), "webcal": links.webcal(path)})
 
-    @route(f"{INTERNAL_PREFIX}/my/{{feed_token:str}}", http_method=FEED_METHODS, name="personal_calendar_feed",
-           opt=CSRF_EXEMPT)
-    async def personal_feed(self, request: Request, feed_token: str, registrations: RegistrationService) -> Response:
-        """/my/calendar/{token}.ics (rewritten here by calendar.feeds.FeedPaths): the events one person
-        registered for. Public by its unguessable token, so never stored by shared caches."""
-        now = dt.datetime.now(dt.UTC)
-        owner = await registrations.by_calendar_token(feed_token)
-        if owner is None:
-            raise NotFoundException("No such calendar.")
-        rows = await registrations.calendar_feed_registrations(owner, now)
-        # The ETag covers the registrations too: a seat confirmed or given up changes the feed.
-        state = repr([(r.id, r.status.value, r.updated_at.isoformat()) for r in rows]).encode()
-        feed = f"my:{owner.id}:{hashlib.blake2b(state, digest_size=12).hexdigest()}"
-        changed_at = max((r.updated_at for r in rows), default=owner.updated_at)
-        settings = registrations.settings
-
-        async def render() -> bytes:
-            return await render_personal_feed(
-                registrations.session, [(r.event_id, r.status != RegistrationStatus.CONFIRMED) for r in rows],
-                settings=settings, now=now, cache=feed_cache(request.app),
-            )
-
-        return await conditional_feed(
-            request, registrations.session, settings, feed=feed, filename="my-events.ics", now=now, render=render,
-            private=True, changed_at=changed_at,
-        )
+    @route("/my/calendar/{token:str}", http_method=PAGE_OR_FILE, name="my_calendar", opt=CSRF_EXEMPT)
+    async def my_calendar(self, request: Request, token: str, db_session: AsyncSession) -> Response:
+        """Only the file /my/calendar/{token}.ics (personal_feed); no page."""
+        return await serve_file_only(request, token, db_session)
 
     @get("/registrations/{token:str}", name="registration_manage")
     async def manage(self, token: str, registrations: RegistrationService) -> Template:
         registration = await registrations.by_token(token)
         return await self._manage_page(registrations, token, registration)
 
-    @post("/registrations/{token:str}/edit")
+    @post("/registrations/{token:str}/edit", name="registration_edit")
     async def edit(self, request: Request, token: str, registrations: RegistrationService) -> Template | Redirect:
         registration = await registrations.by_token(token)
         row = await registrations.settings_for(registration.event)
@@ -172,7 +150,7 @@ class PublicRegistrationPages(Controller):
         except ValidationFailed as exc:
             return await self._manage_page(registrations, token, registration, values=values, errors=exc.errors)
         flash(request, _("Your changes are saved."), "success")
-        return Redirect(path=f"/registrations/{token}")
+        return redirect_to("registration_manage", token=token)
 
     @get("/registrations/{token:str}/withdraw", name="registration_withdraw")
     async def withdraw_page(self, token: str, registrations: RegistrationService) -> Template:
@@ -181,14 +159,14 @@ class PublicRegistrationPages(Controller):
         return Template(template_name="registration/withdraw.html",
                         context={"token": token, "reg": registration, "event": registration.event})
 
-    @post("/registrations/{token:str}/cancel")
+    @post("/registrations/{token:str}/cancel", name="registration_cancel")
     async def cancel(self, request: Request, token: str, registrations: RegistrationService) -> Redirect:
         registration = await registrations.by_token(token)
         await registrations.cancel(registration)
         flash(request, _("Your registration is cancelled. Thank you for freeing your place."), "success")
-        return Redirect(path=f"/registrations/{token}")
+        return redirect_to("registration_manage", token=token)
 
-    @post("/registrations/{token:str}/accept")
+    @post("/registrations/{token:str}/accept", name="registration_accept")
     async def accept(self, request: Request, token: str, registrations: RegistrationService) -> Redirect:
         registration = await registrations.by_token(token)
         try:
@@ -197,15 +175,15 @@ class PublicRegistrationPages(Controller):
             flash(request, "; ".join(exc.errors.values()), "error")
         else:
             flash(request, _("The seat is yours. See you there!"), "success")
-        return Redirect(path=f"/registrations/{token}")
+        return redirect_to("registration_manage", token=token)
 
-    @post("/registrations/{token:str}/delete")
+    @post("/registrations/{token:str}/delete", name="registration_delete")
     async def delete(self, request: Request, token: str, registrations: RegistrationService) -> Redirect:
         registration = await registrations.by_token(token)
         slug = registration.event.slug
         await registrations.delete_personal_data(registration)
         flash(request, _("Your registration and all personal data in it have been deleted."), "success")
-        return Redirect(path=f"/events/{slug}")
+        return redirect_to("event", slug=slug)
 
 
 # ---- organiser ---------------------------------------------------------------------------------------------------
@@ -266,7 +244,7 @@ class OrganiserRegistrationPages(Controller):
             "availability": await registrations.availability(event),
         })
 
-    @post("/registrations/{registration_id:int}/{action:str}")
+    @post("/registrations/{registration_id:int}/{action:str}", name="registration_change")
     async def change(self, request: Request, slug: str, registration_id: int, action: str,
                      registrations: RegistrationService, organiser: Account) -> Redirect:
         event = await self._event(slug, organiser, registrations)
@@ -286,7 +264,7 @@ class OrganiserRegistrationPages(Controller):
             flash(request, "; ".join(exc.errors.values()), "error")
         else:
             flash(request, f"{registration.name}: {message}", "success")
-        return Redirect(path=f"/organiser/events/{slug}/registrations")
+        return redirect_to("registration_list", slug=slug)
 
     @get("/registrations/settings", name="registration_settings")
     async def settings_form(self, slug: str, registrations: RegistrationService, organiser: Account) -> Template:
@@ -295,7 +273,7 @@ class OrganiserRegistrationPages(Controller):
         return form_page("registration/settings_form.html", event=event, organiser=organiser,
                          values=settings_values(event, row))
 
-    @post("/registrations/settings")
+    @post("/registrations/settings", name="registration_save_settings")
     async def save_settings(self, request: Request, slug: str, registrations: RegistrationService,
                             organiser: Account) -> Template | Redirect:
         event = await self._event(slug, organiser, registrations)
@@ -310,7 +288,7 @@ class OrganiserRegistrationPages(Controller):
             return form_page("registration/settings_form.html", event=event, organiser=organiser, values=values,
                              errors=exc.errors)
         flash(request, _("Registration settings saved."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/registrations")
+        return redirect_to("registration_list", slug=slug)
 
     @get("/registrations/export.csv", name="registration_export")
     async def export(self, slug: str, registrations: RegistrationService, organiser: Account) -> Response[str]:
@@ -339,7 +317,7 @@ class OrganiserRegistrationPages(Controller):
             "matches": await registrations.search_confirmed(event, q or ""), "result": None,
         })
 
-    @post("/checkin")
+    @post("/checkin", name="registration_check_in")
     async def checkin(self, request: Request, slug: str, registrations: RegistrationService,
                       organiser: Account) -> Template:
         event = await self._event(slug, organiser, registrations)
@@ -355,6 +333,36 @@ class OrganiserRegistrationPages(Controller):
 
 
 route_handlers = [PublicRegistrationPages, OrganiserRegistrationPages]
+
+
+async def personal_feed(request: Request, feed_token: str, db_session: AsyncSession) -> Response:
+    """/my/calendar/{token}.ics: the events one person registered for. Public by its unguessable token, so
+    never stored by shared caches."""
+    registrations = RegistrationService(db_session, request.app.state.settings)
+    now = dt.datetime.now(dt.UTC)
+    owner = await registrations.by_calendar_token(feed_token)
+    if owner is None:
+        raise NotFoundException("No such calendar.")
+    rows = await registrations.calendar_feed_registrations(owner, now)
+    # The ETag covers the registrations too: a seat confirmed or given up changes the feed.
+    state = repr([(r.id, r.status.value, r.updated_at.isoformat()) for r in rows]).encode()
+    feed = f"my:{owner.id}:{hashlib.blake2b(state, digest_size=12).hexdigest()}"
+    changed_at = max((r.updated_at for r in rows), default=owner.updated_at)
+    settings = registrations.settings
+
+    async def render() -> bytes:
+        return await render_personal_feed(
+            registrations.session, [(r.event_id, r.status != RegistrationStatus.CONFIRMED) for r in rows],
+            settings=settings, now=now, cache=feed_cache(request.app),
+        )
+
+    return await conditional_feed(
+        request, registrations.session, settings, feed=feed, filename="my-events.ics", now=now, render=render,
+        private=True, changed_at=changed_at,
+    )
+
+
+personal_feed_files = [FileRoute(name="personal_calendar_feed", route="my_calendar", suffix=".ics", serve=personal_feed)]
 
 
 def _is_new_registration(request: Request) -> bool:

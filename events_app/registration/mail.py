@@ -41,6 +41,7 @@ from events_app.notify.services import (
 )
 from events_app.registration.models import Registration, RegistrationLink
 from events_app.settings import Settings
+from events_app.web.urls import absolute_url
 
 COMPOSER = "registration"
 
@@ -77,7 +78,7 @@ async def forget_registration_mail(session: AsyncSession, registration_id: int) 
 
 
 def manage_url(settings: Settings, token: str) -> str:
-    return f"{settings.base_url}/registrations/{token}"
+    return absolute_url("registration_manage", token=token, base_url=settings.base_url)
 
 
 def checkin_qr(code: str) -> segno.QRCode:
@@ -124,9 +125,10 @@ async def registration_message(session: AsyncSession, settings: Settings, regist
                                template: str, token: str, *, attachments: Sequence[str] = (),
                                extra: Mapping[str, Any] | None = None) -> EmailMessage:
     """The finished message; ``registration.event`` must be set."""
-    url = manage_url(settings, token)
-    context = {"registration": registration, "event": registration.event, "manage_url": url,
-               "withdraw_url": f"{url}/withdraw", **(extra or {})}
+    context = {"registration": registration, "event": registration.event,
+               "manage_url": manage_url(settings, token),
+               "withdraw_url": absolute_url("registration_withdraw", token=token, base_url=settings.base_url),
+               **(extra or {})}
     subject, text, html = render_email(template, context, settings)
     files, invitation = [], None
     for name in attachments:

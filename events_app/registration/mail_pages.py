@@ -77,6 +77,16 @@ class OrganiserMailPages(Controller):
         count, rendered = await announcements.preview(db_session, settings, event, draft)
         return await self._page(db_session, event, organiser, values=values, preview=rendered, count=count)
 
+    @post("/announcements/materials-online")
+    async def materials_online(self, request: Request, slug: str, organiser: Account, db_session: AsyncSession,
+                               settings: Settings) -> Redirect:
+        """One click from the materials page: every confirmed attendee hears that the materials are online."""
+        event = await self._event(slug, organiser, db_session)
+        sent = await announcements.send(db_session, settings, event,
+                                        announcements.materials_online_draft(settings, event), organiser)
+        flash(request, _("Announcement queued for %(n)s recipients.", n=sent.recipient_count), "success")
+        return Redirect(path=f"/organiser/events/{slug}/announcements")
+
     # ---- reminders ------------------------------------------------------------------------------------------
     async def _reminders_page(self, db_session: AsyncSession, event: Event, organiser: Account, *,
                               values: dict[str, Any] | None = None,

@@ -64,14 +64,14 @@ class TalkApi(Controller):
         "maybe_account": Provide(provide_optional_api_account),
     }
 
-    @get("/")
+    @get("/", name="api_list_talks")
     async def list_talks(self, slug: str, services: tuple[EventService, TalkService], maybe_account: Account | None) -> list[TalkOut]:
         events, _ = services
         event = await events.visible_by_slug(slug, maybe_account)
         private = may_manage_event(maybe_account, event)
         return [talk_out(t, event.timezone, private=private) for t in event.talks]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, name="api_create_talk")
     async def create_talk(
         self, slug: str, data: TalkIn, services: tuple[EventService, TalkService], account: Account,
         override: bool = Parameter(default=False, description="Schedule even if a room or person is double-booked"),
@@ -82,7 +82,7 @@ class TalkApi(Controller):
         talk = await talks.create_talk(event, provided_fields(data), override=override)
         return talk_out(talk, event.timezone, private=True)
 
-    @patch("/{talk_id:int}")
+    @patch("/{talk_id:int}", name="api_update_talk")
     async def update_talk(
         self, slug: str, talk_id: int, data: TalkPatch, services: tuple[EventService, TalkService], account: Account,
         override: bool = Parameter(default=False, description="Schedule even if a room or person is double-booked"),
@@ -93,7 +93,7 @@ class TalkApi(Controller):
         talk = await talks.update_talk(event, talk, provided_fields(data), override=override)
         return talk_out(talk, event.timezone, private=True)
 
-    @delete("/{talk_id:int}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/{talk_id:int}", status_code=HTTP_204_NO_CONTENT, name="api_delete_talk")
     async def delete_talk(self, slug: str, talk_id: int, services: tuple[EventService, TalkService], account: Account) -> None:
         events, talks = services
         event = await events.managed_by_slug(slug, account)
@@ -105,11 +105,11 @@ class RoomApi(Controller):
     tags = ["timetable"]
     dependencies = {"account": Provide(provide_api_account)}
 
-    @get("/")
+    @get("/", name="api_list_rooms")
     async def list_rooms(self, db_session: AsyncSession) -> list[RoomOut]:
         return [room_out(r) for r in await RoomService(session=db_session).all_rooms()]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, name="api_create_room")
     async def create_room(self, data: RoomIn, db_session: AsyncSession, account: Account) -> RoomOut:
         return room_out(await RoomService(session=db_session).create_room(provided_fields(data)))
 
@@ -122,7 +122,7 @@ class SessionApi(Controller):
         "maybe_account": Provide(provide_optional_api_account),
     }
 
-    @get("/")
+    @get("/", name="api_list_sessions")
     async def list_sessions(self, slug: str, db_session: AsyncSession, maybe_account: Account | None) -> list[SessionOut]:
         event = await EventService(session=db_session).visible_by_slug(slug, maybe_account)
         private = may_manage_event(maybe_account, event)
@@ -130,7 +130,7 @@ class SessionApi(Controller):
         return [session_out(await sessions.by_id(s.id), event.timezone, private=private)
                 for s in await sessions.sessions_of(event)]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, name="api_create_session")
     async def create_session(
         self, slug: str, data: SessionIn, db_session: AsyncSession, account: Account,
         override: bool = Parameter(default=False, description="Schedule even if a room or chair is double-booked"),
@@ -141,7 +141,7 @@ class SessionApi(Controller):
             event, provided_fields(data), override=override)
         return session_out(item, event.timezone, private=True)
 
-    @patch("/{session_id:int}")
+    @patch("/{session_id:int}", name="api_update_session")
     async def update_session(
         self, slug: str, session_id: int, data: SessionPatch, db_session: AsyncSession, account: Account,
         override: bool = Parameter(default=False, description="Schedule even if a room or chair is double-booked"),
@@ -152,7 +152,7 @@ class SessionApi(Controller):
                                              provided_fields(data), override=override)
         return session_out(item, event.timezone, private=True)
 
-    @delete("/{session_id:int}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/{session_id:int}", status_code=HTTP_204_NO_CONTENT, name="api_delete_session")
     async def delete_session(self, slug: str, session_id: int, db_session: AsyncSession, account: Account) -> None:
         event = await EventService(session=db_session).managed_by_slug(slug, account)
         sessions = ScheduleSessionService(session=db_session)

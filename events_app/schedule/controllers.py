@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post, route
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.plugins.flash import flash
@@ -35,28 +35,21 @@ from events_app.schedule.services import (
 from events_app.settings import Settings
 from events_app.speakers.services import PersonService
 from events_app.web.auth import provide_organiser, requires_login
+from events_app.web.conditional_get import CACHEABLE_METHODS, conditional_response
 from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
+from events_app.web.urls import redirect_to
 
 TALK_FORM_FIELDS = ("title", "abstract", "starts_at", "ends_at", "kind", "room", "session_id", "speaker_ids")
 SESSION_FORM_FIELDS = ("title", "track", "room_id", "starts_at", "ends_at", "chair_ids")
 
 
 # ---- public programme ------------------------------------------------------------------------------------
-def _matches(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match", "")
-    if not header:
-        return False
-    wanted = {part.strip().removeprefix("W/") for part in header.split(",")}
-    return "*" in wanted or etag in wanted
-
-
-def _conditional(request: Request, etag: str, *, private: bool = False) -> dict[str, str]:
-    return {
-        "ETag": etag,
-        # Clients always revalidate; a matching ETag costs one small query and no rendering.
-        "Cache-Control": ("private" if private else "public") + ", no-cache",
-        "Vary": "Cookie, Accept-Language",
-    }
+def _cache_headers(*, private: bool = False, vary: bool = True) -> dict[str, str]:
+    # Clients always revalidate; a matching ETag costs one small query and no rendering.
+    headers = {"Cache-Control": ("private" if private else "public") + ", no-cache"}
+    if vary:
+        headers["Vary"] = "Cookie, Accept-Language"
+    return headers
 
 
 def programme_flights(request: Request) -> SingleFlight:
@@ -80,20 +73,19 @@ class PublicProgrammePages(Controller):
             raise NotFoundException("No such event.")
         return head
 
-    @get("/events/{slug:str}/programme", name="programme")
+    @route("/events/{slug:str}/programme", http_method=CACHEABLE_METHODS, name="programme")
     async def programme_page(self, request: Request, slug: str, db_session: AsyncSession) -> Response:
         head = await self._head(db_session, slug)
         logged_in = bool(request.session.get("account_id"))
         key = head.tag("html", current_locale.get(), "o" if logged_in else "p")
-        etag = f'"{key}"'
-        headers = _conditional(request, etag, private=logged_in)
-        if _matches(request, etag):
-            return Response(content=b"", status_code=304, headers=headers)
-        store = programme_store(request)
-        body = store.bodies.get(key)
-        if body is None:
 
-            async def render() -> bytes:
+        async def render() -> bytes:
+            store = programme_store(request)
+            body = store.bodies.get(key)
+            if body is not None:
+                return body
+
+            async def build() -> bytes:
                 programme = await load_programme(db_session, head.event_id, store)
                 engine = request.app.template_engine
                 assert engine is not None  # create_app always configures one
@@ -104,14 +96,16 @@ class PublicProgrammePages(Controller):
                     event=programme.event, cells=grid_cells(programme), session_items=session_items(programme),
                 ).encode("utf-8"))
 
-            body = await programme_flights(request).run(key, render)  # concurrent misses: rendered once
-        return Response(content=body, media_type=MediaType.HTML, headers=headers)
+            return await programme_flights(request).run(key, build)  # concurrent misses: rendered once
 
-    @get("/events/{slug:str}/schedule.xml", name="schedule_xml")
+        return await conditional_response(request, etag=f'"{key}"', render=render, media_type=MediaType.HTML,
+                                          headers=_cache_headers(private=logged_in))
+
+    @route("/events/{slug:str}/schedule.xml", http_method=CACHEABLE_METHODS, name="schedule_xml")
     async def schedule_xml(self, request: Request, slug: str, db_session: AsyncSession, settings: Settings) -> Response:
         return await self._export(request, slug, db_session, settings, "xml", "application/xml; charset=utf-8")
 
-    @get("/events/{slug:str}/schedule.json", name="schedule_json")
+    @route("/events/{slug:str}/schedule.json", http_method=CACHEABLE_METHODS, name="schedule_json")
     async def schedule_json(self, request: Request, slug: str, db_session: AsyncSession, settings: Settings) -> Response:
         return await self._export(request, slug, db_session, settings, "json", "application/json")
 
@@ -119,22 +113,22 @@ class PublicProgrammePages(Controller):
                       media_type: str) -> Response:
         head = await self._head(db_session, slug)
         key = head.tag(kind)
-        etag = f'"{key}"'
-        headers = _conditional(request, etag)
-        headers.pop("Vary")
-        if _matches(request, etag):
-            return Response(content=b"", status_code=304, headers=headers)
-        store = programme_store(request)
-        body = store.bodies.get(key)
-        if body is None:
+
+        async def render() -> bytes:
+            store = programme_store(request)
+            body = store.bodies.get(key)
+            if body is not None:
+                return body
 
             async def export() -> bytes:
                 programme = await load_programme(db_session, head.event_id, store)
-                render = frab_xml if kind == "xml" else frab_json
-                return store.bodies.put(key, render(programme, settings.base_url))
+                build = frab_xml if kind == "xml" else frab_json
+                return store.bodies.put(key, build(programme, settings.base_url))
 
-            body = await programme_flights(request).run(key, export)  # concurrent misses: built once
-        return Response(content=body, media_type=media_type, headers=headers)
+            return await programme_flights(request).run(key, export)  # concurrent misses: built once
+
+        return await conditional_response(request, etag=f'"{key}"', render=render, media_type=media_type,
+                                          headers=_cache_headers(vary=False))
 
 
 # ---- organiser editor ------------------------------------------------------------------------------------
@@ -177,7 +171,7 @@ class OrganiserTimetablePages(Controller):
             "room_values": {}, "errors": {},
         })
 
-    @post("/rooms")
+    @post("/rooms", name="room_add")
     async def add_room(self, request: Request, slug: str, services: TimetableServices, organiser: Account) -> Redirect:
         await services.events.managed_by_slug(slug, organiser)
         values = await read_form(request)
@@ -189,15 +183,15 @@ class OrganiserTimetablePages(Controller):
             flash(request, exc.message, "error")
         else:
             flash(request, _("Room %(name)s added.", name=room.name), "success")
-        return Redirect(path=f"/organiser/events/{slug}/timetable")
+        return redirect_to("timetable", slug=slug)
 
-    @post("/programme/publish")
+    @post("/programme/publish", name="programme_publish")
     async def publish(self, request: Request, slug: str, services: TimetableServices, organiser: Account) -> Redirect:
         event = await services.events.managed_by_slug(slug, organiser)
         values = await read_form(request)
         version = await services.versions.publish(event, note=values.get("note", ""))
         flash(request, _("Programme version %(n)s published.", n=version.number), "success")
-        return Redirect(path=f"/organiser/events/{slug}/timetable")
+        return redirect_to("timetable", slug=slug)
 
     # ---- sessions -----------------------------------------------------------------------------------------
     async def _session_form(self, services: TimetableServices, event: Event, *, item: ScheduleSession | None = None,
@@ -222,7 +216,7 @@ class OrganiserTimetablePages(Controller):
     async def new_session(self, slug: str, services: TimetableServices, organiser: Account) -> Template:
         return await self._session_form(services, await services.events.managed_by_slug(slug, organiser))
 
-    @post("/sessions/new")
+    @post("/sessions/new", name="session_create")
     async def create_session(self, request: Request, slug: str, services: TimetableServices,
                              organiser: Account) -> Template | Redirect:
         event = await services.events.managed_by_slug(slug, organiser)
@@ -236,14 +230,14 @@ class OrganiserTimetablePages(Controller):
             return await self._session_form(services, event, values=values, problems=exc.problems)
         flash(request, _("Session added."), "success")
         flash_wall_time_warnings(request, values, event.timezone)
-        return Redirect(path=f"/organiser/events/{slug}/timetable")
+        return redirect_to("timetable", slug=slug)
 
     @get("/sessions/{session_id:int}/edit", name="session_edit")
     async def edit_session(self, slug: str, session_id: int, services: TimetableServices, organiser: Account) -> Template:
         event = await services.events.managed_by_slug(slug, organiser)
         return await self._session_form(services, event, item=await services.sessions.by_id(session_id, event=event))
 
-    @post("/sessions/{session_id:int}/edit")
+    @post("/sessions/{session_id:int}/edit", name="session_update")
     async def update_session(self, request: Request, slug: str, session_id: int, services: TimetableServices,
                              organiser: Account) -> Template | Redirect:
         event = await services.events.managed_by_slug(slug, organiser)
@@ -258,15 +252,15 @@ class OrganiserTimetablePages(Controller):
             return await self._session_form(services, event, item=item, values=values, problems=exc.problems)
         flash(request, _("Changes saved."), "success")
         flash_wall_time_warnings(request, values, event.timezone)
-        return Redirect(path=f"/organiser/events/{slug}/timetable")
+        return redirect_to("timetable", slug=slug)
 
-    @post("/sessions/{session_id:int}/delete")
+    @post("/sessions/{session_id:int}/delete", name="session_delete")
     async def delete_session(self, request: Request, slug: str, session_id: int, services: TimetableServices,
                              organiser: Account) -> Redirect:
         event = await services.events.managed_by_slug(slug, organiser)
         await services.sessions.delete_session(await services.sessions.by_id(session_id, event=event))
         flash(request, _("Session deleted; its talks stay in the timetable."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/timetable")
+        return redirect_to("timetable", slug=slug)
 
 
 class OrganiserTalkPages(Controller):
@@ -303,14 +297,13 @@ class OrganiserTalkPages(Controller):
 
     def _back(self, slug: str, values: dict) -> Redirect:
         # Back where the organiser came from: the timetable editor or the event's page.
-        suffix = "/timetable" if values.get("back") == "timetable" else ""
-        return Redirect(path=f"/organiser/events/{slug}{suffix}")
+        return redirect_to("timetable" if values.get("back") == "timetable" else "event_manage", slug=slug)
 
     @get("/new", name="talk_new")
     async def new_talk(self, slug: str, services: TimetableServices, organiser: Account, back: str = "") -> Template:
         return await self._form(services, await services.events.managed_by_slug(slug, organiser), back=back)
 
-    @post("/new")
+    @post("/new", name="talk_create")
     async def create_talk(self, request: Request, slug: str, services: TimetableServices,
                           organiser: Account) -> Template | Redirect:
         event = await services.events.managed_by_slug(slug, organiser)
@@ -331,7 +324,7 @@ class OrganiserTalkPages(Controller):
         event = await services.events.managed_by_slug(slug, organiser)
         return await self._form(services, event, talk=await services.talks.by_id(talk_id, event=event), back=back)
 
-    @post("/{talk_id:int}/edit")
+    @post("/{talk_id:int}/edit", name="talk_update")
     async def update_talk(self, request: Request, slug: str, talk_id: int, services: TimetableServices,
                           organiser: Account) -> Template | Redirect:
         event = await services.events.managed_by_slug(slug, organiser)
@@ -347,7 +340,7 @@ class OrganiserTalkPages(Controller):
         flash_wall_time_warnings(request, values, event.timezone)
         return self._back(slug, values)
 
-    @post("/{talk_id:int}/delete")
+    @post("/{talk_id:int}/delete", name="talk_delete")
     async def delete_talk(self, request: Request, slug: str, talk_id: int, services: TimetableServices,
                           organiser: Account) -> Redirect:
         event = await services.events.managed_by_slug(slug, organiser)

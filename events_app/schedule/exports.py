@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 import msgspec
 
 from events_app.schedule.programme import Day, Item, Programme
+from events_app.web.urls import absolute_url
 
 GENERATOR = "events_app"
 # frab's schema version string; apps only check that it is present.
@@ -65,8 +66,24 @@ def _day_bounds(talks_by_room: dict[str, list[Item]], date: dt.date, programme: 
     return min(t.local_start for t in talks).isoformat(), max(t.local_end for t in talks).isoformat()
 
 
+ATTRIBUTE = {'"': "&quot;"}  # escape() leaves double quotes alone; inside an attribute they must not be
+
+
+def _materials(talk: Item, base_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """frab's links (recordings and other links) and attachments (slides and documents), as (href, title)."""
+    links, attachments = [], []
+    for kind, title, href in talk.detail.materials:
+        absolute = f"{base_url}{href}" if href.startswith("/") else href
+        (links if kind in ("recording", "link") else attachments).append((absolute, title))
+    return links, attachments
+
+
 def _xml_event(talk: Item, room_name: str, base_url: str, event_url: str, slug: str, language: str) -> str:
     persons = "".join(f'<person id="{s.id}">{escape(s.display_name)}</person>' for s in talk.speakers)
+    found_links, found_attachments = _materials(talk, base_url)
+    links = "".join(f'<link href="{escape(href, ATTRIBUTE)}">{escape(title)}</link>' for href, title in found_links)
+    attachments = "".join(f'<attachment href="{escape(href, ATTRIBUTE)}">{escape(title)}</attachment>'
+                          for href, title in found_attachments)
     return (
         f'      <event guid="{talk_guid(base_url, talk.id)}" id="{talk.id}">'
         f"<date>{talk.local_start.isoformat()}</date>"
@@ -80,12 +97,13 @@ def _xml_event(talk: Item, room_name: str, base_url: str, event_url: str, slug: 
         f"<track>{escape(talk.track)}</track><type>{escape(talk.kind)}</type>"
         f"<language>{language}</language>"
         f"<abstract>{escape(talk.abstract)}</abstract><description></description>"
-        f"<logo></logo><persons>{persons}</persons><links></links><attachments></attachments>"
+        f"<logo></logo><persons>{persons}</persons><links>{links}</links><attachments>{attachments}</attachments>"
         "</event>\n"
     )
 
 
 def _json_event(talk: Item, room_name: str, base_url: str, event_url: str, slug: str, language: str) -> msgspec.Raw:
+    links, attachments = _materials(talk, base_url)
     return msgspec.Raw(msgspec.json.encode({
         "guid": talk_guid(base_url, talk.id),
         "id": talk.id,
@@ -103,8 +121,8 @@ def _json_event(talk: Item, room_name: str, base_url: str, event_url: str, slug:
         "abstract": talk.abstract,
         "description": "",
         "persons": [{"id": s.id, "public_name": s.display_name} for s in talk.speakers],
-        "links": [],
-        "attachments": [],
+        "links": [{"url": href, "title": title} for href, title in links],
+        "attachments": [{"url": href, "title": title} for href, title in attachments],
     }))
 
 
@@ -138,7 +156,7 @@ def frab_xml(programme: Programme, base_url: str) -> bytes:
     event = programme.event
     out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>\n<schedule>\n']
     out.append(f'  <generator name="{GENERATOR}"/>\n  <version>{escape(_version(programme))}</version>\n')
-    event_url = f"{base_url}/events/{event.slug}"
+    event_url = absolute_url("event", slug=event.slug, base_url=base_url)
     out.append(
         "  <conference>\n"
         f"    <acronym>{escape(event.slug)}</acronym>\n"
@@ -179,7 +197,7 @@ def _json_day(programme: Programme, day: Day, base_url: str, event_url: str, lan
 def frab_json(programme: Programme, base_url: str) -> bytes:
     """The c3voc 'schedule.json' shape: the same content as the XML, rooms as keys of each day."""
     event = programme.event
-    event_url = f"{base_url}/events/{event.slug}"
+    event_url = absolute_url("event", slug=event.slug, base_url=base_url)
     language = event.language or "en"
     extra = (base_url, event.slug, language, event.venue_name)
     days = [

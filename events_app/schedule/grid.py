@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from events_app.core.i18n import current_locale
 from events_app.core.i18n import gettext as _
 from events_app.schedule.programme import Day, Item, Programme
+from events_app.web.urls import url_path
 
 
 def _cell(item: Item, column: int | str, first_row: int, last_row: int) -> str:
@@ -25,7 +26,7 @@ def _cell(item: Item, column: int | str, first_row: int, last_row: int) -> str:
         parts.append(f' <span class="where">{escape(item.room_name)}</span>')
     parts.append(f'<strong class="what">{escape(item.title)}</strong>')
     if item.speakers:
-        names = ", ".join(f'<a href="/speakers/{s.id}">{escape(s.display_name)}</a>' for s in item.speakers)
+        names = ", ".join(f'<a href="{url_path("speaker", person_id=s.id)}">{escape(s.display_name)}</a>' for s in item.speakers)
         parts.append(f'<span class="who">{names}</span>')
     if item.track:
         parts.append(f'<span class="track">{escape(item.track)}</span>')
@@ -80,7 +81,7 @@ def session_items(programme: Programme) -> Markup:
         if s.track:
             line.append(f" ({escape(s.track)})")
         if s.chairs:
-            chairs = ", ".join(f'<a href="/speakers/{c.id}">{escape(c.display_name)}</a>' for c in s.chairs)
+            chairs = ", ".join(f'<a href="{url_path("speaker", person_id=c.id)}">{escape(c.display_name)}</a>' for c in s.chairs)
             line.append(f"; {chair_label}: {chairs}")
         line.append("</li>")
         out.append("".join(line))

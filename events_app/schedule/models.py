@@ -146,3 +146,28 @@ class ProgrammeVersion(Base):
     # {talk id: [title, start ISO, end ISO, room name, created ISO]}
     snapshot: Mapped[dict] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class MaterialKind(str, enum.Enum):
+    SLIDES = "slides"
+    DOCUMENT = "document"
+    RECORDING = "recording"
+    LINK = "link"
+
+
+class Material(Base):
+    """Slides, a document or a recording of a talk (or of the whole event): an uploaded file or a link."""
+
+    __tablename__ = "material"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    talk_id: Mapped[int | None] = mapped_column(ForeignKey("talk.id", ondelete="CASCADE"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(20), default=MaterialKind.SLIDES.value)
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(500), default="")  # a link; empty for an uploaded file
+    # An uploaded file: relative to settings.media_dir, a name we generated; the type found from the content.
+    file_path: Mapped[str] = mapped_column(String(200), default="")
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    # Who added it, for the organisers ("organiser:3", "speaker:12").
+    added_by: Mapped[str] = mapped_column(String(40), default="")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import raiseload
 
 from events_app.events.models import Event, EventStatus
 from events_app.schedule.models import (
+    Material,
     ProgrammeState,
     ProgrammeVersion,
     Room,
@@ -81,6 +82,8 @@ class TalkDetail:
     session_title: str
     track: str
     speakers: list[Speaker]
+    # (kind, title, href) of the talk's materials; href is the link, or the file's path on this site.
+    materials: list[tuple[str, str, str]] = field(default_factory=list)
     # Rendered pieces of this talk (grid cell, XML event, JSON object), keyed by what else they depend on.
     fragments: dict[tuple, object] = field(default_factory=dict)
 
@@ -346,6 +349,14 @@ async def _read_details(session: AsyncSession, event_id: int, wanted: list[int],
     for tid, pid, honorific, name in speaker_rows:
         if tid in fresh:
             fresh[tid].speakers.append(Speaker(pid, name, _display(honorific, name)))
+    material_filter = Talk.event_id == event_id if everything else Material.talk_id.in_(wanted)
+    material_rows = await session.execute(
+        select(Material.talk_id, Material.id, Material.kind, Material.title, Material.url, Material.file_path)
+        .join(Talk, Talk.id == Material.talk_id).where(material_filter).order_by(Material.id)
+    )
+    for tid, mid, kind, title, url, file_path in material_rows:
+        if tid in fresh:
+            fresh[tid].materials.append((kind, title, url or f"/materials/{mid}/{file_path.rsplit('/', 1)[-1]}"))
     known.update(fresh)
 
 

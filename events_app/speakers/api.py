@@ -36,7 +36,7 @@ class SpeakerApi(Controller):
     }
 
     @get("/", summary="List speakers (public: those on a published programme; with a token: every record, the "
-                      "e-mail address of those on events you manage)")
+                      "e-mail address of those on events you manage)", name="api_list_speakers")
     async def list_speakers(
         self,
         people: PersonService,
@@ -51,11 +51,11 @@ class SpeakerApi(Controller):
             items=[person_public(p, private=p.id in visible) for p in rows], limit=limit, offset=offset, total=total
         )
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, name="api_create_speaker")
     async def create_speaker(self, data: PersonIn, people: PersonService, account: Account) -> PersonPublic:
         return person_public(await people.create_person(provided_fields(data), creator=account), private=True)
 
-    @get("/{person_id:int}")
+    @get("/{person_id:int}", name="api_get_speaker")
     async def get_speaker(self, person_id: int, people: PersonService, maybe_account: Account | None) -> PersonPublic:
         session = people.repository.session
         if maybe_account is None:
@@ -64,7 +64,7 @@ class SpeakerApi(Controller):
         return person_public(person, private=await may_edit_person(session, maybe_account, person))
 
     @patch("/{person_id:int}", summary="Change a speaker record (administrators and the organisers of the "
-                                       "speaker's events; the address only if you manage all of them)")
+                                       "speaker's events; the address only if you manage all of them)", name="api_update_speaker")
     async def update_speaker(
         self, person_id: int, data: PersonPatch, people: PersonService, account: Account
     ) -> PersonPublic:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import UploadFile
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
@@ -41,8 +41,10 @@ from events_app.speakers.services import (
     store_photo,
 )
 from events_app.web.auth import optional_organiser, provide_organiser, requires_login
+from events_app.web.file_routes import PAGE_OR_FILE, serve_file
 from events_app.web.forms import form_page, read_form
 from events_app.web.params import Page, SearchText
+from events_app.web.urls import redirect_to
 
 PERSON_FORM_FIELDS = (*PERSON_TEXT_LIMITS, "country", "email", "homepage", "orcid")
 RESPONSE_FIELDS = ("full_name", "honorific", "affiliation", "bio", "title", "abstract", "arrival_date",
@@ -73,8 +75,18 @@ class PublicSpeakerPages(Controller):
     include_in_schema = False
     dependencies = {"people": Provide(provide_person_service), "talks": Provide(provide_talk_service)}
 
-    @get("/speakers/{person_id:int}", name="speaker")
-    async def speaker_page(self, person_id: int, people: PersonService, talks: TalkService) -> Template:
+    # The segment is text, not an int: /speakers/{id}.ics is served on this route too (web/file_routes.py).
+    @route("/speakers/{person_id:str}", http_method=PAGE_OR_FILE, name="speaker")
+    async def speaker_page(self, request: Request, person_id: str, people: PersonService,
+                           talks: TalkService) -> Template | Response:
+        if (file := await serve_file(request, person_id, people.repository.session)) is not None:
+            return file
+        number = parse_id(person_id)
+        if number is None:
+            raise NotFoundException("No such speaker.")
+        return await self._speaker_page(number, people, talks)
+
+    async def _speaker_page(self, person_id: int, people: PersonService, talks: TalkService) -> Template:
         person = await public_person(people.repository.session, person_id)
         public_talks = [t for t in await talks.talks_of_person(person_id) if t.event.is_public]
         now = dt.datetime.now(dt.UTC)
@@ -122,7 +134,7 @@ class OrganiserSpeakerPages(Controller):
     async def new_person(self) -> Template:
         return form_page("organiser/speaker_form.html", person=None, values={})
 
-    @post("/new")
+    @post("/new", name="speaker_create")
     async def create_person(self, request: Request, people: PersonService, organiser: Account) -> Template | Redirect:
         values = await read_form(request)
         try:
@@ -130,7 +142,7 @@ class OrganiserSpeakerPages(Controller):
         except ValidationFailed as exc:
             return form_page("organiser/speaker_form.html", errors=exc.errors, person=None, values=values)
         flash(request, _("Speaker record created."), "success")
-        return Redirect(path=f"/organiser/speakers/{person.id}/edit")
+        return redirect_to("speaker_edit", person_id=person.id)
 
     @get("/{person_id:int}/edit", name="speaker_edit")
     async def edit_person(self, person_id: int, people: PersonService, organiser: Account) -> Template:
@@ -139,7 +151,7 @@ class OrganiserSpeakerPages(Controller):
         values = {k: getattr(person, k) for k in PERSON_FORM_FIELDS}
         return form_page("organiser/speaker_form.html", person=person, values=values)
 
-    @post("/{person_id:int}/edit")
+    @post("/{person_id:int}/edit", name="speaker_update")
     async def update_person(self, request: Request, person_id: int, people: PersonService,
                             organiser: Account) -> Template | Redirect:
         person = await people.by_id(person_id)
@@ -151,9 +163,9 @@ class OrganiserSpeakerPages(Controller):
         except ValidationFailed as exc:
             return form_page("organiser/speaker_form.html", errors=exc.errors, person=person, values=values)
         flash(request, _("Changes saved."), "success")
-        return Redirect(path=f"/organiser/speakers/{person_id}/edit")
+        return redirect_to("speaker_edit", person_id=person_id)
 
-    @post("/{person_id:int}/photo")
+    @post("/{person_id:int}/photo", name="speaker_photo_upload")
     async def upload_photo(self, request: Request, person_id: int, people: PersonService, settings: Settings,
                            db_session: AsyncSession, organiser: Account) -> Template | Redirect:
         person = await people.by_id(person_id)
@@ -165,7 +177,7 @@ class OrganiserSpeakerPages(Controller):
             values = {k: getattr(person, k) for k in PERSON_FORM_FIELDS}
             return form_page("organiser/speaker_form.html", errors=exc.errors, person=person, values=values)
         flash(request, _("Photo saved."), "success")
-        return Redirect(path=f"/organiser/speakers/{person_id}/edit")
+        return redirect_to("speaker_edit", person_id=person_id)
 
     async def _merge_form(self, people: PersonService, organiser: Account, *, q: str | None = None,
                           values: dict[str, Any] | None = None, errors: dict[str, str] | None = None
@@ -179,7 +191,7 @@ class OrganiserSpeakerPages(Controller):
     async def merge_form(self, people: PersonService, organiser: Account, q: SearchText = None) -> Template:
         return await self._merge_form(people, organiser, q=q)
 
-    @post("/merge")
+    @post("/merge", name="speaker_merge_post")
     async def merge(self, request: Request, people: PersonService, db_session: AsyncSession,
                     organiser: Account) -> Template | Redirect:
         values = await read_form(request)
@@ -195,7 +207,7 @@ class OrganiserSpeakerPages(Controller):
         except ValidationFailed as exc:
             return await self._merge_form(people, organiser, values=values, errors=exc.errors)
         flash(request, _("Records merged into %(name)s.", name=kept.display_name), "success")
-        return Redirect(path=f"/organiser/speakers/{kept.id}/edit")
+        return redirect_to("speaker_edit", person_id=kept.id)
 
 
 class SpeakerBoardPages(Controller):
@@ -227,7 +239,7 @@ class SpeakerBoardPages(Controller):
         event = await EventService(session=db_session).managed_by_slug(slug, organiser)
         return await self._board(db_session, event, invitations, people)
 
-    @post("/speakers/invite")
+    @post("/speakers/invite", name="speaker_invite")
     async def invite(self, request: Request, slug: str, organiser: Account, invitations: InvitationService,
                      people: PersonService, db_session: AsyncSession, settings: Settings) -> Template | Redirect:
         event = await EventService(session=db_session).managed_by_slug(slug, organiser)
@@ -237,9 +249,9 @@ class SpeakerBoardPages(Controller):
         except ValidationFailed as exc:
             return await self._board(db_session, event, invitations, people, values=values, errors=exc.errors)
         flash(request, _("Invitation sent to %(email)s.", email=invitation.email), "success")
-        return Redirect(path=f"/organiser/events/{slug}/speakers")
+        return redirect_to("speaker_board", slug=slug)
 
-    @post("/invitations/{invitation_id:int}/remind")
+    @post("/invitations/{invitation_id:int}/remind", name="invitation_remind")
     async def remind(self, request: Request, slug: str, invitation_id: int, organiser: Account,
                      invitations: InvitationService, db_session: AsyncSession, settings: Settings) -> Redirect:
         event = await EventService(session=db_session).managed_by_slug(slug, organiser)
@@ -250,7 +262,7 @@ class SpeakerBoardPages(Controller):
             flash(request, exc.message, "error")
         else:
             flash(request, _("Reminder sent to %(email)s.", email=invitation.email), "success")
-        return Redirect(path=f"/organiser/events/{slug}/speakers")
+        return redirect_to("speaker_board", slug=slug)
 
     @get("/speakers.csv", name="speaker_csv")
     async def speaker_csv(self, slug: str, organiser: Account, db_session: AsyncSession) -> Response:
@@ -290,7 +302,7 @@ class InvitationPages(Controller):
     async def show(self, token: str, invitations: InvitationService, db_session: AsyncSession) -> Template:
         return await self._page(db_session, await invitations.by_token(token))
 
-    @post("/{token:str}")
+    @post("/{token:str}", name="invitation_answer")
     async def answer(self, request: Request, token: str, invitations: InvitationService, db_session: AsyncSession,
                      settings: Settings) -> Template | Redirect:
         invitation = await invitations.by_token(token)
@@ -312,7 +324,7 @@ class InvitationPages(Controller):
             "save": _("Your details are saved."),
         }
         flash(request, messages[action], "success")
-        return Redirect(path=f"/invitations/{token}")
+        return redirect_to("invitation", token=token)
 
 
 route_handlers = [PublicSpeakerPages, OrganiserSpeakerPages, SpeakerBoardPages, InvitationPages]

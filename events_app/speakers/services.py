@@ -44,6 +44,7 @@ from events_app.schedule.services import (
 from events_app.settings import Settings
 from events_app.speakers.access import may_change_email, public_people
 from events_app.speakers.models import Invitation, InvitationStatus, Person
+from events_app.web.urls import absolute_url
 
 PERSON_TEXT_LIMITS = {"full_name": (200, False), "honorific": (50, False), "affiliation": (300, False), "bio": (5000, True)}
 
@@ -355,7 +356,7 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         await enqueue_templated_email(
             self.repository.session, template, to=invitation.email, settings=settings,
             context={"event": event, "invitation": invitation, "person": invitation.person,
-                     "link": f"{settings.base_url}/invitations/{token}"},
+                     "link": absolute_url("invitation", token=token, base_url=settings.base_url)},
         )
 
     async def by_token(self, token: str) -> Invitation:

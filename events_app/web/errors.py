@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from advanced_alchemy.exceptions import RepositoryError
 from advanced_alchemy.extensions.litestar.exception_handler import exception_to_http_response
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_409_CONFLICT,
@@ -22,6 +20,7 @@ from events_app.core.i18n import gettext as _
 from events_app.core.outages import RETRY_AFTER_SECONDS, is_outage
 from events_app.core.validation import Conflict, ValidationFailed
 from events_app.web.auth import LoginRequired
+from events_app.web.urls import redirect_to
 
 
 def is_api(request: Request) -> bool:
@@ -84,7 +83,7 @@ def litestar_validation_handler(request: Request, exc: ValidationException) -> R
 
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, LoginRequired) and not is_api(request):
-        return Redirect(path=f"/login?next={quote(request.url.path)}")
+        return redirect_to("login", next=request.url.path)
     if is_api(request):
         body = {"detail": exc.detail, "status_code": exc.status_code}
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthorizedException) else None

@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from events_app.core.i18n import current_locale
+from events_app.web.file_routes import is_file_request
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,9 @@ _event_changed: dict[int, int] = {}
 _seats_changed: dict[int | str, float] = {}
 ANY_EVENT = "*"
 
-# Tables no cached page shows: writing them changes no page (mail queue, private links, API tokens).
-UNSHOWN_TABLES = frozenset({"outbox_message", "registration_link", "api_token"})
+# Tables no cached page shows: writing them changes no page (mail queue, private links, API tokens, reminders
+# sent). A table not named here or below changes every page (safe for tables added later).
+UNSHOWN_TABLES = frozenset({"outbox_message", "registration_link", "api_token", "reminder_sent"})
 # Tables whose rows show on their event's page only: (table, kind of change).
 EVENT_TABLES = {"registration": "seats", "registration_settings": "event"}
 ALL = ("all",)
@@ -318,7 +320,7 @@ def _csrf_token(request: Request) -> str:
 
 
 def _cacheable(request: Request) -> bool:
-    if request.method != "GET" or request.route_handler.name not in CACHED_ROUTES:
+    if request.method != "GET" or request.route_handler.name not in CACHED_ROUTES or is_file_request(request):
         return False
     return not any(name.startswith(SESSION_COOKIE) for name in request.cookies)
 

@@ -15,6 +15,7 @@ from events_app.core import timefmt
 from events_app.core.i18n import LANGUAGES, current_locale, gettext, ngettext
 from events_app.core.markdown import render_markdown
 from events_app.core.validation import country_names
+from events_app.web.urls import absolute_url, url_path
 
 # Globals a domain contributes (calendar's calendar_links), added by the composition root (events_app.wiring)
 # before any environment is built: web/ is plumbing and imports no domain.
@@ -78,8 +79,14 @@ def build_environment(templates_dir: Path) -> Environment:
                        country_options=country_options,
                        timezones=timefmt.common_timezones)
     env.globals.update(DOMAIN_GLOBALS)
+    # Links by route name (web/urls.py): {{ url_for("event", slug=event.slug) }}; e-mails, which leave the
+    # site, use {{ absolute_url("event", slug=event.slug, base_url=base_url) }}.
+    env.globals.update(url_for=url_path, absolute_url=absolute_url)
     return env
 
 
 def template_engine(templates_dir: Path) -> JinjaTemplateEngine:
-    return JinjaTemplateEngine.from_environment(build_environment(templates_dir))
+    engine = JinjaTemplateEngine.from_environment(build_environment(templates_dir))
+    # Litestar registers its own `url_for` (route_reverse, needs the request, quotes nothing); ours replaces it.
+    engine.engine.globals["url_for"] = url_path
+    return engine
