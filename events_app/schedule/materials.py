@@ -164,10 +164,10 @@ async def material_of_event(session: AsyncSession, event: Event, material_id: in
 
 
 async def materials_of_event(session: AsyncSession, event_id: int) -> list[MaterialView]:
-    rows = (await session.execute(
+    rows = list((await session.execute(
         select(Material, Talk.title, Talk.starts_at).outerjoin(Talk, Talk.id == Material.talk_id)
         .where(Material.event_id == event_id)
-    )).all()
+    )).all())
     # The event's own materials first, then by talk in programme order.
     rows.sort(key=lambda r: (r[1] is not None, r[2] or dt.datetime.min.replace(tzinfo=dt.UTC), r[0].id))
     return [MaterialView(material, title or "") for material, title, _start in rows]
@@ -178,7 +178,8 @@ async def materials_by_talk(session: AsyncSession, talk_ids: list[int]) -> dict[
     if talk_ids:
         for material in await session.scalars(select(Material).where(Material.talk_id.in_(talk_ids))
                                               .order_by(Material.id)):
-            found.setdefault(material.talk_id, []).append(material)
+            if material.talk_id is not None:  # always: selected by talk
+                found.setdefault(material.talk_id, []).append(material)
     return found
 
 
