@@ -268,7 +268,8 @@ async def measure(url: str, repeats: int) -> dict[str, float]:
 
 async def measure_programme(url: str, repeats: int) -> dict[str, float]:
     """/events/<conference>.ics: the event, its 2,000 talks and 20 tombstones."""
-    settings = Settings(database_url=url, base_url="https://events.example.org", db_pool_size=5)
+    settings = Settings(database_url=url, base_url="https://events.example.org", db_pool_size=5,
+                        secret_key=throwaway_secret_key())
     use_routes(build_route_table(settings))
     engine = create_engine(settings, pooled=False)
     session_maker = async_sessionmaker(engine, expire_on_commit=False)
