@@ -24,6 +24,7 @@ from events_app.settings import Settings
 from events_app.speakers.services import InvitationService
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import form_page
+from events_app.web.urls import redirect_to
 
 FIELDS = ("kind", "title", "url", "talk_id")
 # The upload itself plus the form around it.
@@ -57,7 +58,7 @@ class OrganiserMaterialPages(Controller):
         event = await EventService(session=db_session).managed_by_slug(slug, organiser)
         return await self._page(db_session, event, organiser)
 
-    @post("/", request_max_body_size=MAX_BODY)
+    @post("/", request_max_body_size=MAX_BODY, name="materials_add")
     async def add(self, request: Request, slug: str, organiser: Account, db_session: AsyncSession,
                   settings: Settings) -> Template | Redirect:
         event = await EventService(session=db_session).managed_by_slug(slug, organiser)
@@ -68,15 +69,15 @@ class OrganiserMaterialPages(Controller):
         except ValidationFailed as exc:
             return await self._page(db_session, event, organiser, values=values, errors=exc.errors)
         flash(request, _("Material added."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/materials")
+        return redirect_to("materials", slug=slug)
 
-    @post("/{material_id:int}/delete")
+    @post("/{material_id:int}/delete", name="material_delete")
     async def delete(self, request: Request, slug: str, material_id: int, organiser: Account,
                      db_session: AsyncSession, settings: Settings) -> Redirect:
         event = await EventService(session=db_session).managed_by_slug(slug, organiser)
         await materials.delete_material(db_session, settings, event, material_id)
         flash(request, _("Material removed."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/materials")
+        return redirect_to("materials", slug=slug)
 
 
 class SpeakerMaterialPages(Controller):
@@ -106,7 +107,7 @@ class SpeakerMaterialPages(Controller):
     async def page(self, token: str, db_session: AsyncSession) -> Template:
         return await self._page(db_session, token)
 
-    @post("/", request_max_body_size=MAX_BODY)
+    @post("/", request_max_body_size=MAX_BODY, name="speaker_materials_add")
     async def add(self, request: Request, token: str, db_session: AsyncSession, settings: Settings
                   ) -> Template | Redirect:
         invitation, event, talks = await self._context(db_session, token)
@@ -117,7 +118,7 @@ class SpeakerMaterialPages(Controller):
         except ValidationFailed as exc:
             return await self._page(db_session, token, values=values, errors=exc.errors)
         flash(request, _("Material added."), "success")
-        return Redirect(path=f"/invitations/{token}/materials")
+        return redirect_to("speaker_materials", token=token)
 
 
 @get("/materials/{material_id:int}/{name:str}", name="material_file", include_in_schema=False)

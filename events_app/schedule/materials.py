@@ -26,6 +26,7 @@ from events_app.events.models import Event
 from events_app.schedule.models import Material, MaterialKind, Talk
 from events_app.schedule.services import bump_programme
 from events_app.settings import Settings
+from events_app.web.urls import url_path
 
 MAX_MATERIAL_BYTES = 50 * 1024 * 1024
 FOLDER = "materials"
@@ -84,7 +85,7 @@ class MaterialView:
     @property
     def href(self) -> str:
         m = self.material
-        return m.url or f"/materials/{m.id}/{Path(m.file_path).name}"
+        return m.url or url_path("material_file", material_id=m.id, name=Path(m.file_path).name)
 
 
 def _clean(errors: Errors, data: dict[str, Any], talk_ids: set[int], *, talk_required: bool) -> dict[str, Any]:
@@ -190,10 +191,6 @@ def file_of(settings: Settings, material: Material) -> Path | None:
     if root not in path.parents or not path.is_file():
         return None
     return path
-
-
-def public_href(settings: Settings, material: Material) -> str:
-    return material.url or f"{settings.base_url}/materials/{material.id}/{Path(material.file_path).name}"
 
 
 async def event_page_context(session: AsyncSession, *, event: Any, **_: Any) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from events_app.schedule.models import (
     session_chair,
 )
 from events_app.speakers.models import Person
+from events_app.web.urls import url_path
 
 GRID_MINUTES = 5
 
@@ -356,7 +357,8 @@ async def _read_details(session: AsyncSession, event_id: int, wanted: list[int],
     )
     for tid, mid, kind, title, url, file_path in material_rows:
         if tid in fresh:
-            fresh[tid].materials.append((kind, title, url or f"/materials/{mid}/{file_path.rsplit('/', 1)[-1]}"))
+            fresh[tid].materials.append((kind, title, url or url_path(
+                "material_file", material_id=mid, name=file_path.rsplit("/", 1)[-1])))
     known.update(fresh)
 
 
