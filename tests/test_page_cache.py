@@ -169,14 +169,13 @@ def seats_left(page: str) -> str:
     return found.group(1) if found else ""
 
 
-async def test_a_registration_leaves_other_pages_and_refreshes_its_event_page_within_the_lag(app, client, db, organiser,
-                                                                                           settings):
+async def test_a_registration_leaves_other_pages_and_refreshes_its_event_page(app, client, db, organiser, settings):
     from tests.registration_helpers import make_registration_event
 
     event = await make_registration_event(db, organiser, settings, capacity=10)
     other = await make_event(db, organiser, title="Another lecture")
     url = f"/events/{event.slug}"
-    app.state.page_cache.seat_lag_seconds = 0.3
+    app.state.page_cache.seat_lag_seconds = 60  # the lag is for other processes: this one reads its own writes
     before = (await client.get(url)).text
     await client.get("/")
     await client.get(f"/events/{other.slug}")
@@ -188,13 +187,9 @@ async def test_a_registration_leaves_other_pages_and_refreshes_its_event_page_wi
     with counted_statements(app) as statements:
         home = await client.get("/")
         other_page = await client.get(f"/events/{other.slug}")
-        lagging = await client.get(url)
-    assert statements == [], "a registration changes only its event's seat counts"
-    assert home.status_code == other_page.status_code == 200 and lagging.text == before
-    await asyncio.sleep(0.35)
-    with counted_statements(app) as statements:
-        fresh = await client.get(url)
-    assert statements and "9 seats left" in seats_left(fresh.text)
+    assert statements == [], "a registration changes only its event's page"
+    assert home.status_code == other_page.status_code == 200
+    assert "9 seats left" in seats_left((await client.get(url)).text)
 
 
 async def test_changed_registration_settings_show_at_once(app, client, db, organiser, settings):

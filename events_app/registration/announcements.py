@@ -229,13 +229,13 @@ def render(draft: Draft, event: Event, recipient: Recipient, *, manage_link: str
     return Rendered(subject=fill_text(subject), text=text, html=html)
 
 
-def unsubscribe_url(settings: Settings, token: str) -> str:
-    return absolute_url("unsubscribe", base_url=settings.base_url, token=token)
+def unsubscribe_url(link: str) -> str:
+    return f"{link}/unsubscribe"
 
 
-def add_unsubscribe_headers(message: EmailMessage, settings: Settings, token: str) -> None:
+def add_unsubscribe_headers(message: EmailMessage, link: str) -> None:
     """RFC 2369 and RFC 8058: mail clients offer one click that POSTs ``List-Unsubscribe=One-Click`` here."""
-    message["List-Unsubscribe"] = f"<{unsubscribe_url(settings, token)}>"
+    message["List-Unsubscribe"] = f"<{unsubscribe_url(link)}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
 
@@ -346,17 +346,16 @@ async def personal_message(session: AsyncSession, settings: Settings, event: Eve
         if registration is None or registration.announcements_stopped_at is not None:
             return None
         person = Recipient(registration.email, registration.name, registration.locale or "en", registration.id)
-        token = session.info.get(LINKS, {}).pop(registration.id, None) or await issue_manage_link(
-            session, registration.id)
-        link = manage_url(settings, token)
+        token = session.info.get(LINKS, {}).pop(registration.id, None)
+        link = manage_url(settings, token or await issue_manage_link(session, registration.id))
     else:
         person = Recipient(payload.get("to") or "", payload.get("name") or "", payload.get("locale") or "en")
-        token = link = ""
+        link = ""
     rendered = render(draft, event, person, manage_link=link, online_link=event.online_url)
     message = build_message(settings, to=person.email, subject=rendered.subject,
                             text_body=rendered.text, html_body=rendered.html)
-    if token:
-        add_unsubscribe_headers(message, settings, token)
+    if link:
+        add_unsubscribe_headers(message, link)
     return message
 
 
@@ -393,7 +392,7 @@ async def list_for_event(session: AsyncSession, event: Event) -> list[tuple[Anno
 
 def materials_online_draft(settings: Settings, event: Event) -> Draft:
     """The one-click "materials are online" message to every confirmed attendee, in both languages."""
-    page = absolute_url("event", base_url=settings.base_url, slug=event.slug)
+    page = absolute_url("event", slug=event.slug, base_url=settings.base_url)
     versions = {}
     for lang in ("en", "zh"):
         with speaking(lang):

@@ -56,7 +56,7 @@ class OrganiserMailPages(Controller):
         event = await self._event(slug, organiser, db_session)
         return await self._page(db_session, event, organiser)
 
-    @post("/announcements", name="announcements_send")
+    @post("/announcements", name="announcement_send")
     async def announce(self, request: Request, slug: str, organiser: Account, db_session: AsyncSession,
                        settings: Settings) -> Template | Redirect:
         """One form, three buttons: preview (with the count), a test to oneself, and sending."""
@@ -78,7 +78,7 @@ class OrganiserMailPages(Controller):
         count, rendered = await announcements.preview(db_session, settings, event, draft)
         return await self._page(db_session, event, organiser, values=values, preview=rendered, count=count)
 
-    @post("/announcements/materials-online", name="materials_online_announcement")
+    @post("/announcements/materials-online", name="announcement_materials_online")
     async def materials_online(self, request: Request, slug: str, organiser: Account, db_session: AsyncSession,
                                settings: Settings) -> Redirect:
         """One click from the materials page: every confirmed attendee hears that the materials are online."""
@@ -187,7 +187,7 @@ class UnsubscribePages(Controller):
         return Template(template_name="notify/unsubscribe.html",
                         context={"token": token, "reg": registration, "event": registration.event})
 
-    @post("/registrations/{token:str}/unsubscribe", name="unsubscribe", opt=CSRF_EXEMPT)
+    @post("/registrations/{token:str}/unsubscribe", opt=CSRF_EXEMPT, name="unsubscribe_one_click")
     async def one_click(self, request: Request, token: str, db_session: AsyncSession,
                         settings: Settings) -> Template:
         """RFC 8058 one-click: mail clients POST ``List-Unsubscribe=One-Click`` without any cookie or CSRF token,
@@ -198,7 +198,7 @@ class UnsubscribePages(Controller):
             "token": token, "reg": registration, "event": registration.event, "done": True,
         })
 
-    @post("/registrations/{token:str}/timezone", name="attendee_timezone")
+    @post("/registrations/{token:str}/timezone", name="registration_timezone")
     async def attendee_timezone(self, request: Request, token: str, db_session: AsyncSession,
                                 settings: Settings) -> Redirect:
         """The attendee's own zone: reminders then show the time in it as well as in the event's."""
@@ -211,7 +211,7 @@ class UnsubscribePages(Controller):
             flash(request, _("Your time zone is saved."), "success")
         return redirect_to("registration_manage", token=token)
 
-    @post("/registrations/{token:str}/resubscribe", name="resubscribe")
+    @post("/registrations/{token:str}/resubscribe", name="registration_resubscribe")
     async def resubscribe(self, request: Request, token: str, db_session: AsyncSession,
                           settings: Settings) -> Redirect:
         registration = await RegistrationService(db_session, settings).by_token(token)

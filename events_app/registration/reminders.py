@@ -39,7 +39,6 @@ from events_app.registration.models import (
     ReminderSent,
 )
 from events_app.settings import Settings
-from events_app.web.urls import absolute_url
 
 COMPOSER = "reminder"
 KIND = "reminder"
@@ -193,13 +192,12 @@ async def compose_reminder(session: AsyncSession, settings: Settings,
     event = await session.get(Event, registration.event_id)
     if event is None or event.status != EventStatus.PUBLISHED or event.starts_at <= dt.datetime.now(dt.UTC):
         return None  # too late: a reminder after the start helps nobody
-    token = await issue_manage_link(session, registration.id)
-    context = {"registration": registration, "event": event, "manage_url": manage_url(settings, token),
-               "withdraw_url": absolute_url("registration_withdraw", base_url=settings.base_url, token=token),
-               "unsubscribe_url": unsubscribe_url(settings, token), "attendee_zone": attendee_zone(registration, event),
+    link = manage_url(settings, await issue_manage_link(session, registration.id))
+    context = {"registration": registration, "event": event, "manage_url": link, "withdraw_url": f"{link}/withdraw",
+               "unsubscribe_url": unsubscribe_url(link), "attendee_zone": attendee_zone(registration, event),
                "offset": payload.get("offset")}
     with speaking(registration.locale):
         subject, text, html = render_email("reminder", context, settings)
     message = build_message(settings, to=registration.email, subject=subject, text_body=text, html_body=html)
-    add_unsubscribe_headers(message, settings, token)
+    add_unsubscribe_headers(message, link)
     return message

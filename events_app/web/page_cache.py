@@ -6,9 +6,10 @@ A page is served from memory only if nothing it shows was changed by a committed
   every page. When it commits this process applies that, and on PostgreSQL the transaction also sends
   `NOTIFY events_app_pages, '<changes>'`, which every worker LISTENs to (so a change made by another worker or
   by the CLI reaches this worker's pages as soon as it commits);
-- seat counts may lag: a page whose event's registrations changed after it was read is still served until it
-  is `seat_lag_seconds` old (so during a rush the page everyone looks at is rendered once per lag, not once per
-  registration);
+- seat counts may lag in other processes: a page whose event's registrations changed (in another worker)
+  after it was read is still served until it is `seat_lag_seconds` old (so during a rush the page everyone
+  looks at is rendered once per lag there, not once per registration); the worker that took the registration
+  renders the page again at once, so whoever registered sees the result;
 - an entry also expires after `page_cache_seconds`, because pages depend on the clock too ("upcoming"), and as
   a bound for changes made outside the ORM (raw SQL in psql).
 If the PostgreSQL listener is not connected, nothing is served from memory. The cache is safe to lose.
@@ -181,7 +182,10 @@ def _notify_other_processes(session: Session) -> None:
 def _apply_after_commit(session: Session) -> None:
     changes = session.info.pop("page_changes", None)
     if changes:
-        apply_changes(changes)
+        # Read your own writes: the process that took a registration shows its event's new seats at once (the
+        # person who just took the last seat sees the waitlist button); other processes may lag.
+        apply_changes({("event", event_id) if kind == "seats" and event_id != ANY_EVENT else (kind, event_id)
+                       for kind, event_id in changes} if ALL not in changes else changes)
 
 
 def _forget_after_rollback(session: Session, _previous_transaction: Any) -> None:
