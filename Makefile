@@ -7,7 +7,7 @@ PORT   ?= 8000
 
 export EVENTS_DATABASE_URL ?= sqlite+aiosqlite:///./events.db
 
-.PHONY: run test lock browser-setup screenshots test-postgres worker lint bench-pages bench-registration bench-feeds bench-schedule messages clean
+.PHONY: run test test-db test-browser lock browser-setup screenshots test-postgres worker lint bench-pages bench-registration bench-feeds bench-schedule messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,29 @@ run: $(VENV)/.installed-run
 	@echo "E-mail: with no SMTP server at $${EVENTS_SMTP_URL:-smtp://127.0.0.1:8025} nothing is delivered; read every message in the mail log, http://$(HOST):$(PORT)/organiser/mail (log in first)"
 	EVENTS_RUN_WORKER_IN_PROCESS=1 $(BIN)/events-app run --host $(HOST) --port $(PORT)
 
-## test: set up what the tests need and run the whole suite (SQLite; PostgreSQL when EVENTS_TEST_DATABASE_URL is set)
+# The suite runs on TEST_WORKERS processes (pytest-xdist), each with its own database (tests/conftest.py);
+# TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 2
+# Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: otherwise every worker of every run compiles the
+# app again and pytest rewrites the asserts of ~350 modules again (its plugins' packages: schemathesis, hypothesis).
+PYTEST         = PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS)
+PYTEST_DB      = $(PYTEST) --ignore=tests/browser $(PYTEST_ARGS)
+# A browser test file shares one server and one Chromium, so a file stays on one worker; -rs names any skip.
+PYTEST_BROWSER = $(PYTEST) --dist loadfile -rs tests/browser $(PYTEST_ARGS)
+
+## test: set up what the tests need and run the whole suite in two stages: the database tests (SQLite;
+## PostgreSQL when EVENTS_TEST_DATABASE_URL is set), then the browser tests
 test: $(VENV)/.installed-test browser-setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST_DB)
+	$(PYTEST_BROWSER)
+
+## test-db: every test but the browser ones (CI's PostgreSQL stage)
+test-db: $(VENV)/.installed-test
+	$(PYTEST_DB)
+
+## test-browser: the browser tests only (tests/browser: Chromium against a server process)
+test-browser: $(VENV)/.installed-test browser-setup
+	$(PYTEST_BROWSER)
 
 # Chromium and fonts (apt, when root) and axe-core (npm) for tests/browser; never fails: the tests skip without them.
 browser-setup:

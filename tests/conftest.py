@@ -1,6 +1,8 @@
 """Test fixtures: a real database (SQLite file, or PostgreSQL via EVENTS_TEST_DATABASE_URL), the app, clients.
 
 Every test starts from empty tables. Data is built through the services, the way the app builds it.
+Under pytest-xdist (`make test` runs two workers) every worker has its own of everything a test may change: its
+database (see database_url), its temporary folder with the media folder, and its SMTP sink port.
 """
 
 from __future__ import annotations

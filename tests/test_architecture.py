@@ -264,3 +264,23 @@ def test_the_checker_sees_imports_inside_functions_and_finds_a_cycle():
     assert found == [("ImportFrom", False), ("Import", True), ("Import", False)]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_every_signal_and_periodic_job_is_on_the_architecture_page():
+    """A new signal or job is documented where people look for who reacts to what."""
+    from events_app.core.bus import Signal
+    from events_app.core.periodic import registered_jobs
+    from events_app.wiring import wire
+
+    page = (PACKAGE_DIR.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    signals = []
+    for name in all_modules():
+        if name.endswith(".signals"):
+            module = __import__(name, fromlist=["_"])
+            signals += [f"{name.removeprefix(PACKAGE + '.')}.{attr}" for attr, value in vars(module).items()
+                        if isinstance(value, Signal)]
+    assert signals, "no signals found"
+    wire()
+    jobs = [f'"{job.name}"' for job in registered_jobs()]
+    missing = [item for item in signals + jobs if item not in page]
+    assert not missing, "docs/architecture.md does not mention: " + ", ".join(missing)

@@ -38,6 +38,7 @@ from events_app.registration.models import (
     RegistrationStatus,
 )
 from events_app.settings import Settings
+from events_app.web.urls import absolute_url
 
 COMPOSER = "announcement"
 KIND = "announcement"
@@ -391,7 +392,7 @@ async def list_for_event(session: AsyncSession, event: Event) -> list[tuple[Anno
 
 def materials_online_draft(settings: Settings, event: Event) -> Draft:
     """The one-click "materials are online" message to every confirmed attendee, in both languages."""
-    page = f"{settings.base_url}/events/{event.slug}"
+    page = absolute_url("event", slug=event.slug, base_url=settings.base_url)
     versions = {}
     for lang in ("en", "zh"):
         with speaking(lang):

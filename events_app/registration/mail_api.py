@@ -91,7 +91,7 @@ class MailApi(Controller):
         questions = await announcements.event_questions(db_session, event)
         return announcements.clean_draft({f: getattr(data, f) for f in AnnouncementIn.__struct_fields__}, questions)
 
-    @get("/announcements", summary="The event's announcements with their progress (managers only)")
+    @get("/announcements", summary="The event's announcements with their progress (managers only)", name="api_list_announcements")
     async def list_announcements(self, slug: str, account: Account, db_session: AsyncSession
                                  ) -> list[AnnouncementOut]:
         event = await self._event(slug, account, db_session)
@@ -101,7 +101,7 @@ class MailApi(Controller):
                 for a, p in await announcements.list_for_event(db_session, event)]
 
     @post("/announcements/preview", status_code=200,
-          summary="How many would receive it, and the first recipient's message (nothing is sent)")
+          summary="How many would receive it, and the first recipient's message (nothing is sent)", name="api_announcement_preview")
     async def preview(self, slug: str, data: AnnouncementIn, account: Account, db_session: AsyncSession,
                       settings: Settings) -> AnnouncementPreview:
         event = await self._event(slug, account, db_session)
@@ -110,7 +110,7 @@ class MailApi(Controller):
         return AnnouncementPreview(recipients=count, subject=rendered.subject if rendered else None,
                                    text=rendered.text if rendered else None)
 
-    @post("/announcements/test", status_code=HTTP_202_ACCEPTED, summary="Send the message to yourself")
+    @post("/announcements/test", status_code=HTTP_202_ACCEPTED, summary="Send the message to yourself", name="api_announcement_test")
     async def test(self, slug: str, data: AnnouncementIn, account: Account, db_session: AsyncSession,
                    settings: Settings) -> dict[str, str]:
         event = await self._event(slug, account, db_session)
@@ -119,7 +119,7 @@ class MailApi(Controller):
         return {"to": account.email}
 
     @post("/announcements", status_code=HTTP_201_CREATED,
-          summary="Send an announcement: each recipient gets their own message, throttled, in their language")
+          summary="Send an announcement: each recipient gets their own message, throttled, in their language", name="api_announcement_send")
     async def send(self, slug: str, data: AnnouncementIn, account: Account, db_session: AsyncSession,
                    settings: Settings) -> AnnouncementOut:
         event = await self._event(slug, account, db_session)
@@ -135,11 +135,11 @@ class MailApi(Controller):
         return RemindersOut(offsets_minutes=reminders.offsets_for(event, configured), default=configured is None,
                             sent={str(k): v for k, v in sent.items()})
 
-    @get("/reminders", summary="When confirmed attendees are reminded (minutes before the start), and how many were")
+    @get("/reminders", summary="When confirmed attendees are reminded (minutes before the start), and how many were", name="api_get_reminders")
     async def get_reminders(self, slug: str, account: Account, db_session: AsyncSession) -> RemindersOut:
         return await self._reminders(db_session, await self._event(slug, account, db_session))
 
-    @put("/reminders", summary="Set the reminders (minutes before the start, 5 to 43200; null for the default)")
+    @put("/reminders", summary="Set the reminders (minutes before the start, 5 to 43200; null for the default)", name="api_put_reminders")
     async def put_reminders(self, slug: str, data: RemindersIn, account: Account, db_session: AsyncSession
                             ) -> RemindersOut:
         event = await self._event(slug, account, db_session)
@@ -147,13 +147,13 @@ class MailApi(Controller):
         await reminders.set_offsets(db_session, event, offsets)
         return await self._reminders(db_session, event)
 
-    @get("/mail", summary="The mail log: every message queued for the event, newest first (managers only)")
+    @get("/mail", summary="The mail log: every message queued for the event, newest first (managers only)", name="api_mail_log")
     async def mail(self, slug: str, account: Account, db_session: AsyncSession,
                    status: str | None = None) -> list[MailOut]:
         event = await self._event(slug, account, db_session)
         return [mail_out(r) for r in await mail_log.messages_for_event(db_session, event, status=status)]
 
-    @post("/mail/{message_id:int}/retry", status_code=HTTP_202_ACCEPTED, summary="Send a failed message again")
+    @post("/mail/{message_id:int}/retry", status_code=HTTP_202_ACCEPTED, summary="Send a failed message again", name="api_mail_retry")
     async def retry(self, slug: str, message_id: int, account: Account, db_session: AsyncSession) -> MailOut:
         event = await self._event(slug, account, db_session)
         row = await mail_log.message_for_event(db_session, event, message_id)

@@ -26,6 +26,7 @@ from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import CSRF_EXEMPT, form_page, read_form
+from events_app.web.urls import redirect_to
 
 FORM_FIELDS = ("audience", "question_key", "question_value", "subject_en", "body_en", "subject_zh", "body_zh")
 
@@ -55,7 +56,7 @@ class OrganiserMailPages(Controller):
         event = await self._event(slug, organiser, db_session)
         return await self._page(db_session, event, organiser)
 
-    @post("/announcements")
+    @post("/announcements", name="announcement_send")
     async def announce(self, request: Request, slug: str, organiser: Account, db_session: AsyncSession,
                        settings: Settings) -> Template | Redirect:
         """One form, three buttons: preview (with the count), a test to oneself, and sending."""
@@ -69,15 +70,15 @@ class OrganiserMailPages(Controller):
         if action == "send":
             sent = await announcements.send(db_session, settings, event, draft, organiser)
             flash(request, _("Announcement queued for %(n)s recipients.", n=sent.recipient_count), "success")
-            return Redirect(path=f"/organiser/events/{slug}/announcements")
+            return redirect_to("announcements", slug=slug)
         if action == "test":
             await announcements.send_test(db_session, settings, event, draft, organiser)
             flash(request, _("A test message is on its way to %(email)s.", email=organiser.email), "success")
-            return Redirect(path=f"/organiser/events/{slug}/announcements")
+            return redirect_to("announcements", slug=slug)
         count, rendered = await announcements.preview(db_session, settings, event, draft)
         return await self._page(db_session, event, organiser, values=values, preview=rendered, count=count)
 
-    @post("/announcements/materials-online")
+    @post("/announcements/materials-online", name="announcement_materials_online")
     async def materials_online(self, request: Request, slug: str, organiser: Account, db_session: AsyncSession,
                                settings: Settings) -> Redirect:
         """One click from the materials page: every confirmed attendee hears that the materials are online."""
@@ -85,7 +86,7 @@ class OrganiserMailPages(Controller):
         sent = await announcements.send(db_session, settings, event,
                                         announcements.materials_online_draft(settings, event), organiser)
         flash(request, _("Announcement queued for %(n)s recipients.", n=sent.recipient_count), "success")
-        return Redirect(path=f"/organiser/events/{slug}/announcements")
+        return redirect_to("announcements", slug=slug)
 
     # ---- reminders ------------------------------------------------------------------------------------------
     async def _reminders_page(self, db_session: AsyncSession, event: Event, organiser: Account, *,
@@ -106,7 +107,7 @@ class OrganiserMailPages(Controller):
         event = await self._event(slug, organiser, db_session)
         return await self._reminders_page(db_session, event, organiser)
 
-    @post("/reminders")
+    @post("/reminders", name="reminders_save")
     async def save_reminders(self, request: Request, slug: str, organiser: Account, db_session: AsyncSession
                              ) -> Template | Redirect:
         event = await self._event(slug, organiser, db_session)
@@ -117,7 +118,7 @@ class OrganiserMailPages(Controller):
             return await self._reminders_page(db_session, event, organiser, values=values, errors=exc.errors)
         await reminders.set_offsets(db_session, event, offsets)
         flash(request, _("Reminders saved."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/reminders")
+        return redirect_to("reminders", slug=slug)
 
     # ---- mail log ---------------------------------------------------------------------------------------
     @get("/mail", name="mail_log")
@@ -143,7 +144,7 @@ class OrganiserMailPages(Controller):
             "labels": mail_log.status_labels(),
         })
 
-    @post("/mail/{message_id:int}/retry")
+    @post("/mail/{message_id:int}/retry", name="mail_retry")
     async def retry(self, request: Request, slug: str, message_id: int, organiser: Account,
                     db_session: AsyncSession) -> Redirect:
         event = await self._event(slug, organiser, db_session)
@@ -156,7 +157,7 @@ class OrganiserMailPages(Controller):
             flash(request, "; ".join(exc.errors.values()), "error")
         else:
             flash(request, _("The message will be sent again shortly."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/mail")
+        return redirect_to("mail_log", slug=slug)
 
 
 class AllMailPage(Controller):
@@ -186,7 +187,7 @@ class UnsubscribePages(Controller):
         return Template(template_name="notify/unsubscribe.html",
                         context={"token": token, "reg": registration, "event": registration.event})
 
-    @post("/registrations/{token:str}/unsubscribe", opt=CSRF_EXEMPT)
+    @post("/registrations/{token:str}/unsubscribe", opt=CSRF_EXEMPT, name="unsubscribe_one_click")
     async def one_click(self, request: Request, token: str, db_session: AsyncSession,
                         settings: Settings) -> Template:
         """RFC 8058 one-click: mail clients POST ``List-Unsubscribe=One-Click`` without any cookie or CSRF token,
@@ -197,7 +198,7 @@ class UnsubscribePages(Controller):
             "token": token, "reg": registration, "event": registration.event, "done": True,
         })
 
-    @post("/registrations/{token:str}/timezone")
+    @post("/registrations/{token:str}/timezone", name="registration_timezone")
     async def attendee_timezone(self, request: Request, token: str, db_session: AsyncSession,
                                 settings: Settings) -> Redirect:
         """The attendee's own zone: reminders then show the time in it as well as in the event's."""
@@ -208,15 +209,15 @@ class UnsubscribePages(Controller):
         else:
             registration.timezone = zone
             flash(request, _("Your time zone is saved."), "success")
-        return Redirect(path=f"/registrations/{token}")
+        return redirect_to("registration_manage", token=token)
 
-    @post("/registrations/{token:str}/resubscribe")
+    @post("/registrations/{token:str}/resubscribe", name="registration_resubscribe")
     async def resubscribe(self, request: Request, token: str, db_session: AsyncSession,
                           settings: Settings) -> Redirect:
         registration = await RegistrationService(db_session, settings).by_token(token)
         await announcements.stop_announcements(db_session, registration, stop=False)
         flash(request, _("You will receive this event's announcements and reminders again."), "success")
-        return Redirect(path=f"/registrations/{token}")
+        return redirect_to("registration_manage", token=token)
 
 
 route_handlers: list[Any] = [OrganiserMailPages, AllMailPage, UnsubscribePages]

@@ -71,7 +71,8 @@ ATTRIBUTE = {'"': "&quot;"}  # escape() leaves double quotes alone; inside an at
 
 def _materials(talk: Item, base_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """frab's links (recordings and other links) and attachments (slides and documents), as (href, title)."""
-    links, attachments = [], []
+    links: list[tuple[str, str]] = []
+    attachments: list[tuple[str, str]] = []
     for kind, title, href in talk.detail.materials:
         absolute = f"{base_url}{href}" if href.startswith("/") else href
         (links if kind in ("recording", "link") else attachments).append((absolute, title))

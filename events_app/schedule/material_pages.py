@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account
 from events_app.core.i18n import gettext as _
 from events_app.core.validation import ValidationFailed
-from events_app.events.models import Event, EventStatus
+from events_app.events.models import Event
 from events_app.events.services import EventService
 from events_app.schedule import materials
 from events_app.schedule.models import Material, Talk, TalkSpeaker
@@ -24,6 +24,7 @@ from events_app.settings import Settings
 from events_app.speakers.services import InvitationService
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.forms import form_page
+from events_app.web.urls import redirect_to
 
 FIELDS = ("kind", "title", "url", "talk_id")
 # The upload itself plus the form around it.
@@ -45,8 +46,8 @@ class OrganiserMaterialPages(Controller):
     guards = [requires_login]
     dependencies = {"organiser": Provide(provide_organiser)}
 
-    async def _page(self, db_session: AsyncSession, event: Event, organiser: Account, *, values=None,
-                    errors=None) -> Template:
+    async def _page(self, db_session: AsyncSession, event: Event, organiser: Account, *,
+                    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> Template:
         talks = list(await db_session.scalars(select(Talk).where(Talk.event_id == event.id).order_by(Talk.starts_at)))
         return form_page("schedule/materials.html", errors=errors, event=event, organiser=organiser,
                          values=values or {"kind": "slides"}, talks=talks, kinds=materials.kind_labels(),
@@ -57,7 +58,7 @@ class OrganiserMaterialPages(Controller):
         event = await EventService(session=db_session).managed_by_slug(slug, organiser)
         return await self._page(db_session, event, organiser)
 
-    @post("/", request_max_body_size=MAX_BODY)
+    @post("/", request_max_body_size=MAX_BODY, name="material_add")
     async def add(self, request: Request, slug: str, organiser: Account, db_session: AsyncSession,
                   settings: Settings) -> Template | Redirect:
         event = await EventService(session=db_session).managed_by_slug(slug, organiser)
@@ -68,15 +69,15 @@ class OrganiserMaterialPages(Controller):
         except ValidationFailed as exc:
             return await self._page(db_session, event, organiser, values=values, errors=exc.errors)
         flash(request, _("Material added."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/materials")
+        return redirect_to("materials", slug=slug)
 
-    @post("/{material_id:int}/delete")
+    @post("/{material_id:int}/delete", name="material_delete")
     async def delete(self, request: Request, slug: str, material_id: int, organiser: Account,
                      db_session: AsyncSession, settings: Settings) -> Redirect:
         event = await EventService(session=db_session).managed_by_slug(slug, organiser)
         await materials.delete_material(db_session, settings, event, material_id)
         flash(request, _("Material removed."), "success")
-        return Redirect(path=f"/organiser/events/{slug}/materials")
+        return redirect_to("materials", slug=slug)
 
 
 class SpeakerMaterialPages(Controller):
@@ -95,7 +96,8 @@ class SpeakerMaterialPages(Controller):
             Talk.event_id == event.id, or_(Talk.id.in_(own), Talk.id == invitation.talk_id)).order_by(Talk.starts_at)))
         return invitation, event, talks
 
-    async def _page(self, db_session: AsyncSession, token: str, *, values=None, errors=None) -> Template:
+    async def _page(self, db_session: AsyncSession, token: str, *, values: dict[str, Any] | None = None,
+                    errors: dict[str, str] | None = None) -> Template:
         invitation, event, talks = await self._context(db_session, token)
         talk_ids = {t.id for t in talks}
         mine = [m for m in await materials.materials_of_event(db_session, event.id) if m.material.talk_id in talk_ids]
@@ -106,7 +108,7 @@ class SpeakerMaterialPages(Controller):
     async def page(self, token: str, db_session: AsyncSession) -> Template:
         return await self._page(db_session, token)
 
-    @post("/", request_max_body_size=MAX_BODY)
+    @post("/", request_max_body_size=MAX_BODY, name="speaker_material_add")
     async def add(self, request: Request, token: str, db_session: AsyncSession, settings: Settings
                   ) -> Template | Redirect:
         invitation, event, talks = await self._context(db_session, token)
@@ -117,7 +119,7 @@ class SpeakerMaterialPages(Controller):
         except ValidationFailed as exc:
             return await self._page(db_session, token, values=values, errors=exc.errors)
         flash(request, _("Material added."), "success")
-        return Redirect(path=f"/invitations/{token}/materials")
+        return redirect_to("speaker_materials", token=token)
 
 
 @get("/materials/{material_id:int}/{name:str}", name="material_file", include_in_schema=False)
@@ -126,7 +128,7 @@ async def material_file(material_id: int, name: str, db_session: AsyncSession, s
     material = await db_session.get(Material, material_id)
     event = await db_session.get(Event, material.event_id) if material else None
     path = materials.file_of(settings, material) if material else None
-    if event is None or event.status == EventStatus.DRAFT or path is None or path.name != name:
+    if material is None or event is None or not event.is_public or path is None or path.name != name:
         raise NotFoundException("No such file.")
     inline = material.content_type == materials.PDF[0]
     return File(path=path, media_type=material.content_type, filename=path.name,

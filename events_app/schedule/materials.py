@@ -26,6 +26,7 @@ from events_app.events.models import Event
 from events_app.schedule.models import Material, MaterialKind, Talk
 from events_app.schedule.services import bump_programme
 from events_app.settings import Settings
+from events_app.web.urls import absolute_url, url_path
 
 MAX_MATERIAL_BYTES = 50 * 1024 * 1024
 FOLDER = "materials"
@@ -84,7 +85,7 @@ class MaterialView:
     @property
     def href(self) -> str:
         m = self.material
-        return m.url or f"/materials/{m.id}/{Path(m.file_path).name}"
+        return m.url or url_path("material_file", material_id=m.id, name=Path(m.file_path).name)
 
 
 def _clean(errors: Errors, data: dict[str, Any], talk_ids: set[int], *, talk_required: bool) -> dict[str, Any]:
@@ -163,10 +164,10 @@ async def material_of_event(session: AsyncSession, event: Event, material_id: in
 
 
 async def materials_of_event(session: AsyncSession, event_id: int) -> list[MaterialView]:
-    rows = (await session.execute(
+    rows = list((await session.execute(
         select(Material, Talk.title, Talk.starts_at).outerjoin(Talk, Talk.id == Material.talk_id)
         .where(Material.event_id == event_id)
-    )).all()
+    )).all())
     # The event's own materials first, then by talk in programme order.
     rows.sort(key=lambda r: (r[1] is not None, r[2] or dt.datetime.min.replace(tzinfo=dt.UTC), r[0].id))
     return [MaterialView(material, title or "") for material, title, _start in rows]
@@ -177,7 +178,8 @@ async def materials_by_talk(session: AsyncSession, talk_ids: list[int]) -> dict[
     if talk_ids:
         for material in await session.scalars(select(Material).where(Material.talk_id.in_(talk_ids))
                                               .order_by(Material.id)):
-            found.setdefault(material.talk_id, []).append(material)
+            if material.talk_id is not None:  # always: selected by talk
+                found.setdefault(material.talk_id, []).append(material)
     return found
 
 
@@ -193,7 +195,8 @@ def file_of(settings: Settings, material: Material) -> Path | None:
 
 
 def public_href(settings: Settings, material: Material) -> str:
-    return material.url or f"{settings.base_url}/materials/{material.id}/{Path(material.file_path).name}"
+    return material.url or absolute_url("material_file", material_id=material.id, name=Path(material.file_path).name,
+                                        base_url=settings.base_url)
 
 
 async def event_page_context(session: AsyncSession, *, event: Any, **_: Any) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from events_app.schedule.models import (
     session_chair,
 )
 from events_app.speakers.models import Person
+from events_app.web.urls import url_path
 
 GRID_MINUTES = 5
 
@@ -354,9 +355,10 @@ async def _read_details(session: AsyncSession, event_id: int, wanted: list[int],
         select(Material.talk_id, Material.id, Material.kind, Material.title, Material.url, Material.file_path)
         .join(Talk, Talk.id == Material.talk_id).where(material_filter).order_by(Material.id)
     )
-    for tid, mid, kind, title, url, file_path in material_rows:
-        if tid in fresh:
-            fresh[tid].materials.append((kind, title, url or f"/materials/{mid}/{file_path.rsplit('/', 1)[-1]}"))
+    for material_talk, mid, kind, title, url, file_path in material_rows:
+        if material_talk in fresh:
+            file_url = url or url_path("material_file", material_id=mid, name=file_path.rsplit("/", 1)[-1])
+            fresh[material_talk].materials.append((kind, title, file_url))
     known.update(fresh)
 
 

@@ -22,8 +22,9 @@ HEAD, so no state-changing request is ever exempted.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from litestar import Request, Response
 from litestar.enums import HttpMethod
@@ -49,7 +50,7 @@ def _registered(request: Request) -> Mapping[str, Mapping[str, FileRoute]]:
     return request.app.state.get("file_routes", {})
 
 
-def use_file_routes(state: dict, file_routes: Iterable[FileRoute]) -> None:
+def use_file_routes(state: MutableMapping[str, Any], file_routes: Iterable[FileRoute]) -> None:
     by_route: dict[str, dict[str, FileRoute]] = {}
     for file_route in file_routes:
         by_route.setdefault(file_route.route, {})[file_route.suffix] = file_route

@@ -8,14 +8,15 @@ Templates call the Jinja global ``url_for`` (web/templating.py), the same as ``u
 The table is drawn from the route list of the composition root (events_app/routes.py) plus the file routes
 (web/file_routes.py, ``/events/{slug}.ics``), and handed over explicitly: create_app keeps it in
 ``app.state.routes`` and installs it with ``use_routes`` for code that runs without a request (services, mail);
-the CLI and the worker, which build no app, install the same table from the same list. A renamed or removed route then fails loudly (KeyError) instead of linking to a 404.
+the CLI and the worker, which build no app, install the same table from the same list. A renamed or removed
+route then fails loudly (KeyError) instead of linking to a 404.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -31,6 +32,7 @@ class RoutePath:
     name: str
     template: str
     parts: tuple[str | tuple[str, str], ...]  # text, or (parameter, Litestar type name)
+    parameters: frozenset[str]
 
     @classmethod
     def parse(cls, name: str, template: str) -> RoutePath:
@@ -43,14 +45,10 @@ class RoutePath:
             position = match.end()
         if position < len(template):
             parts.append(template[position:])
-        return cls(name, template, tuple(parts))
-
-    @property
-    def parameters(self) -> frozenset[str]:
-        return frozenset(part[0] for part in self.parts if isinstance(part, tuple))
+        return cls(name, template, tuple(parts), frozenset(p[0] for p in parts if isinstance(p, tuple)))
 
     def with_suffix(self, name: str, suffix: str) -> RoutePath:
-        return RoutePath(name, self.template + suffix, (*self.parts, suffix))
+        return RoutePath(name, self.template + suffix, (*self.parts, suffix), self.parameters)
 
     def fill(self, params: Mapping[str, Any]) -> str:
         pieces = []
@@ -73,15 +71,11 @@ class RouteTable:
 
     routes: Mapping[str, RoutePath]
     base_url: str = ""
-    _parameters: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def path(self, name: str, /, **params: Any) -> str:
         route = self.routes[name]
-        names = self._parameters.get(name)
-        if names is None:
-            names = self._parameters[name] = route.parameters
         path = route.fill(params)
-        query = {key: value for key, value in params.items() if key not in names and value is not None}
+        query = {key: value for key, value in params.items() if key not in route.parameters and value is not None}
         return f"{path}?{urlencode(query, doseq=True, safe='/')}" if query else path
 
     def absolute(self, name: str, /, **params: Any) -> str:
