@@ -246,6 +246,37 @@ def test_web_knows_only_the_accounts_domain():
     assert not wrong, "\n".join(wrong)
 
 
+HANDLER_DECORATORS = {"get", "post", "put", "patch", "delete", "route", "websocket", "head"}
+
+
+def defines_routes(path: Path) -> bool:
+    """A controller module: it defines a Litestar Controller or a route handler."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ClassDef) and any(
+            getattr(base, "id", getattr(base, "attr", None)) == "Controller" for base in node.bases
+        ):
+            return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if getattr(target, "id", getattr(target, "attr", None)) in HANDLER_DECORATORS:
+                    return True
+    return False
+
+
+def test_no_domain_imports_another_domains_controllers():
+    """STYLE.md: a domain imports a sibling's services, never its controllers (pages, API, feeds' routes)."""
+    modules = all_modules()
+    wrong = [
+        f"{imp.importer}:{imp.line} imports {imp.imported}"
+        for imp in internal_imports()
+        if domain_of(imp.importer) and domain_of(imp.imported)
+        and domain_of(imp.importer) != domain_of(imp.imported)
+        and defines_routes(modules[imp.imported])
+    ]
+    assert not wrong, "\n".join(sorted(wrong))
+
+
 def test_no_new_pair_of_domains_points_both_ways():
     two_way = {frozenset(pair) for pair in ALLOWED_DOMAIN_ARROWS if tuple(reversed(pair)) in ALLOWED_DOMAIN_ARROWS}
     assert two_way == KNOWN_TWO_WAY
