@@ -55,10 +55,12 @@ from events_app.devserver import ensure_database, throwaway_secret_key  # noqa: 
 from events_app.events.models import Event, EventKind, EventStatus, Series  # noqa: E402
 from events_app.events.services import EventService  # noqa: E402
 from events_app.models import metadata  # noqa: E402
+from events_app.routes import build_route_table  # noqa: E402
 from events_app.schedule.models import Talk, TalkSpeaker  # noqa: E402
 from events_app.schedule.services import TalkService  # noqa: E402
 from events_app.settings import PROJECT_ROOT, Settings  # noqa: E402
 from events_app.speakers.models import Person  # noqa: E402
+from events_app.web.urls import use_routes  # noqa: E402
 from events_app.wiring import wire  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/ev_calendar"
@@ -185,6 +187,7 @@ async def fill(url: str, events: int, talks_per_event: int) -> None:
 async def measure(url: str, repeats: int) -> dict[str, float]:
     settings = Settings(database_url=url, base_url="https://events.example.org", db_pool_size=5,
                         secret_key=throwaway_secret_key())
+    use_routes(build_route_table(settings))  # the floor builds VEVENTs (their URL) before any app exists
     engine = create_engine(settings, pooled=False)
     session_maker = async_sessionmaker(engine, expire_on_commit=False)
     now = dt.datetime.now(dt.UTC)
@@ -266,6 +269,7 @@ async def measure(url: str, repeats: int) -> dict[str, float]:
 async def measure_programme(url: str, repeats: int) -> dict[str, float]:
     """/events/<conference>.ics: the event, its 2,000 talks and 20 tombstones."""
     settings = Settings(database_url=url, base_url="https://events.example.org", db_pool_size=5)
+    use_routes(build_route_table(settings))
     engine = create_engine(settings, pooled=False)
     session_maker = async_sessionmaker(engine, expire_on_commit=False)
     now = dt.datetime.now(dt.UTC)
