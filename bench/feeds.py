@@ -37,7 +37,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker  # noqa: E402
 
 from events_app.app import create_app  # noqa: E402
 from events_app.calendar import build  # noqa: E402
-from events_app.calendar.feeds import _main_zone  # noqa: E402
 from events_app.calendar.models import CalendarTombstone  # noqa: E402
 from events_app.calendar.services import (  # noqa: E402
     FeedScope,
@@ -49,6 +48,7 @@ from events_app.calendar.services import (  # noqa: E402
     recent_tombstones,
     speakers_by_event,
 )
+from events_app.calendar.serving import main_zone  # noqa: E402
 from events_app.calendar.zones import build_vtimezone  # noqa: E402
 from events_app.db import create_engine  # noqa: E402
 from events_app.devserver import ensure_database, throwaway_secret_key  # noqa: E402
@@ -199,7 +199,7 @@ async def measure(url: str, repeats: int) -> dict[str, float]:
         events = await load_events(session, ids, FeedScope().where(now))
         speakers = await speakers_by_event(session, ids)
     ordered = [events[i] for i in ids]
-    zone = _main_zone(entries)
+    zone = main_zone(entries)
 
     changed_at = {e.id: e.changed_at for e in entries}
 

@@ -6,7 +6,10 @@ Who listens to what (docs/architecture.md draws it):
 - events ``event_changed``   -> calendar forgets a withdrawal; registration mails confirmed attendees;
 - events ``event_page_shown`` -> registration adds its panel to the public event page, schedule its materials;
 - events ``organiser_event_page_shown`` -> registration lists the announcements sent on the organisers' page;
-- schedule ``talk_deleted``  -> calendar keeps a cancellation of the talk in the feeds.
+- schedule ``talk_deleted``  -> calendar keeps a cancellation of the talk in the feeds;
+- speakers ``person_changed`` -> schedule bumps (and re-renders) the programmes showing the person;
+- speakers ``invitation_answered`` -> schedule links an accepted speaker to the invited talk, unlinks on decline;
+- speakers ``speaker_page_shown`` / ``speaker_board_shown`` -> schedule adds the talks to those pages.
 Template globals: calendar's ``calendar_links`` (web/ imports no domain).
 Periodic jobs: registration "expire seat offers" and "send reminders", notify "purge finished mail".
 """
@@ -31,8 +34,15 @@ from events_app.registration.receivers import (
     registration_page_context,
 )
 from events_app.registration.reminders import send_due_reminders
+from events_app.schedule import receivers as schedule_receivers
 from events_app.schedule.materials import event_page_context as materials_page_context
 from events_app.schedule.signals import talk_deleted
+from events_app.speakers.signals import (
+    invitation_answered,
+    person_changed,
+    speaker_board_shown,
+    speaker_page_shown,
+)
 from events_app.web.page_cache import watch_writes
 from events_app.web.templating import add_template_global
 
@@ -48,6 +58,10 @@ def wire() -> None:
     event_page_shown.connect(materials_page_context)
     organiser_event_page_shown.connect(organiser_page_context)
     talk_deleted.connect(record_deleted_talk)
+    person_changed.connect(schedule_receivers.person_changed)
+    invitation_answered.connect(schedule_receivers.invitation_answered)
+    speaker_page_shown.connect(schedule_receivers.speaker_page_context)
+    speaker_board_shown.connect(schedule_receivers.speaker_board_context)
     register_job("expire seat offers", expire_seat_offers)
     register_job("purge finished mail", purge_expired_mail)
     register_job("send reminders", send_due_reminders)

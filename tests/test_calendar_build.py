@@ -8,8 +8,8 @@ import icalendar
 import vobject
 
 from events_app.calendar import build
-from events_app.calendar.feeds import VEventCache, render_events_feed
 from events_app.calendar.services import FeedScope
+from events_app.calendar.serving import VEventCache, render_events_feed
 from events_app.events.models import Event, EventKind, EventStatus
 from events_app.events.services import EventFilters
 from tests.conftest import make_event
@@ -84,7 +84,7 @@ def test_invitation_cancel_has_status_cancelled_and_same_uid_and_sequence(settin
 
 
 async def test_personal_feed_uses_the_public_uids(client, db, organiser, settings):
-    from events_app.calendar.feeds import render_personal_feed
+    from events_app.calendar.serving import render_personal_feed
 
     first = await make_event(db, organiser, title="First")
     second = await make_event(db, organiser, title="Second", timezone="Europe/Berlin")

@@ -11,6 +11,7 @@ import pytest
 
 from events_app.calendar import feeds as calendar_feeds
 from events_app.calendar import services as calendar_services
+from events_app.calendar import serving as calendar_serving
 from events_app.settings import Settings
 from tests.test_query_counts import event_with_programme
 
@@ -38,9 +39,9 @@ async def test_concurrent_identical_feed_requests_build_the_feed_once(app, clien
     assert [a.status_code for a in answers] == [200] * 8
     assert len({a.content for a in answers}) == 1 and b"BEGIN:VEVENT" in answers[0].content
     assert builds == 1
-    assert calendar_feeds.feed_flights(app).computations == 1
+    assert calendar_serving.feed_flights(app).computations == 1
 
-    assert len(calendar_feeds.feed_flights(app)) == 0  # nothing left in flight
+    assert len(calendar_serving.feed_flights(app)) == 0  # nothing left in flight
 
 
 async def test_a_feed_built_in_a_worker_thread_is_the_same_feed(app, client, db, organiser, monkeypatch):
@@ -48,7 +49,7 @@ async def test_a_feed_built_in_a_worker_thread_is_the_same_feed(app, client, db,
     on_loop = await client.get(f"/events/{event.slug}.ics?lang=zh")
     app.state.pop("calendar_vevent_cache", None)
     monkeypatch.setattr(calendar_services, "OFF_LOOP_ENTRIES", 1)
-    monkeypatch.setattr(calendar_feeds, "OFF_LOOP_ENTRIES", 1)
+    monkeypatch.setattr(calendar_serving, "OFF_LOOP_ENTRIES", 1)
     threads = []
     original = asyncio.to_thread
 

@@ -8,7 +8,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from events_app.events.models import Event, Series
 from events_app.schedule.models import Talk
-from events_app.speakers.schemas import PersonPublic, person_public
+from events_app.speakers.models import Person
 from events_app.web.urls import absolute_url
 
 Kind = Annotated[str, Meta(examples=["conference", "workshop", "lecture"])]
@@ -30,6 +30,21 @@ class SeriesIn(Struct, forbid_unknown_fields=True):
 class SeriesPatch(Struct, forbid_unknown_fields=True):
     title: str | UnsetType = UNSET
     description: str | UnsetType = UNSET
+
+
+# A speaker or chair as programmes show them (the event API, the schedule API, the speakers API). Here, not in
+# speakers: speakers and schedule may import events, events may not import them (docs/architecture.md).
+class PersonPublic(Struct):
+    id: int
+    full_name: str
+    honorific: str
+    affiliation: str
+    country: str
+    bio: str
+    homepage: str
+    orcid: str
+    # Only present for organisers with a token: e-mail addresses are private.
+    email: str | UnsetType = UNSET
 
 
 class TalkOut(Struct):
@@ -165,4 +180,18 @@ def event_out(event: Event, base_url: str, *, with_talks: bool = False, private:
         geo_lat=event.geo_lat,
         geo_lon=event.geo_lon,
         talks=[talk_out(t, event.timezone, private=private) for t in event.talks] if with_talks else UNSET,
+    )
+
+
+def person_public(person: Person, *, private: bool = False) -> PersonPublic:
+    return PersonPublic(
+        id=person.id,
+        full_name=person.full_name,
+        honorific=person.honorific,
+        affiliation=person.affiliation,
+        country=person.country,
+        bio=person.bio,
+        homepage=person.homepage,
+        orcid=person.orcid,
+        email=person.email if private else UNSET,
     )

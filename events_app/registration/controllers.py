@@ -15,12 +15,12 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
-from events_app.calendar.feeds import (
+from events_app.calendar.links import CalendarLinks
+from events_app.calendar.serving import (
     conditional_feed,
     feed_cache,
     render_personal_feed,
 )
-from events_app.calendar.links import CalendarLinks
 from events_app.core.i18n import gettext as _
 from events_app.core.rate_limits import rate_limit
 from events_app.core.timefmt import local_input_value

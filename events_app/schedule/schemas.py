@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from msgspec import UNSET, Struct, UnsetType
 
+from events_app.events.schemas import PersonPublic, person_public
 from events_app.schedule.models import Room, ScheduleSession
-from events_app.speakers.schemas import PersonPublic, person_public
 
 
 class RoomOut(Struct):

@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.events.schemas import PersonPublic, person_public
 from events_app.speakers.access import (
     emails_visible_to,
     ensure_may_edit_person,
@@ -15,7 +16,7 @@ from events_app.speakers.access import (
     may_edit_person,
     public_person,
 )
-from events_app.speakers.schemas import PersonIn, PersonPatch, PersonPublic, person_public
+from events_app.speakers.schemas import PersonIn, PersonPatch
 from events_app.speakers.services import PersonService
 from events_app.web.auth import provide_api_account, provide_optional_api_account
 from events_app.web.params import Offset, SearchText

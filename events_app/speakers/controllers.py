@@ -18,7 +18,6 @@ from events_app.core.i18n import gettext as _
 from events_app.core.validation import Conflict, ValidationFailed, parse_id
 from events_app.events.models import Event
 from events_app.events.services import EventService
-from events_app.schedule.services import TalkService
 from events_app.settings import Settings
 from events_app.speakers.access import (
     emails_visible_to,
@@ -40,6 +39,7 @@ from events_app.speakers.services import (
     speakers_csv,
     store_photo,
 )
+from events_app.speakers.signals import speaker_board_shown, speaker_page_shown
 from events_app.web.auth import optional_organiser, provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, serve_file
 from events_app.web.forms import form_page, read_form
@@ -53,10 +53,6 @@ RESPONSE_FIELDS = ("full_name", "honorific", "affiliation", "bio", "title", "abs
 
 async def provide_person_service(db_session: AsyncSession) -> PersonService:
     return PersonService(session=db_session)
-
-
-async def provide_talk_service(db_session: AsyncSession) -> TalkService:
-    return TalkService(session=db_session)
 
 
 async def provide_invitation_service(db_session: AsyncSession) -> InvitationService:
@@ -73,28 +69,29 @@ async def uploaded_bytes(form: Any, name: str) -> bytes | None:
 
 class PublicSpeakerPages(Controller):
     include_in_schema = False
-    dependencies = {"people": Provide(provide_person_service), "talks": Provide(provide_talk_service)}
+    dependencies = {"people": Provide(provide_person_service)}
 
     # The segment is text, not an int: /speakers/{id}.ics is served on this route too (web/file_routes.py).
     @route("/speakers/{person_id:str}", http_method=PAGE_OR_FILE, name="speaker")
-    async def speaker_page(self, request: Request, person_id: str, people: PersonService,
-                           talks: TalkService) -> Template | Response:
+    async def speaker_page(self, request: Request, person_id: str, people: PersonService) -> Template | Response:
         if (file := await serve_file(request, person_id, people.repository.session)) is not None:
             return file
         number = parse_id(person_id)
         if number is None:
             raise NotFoundException("No such speaker.")
-        return await self._speaker_page(number, people, talks)
+        return await self._speaker_page(number, people)
 
-    async def _speaker_page(self, person_id: int, people: PersonService, talks: TalkService) -> Template:
-        person = await public_person(people.repository.session, person_id)
-        public_talks = [t for t in await talks.talks_of_person(person_id) if t.event.is_public]
+    async def _speaker_page(self, person_id: int, people: PersonService) -> Template:
+        session = people.repository.session
+        person = await public_person(session, person_id)
+        context: dict[str, Any] = {"person": person, "talks": []}
+        for extra in await speaker_page_shown.send(session, person_id=person_id):  # the talks, from schedule
+            context.update(extra)
+        public_talks = context["talks"]
         now = dt.datetime.now(dt.UTC)
-        return Template(template_name="speakers/detail.html", context={
-            "person": person, "talks": public_talks,
-            "upcoming": [t for t in public_talks if t.ends_at >= now],
-            "past_talks": [t for t in reversed(public_talks) if t.ends_at < now],
-        })
+        context["upcoming"] = [t for t in public_talks if t.ends_at >= now]
+        context["past_talks"] = [t for t in reversed(public_talks) if t.ends_at < now]
+        return Template(template_name="speakers/detail.html", context=context)
 
     @get("/speakers/{person_id:int}/photo", name="speaker_photo")
     async def speaker_photo(self, request: Request, person_id: int, people: PersonService,
@@ -226,11 +223,13 @@ class SpeakerBoardPages(Controller):
         everyone, _total = await people.search(None, limit=1000)
         rows = await invitations.board(event)
         now = dt.datetime.now(dt.UTC)
+        extra: dict[str, Any] = {"talks": []}
+        for answer in await speaker_board_shown.send(db_session, event=event):  # the talks, from schedule
+            extra.update(answer)
         return form_page(
             "speakers/board.html", errors=errors, event=event, people=everyone,
             board=[(inv, invitation_state(inv, now)) for inv in rows],
-            talks=await TalkService(session=db_session).talks_of(event),
-            values=values or {"kind": "talk"},
+            values=values or {"kind": "talk"}, **extra,
         )
 
     @get("/speakers", name="speaker_board")

@@ -34,16 +34,10 @@ from events_app.core.validation import (
 from events_app.events.models import Event
 from events_app.events.services import EARLIEST_YEAR, LATEST_YEAR
 from events_app.schedule.models import Talk, TalkSpeaker, session_chair
-from events_app.schedule.services import (
-    TalkService,
-    bump_programme,
-    events_of_person,
-    touch,
-    touch_talks_of_person,
-)
 from events_app.settings import Settings
 from events_app.speakers.access import may_change_email, public_people
 from events_app.speakers.models import Invitation, InvitationStatus, Person
+from events_app.speakers.signals import invitation_answered, person_changed
 from events_app.web.urls import absolute_url
 
 PERSON_TEXT_LIMITS = {"full_name": (200, False), "honorific": (50, False), "affiliation": (300, False), "bio": (5000, True)}
@@ -93,9 +87,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         await self.repository.session.flush()
         if changed:
             # Names and affiliations are printed in every programme this person appears in.
-            session = self.repository.session
-            await touch_talks_of_person(session, person.id)
-            await bump_programme(session, await events_of_person(session, person.id))
+            await person_changed.send(self.repository.session, person_id=person.id, printed=True)
         return person
 
     async def by_id(self, person_id: int) -> Person:
@@ -185,7 +177,7 @@ async def store_photo(session: AsyncSession, settings: Settings, person: Person,
     await session.flush()
     if old is not None:
         old.unlink(missing_ok=True)
-    await bump_programme(session, await events_of_person(session, person.id))
+    await person_changed.send(session, person_id=person.id, printed=False)
     return person
 
 
@@ -197,7 +189,6 @@ async def merge_people(session: AsyncSession, keep: Person, drop: Person) -> Per
     """Folds `drop` into `keep`: talks, chairs and invitations move; empty fields of `keep` are filled from `drop`."""
     if keep.id == drop.id:
         raise ValidationFailed({"drop_id": _("Choose two different records.")})
-    affected = await events_of_person(session, drop.id)
     # A talk both records speak at keeps one link (keep's); the others move over.
     both = select(TalkSpeaker.talk_id).where(TalkSpeaker.person_id == keep.id)
     await session.execute(
@@ -227,8 +218,8 @@ async def merge_people(session: AsyncSession, keep: Person, drop: Person) -> Per
     keep_id = keep.id
     await session.delete(drop)
     await session.flush()
-    await touch_talks_of_person(session, keep_id)
-    await bump_programme(session, affected)
+    # keep now has drop's talks and chairs: every programme that showed either is bumped.
+    await person_changed.send(session, person_id=keep_id, printed=True)
     # Links were moved with bulk statements: reload so no stale speaker list survives in this session.
     session.expire_all()
     return await session.get_one(Person, keep_id)
@@ -417,8 +408,6 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         invitation.arrival_date, invitation.departure_date = arrival, departure
         invitation.needs_visa_letter = str(data.get("needs_visa_letter", "")).lower() in ("1", "on", "true", "yes")
         invitation.accommodation = accommodation
-        talks = TalkService(session=session)
-        talk = await talks.by_id(invitation.talk_id) if invitation.talk_id else None
         if action == "accept":
             invitation.status = InvitationStatus.ACCEPTED.value
             invitation.responded_at = dt.datetime.now(dt.UTC)
@@ -426,19 +415,8 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
             invitation.status = InvitationStatus.DECLINED.value
             invitation.responded_at = dt.datetime.now(dt.UTC)
         await session.flush()
-        if talk is not None:
-            if invitation.status == InvitationStatus.ACCEPTED.value:
-                # Only accepted speakers reach public pages: the link to the talk is made on acceptance.
-                await talks.add_speaker(talk, person)
-                changes = {k: v for k, v in (("title", title), ("abstract", abstract)) if v and getattr(talk, k) != v}
-                for key, value in changes.items():
-                    setattr(talk, key, value)
-                if changes:
-                    talk.revision += 1
-                    touch(talk)
-                    await bump_programme(session, talk.event_id)
-            elif invitation.status == InvitationStatus.DECLINED.value:
-                await talks.remove_speaker(talk, person.id)
+        # The programme links an accepted speaker to the invited talk (and takes their title and abstract).
+        await invitation_answered.send(session, invitation=invitation, person=person, title=title, abstract=abstract)
         await session.flush()
         return invitation
 
