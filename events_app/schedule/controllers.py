@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post, route
@@ -64,6 +64,19 @@ def programme_store(request: Request) -> ProgrammeStore:
     return store
 
 
+async def _stored_body(request: Request, key: str, build: Callable[[ProgrammeStore], Awaitable[bytes]]) -> bytes:
+    """The body kept for this programme revision, or built once however many requests miss it together."""
+    store = programme_store(request)
+    body = store.bodies.get(key)
+    if body is not None:
+        return body
+
+    async def build_and_keep() -> bytes:
+        return store.bodies.put(key, await build(store))
+
+    return await programme_flights(request).run(key, build_and_keep)
+
+
 class PublicProgrammePages(Controller):
     include_in_schema = False
 
@@ -79,24 +92,19 @@ class PublicProgrammePages(Controller):
         logged_in = bool(request.session.get("account_id"))
         key = head.tag("html", current_locale.get(), "o" if logged_in else "p")
 
+        async def build(store: ProgrammeStore) -> bytes:
+            programme = await load_programme(db_session, head.event_id, store)
+            engine = request.app.template_engine
+            assert engine is not None  # create_app always configures one
+            template = engine.get_template("schedule/programme.html")
+            # Rendered once per programme revision and served to everyone: no flash messages, no CSRF token.
+            return template.render(
+                request=request, csrf_input="", get_flashes=lambda: [], programme=programme,
+                event=programme.event, cells=grid_cells(programme), session_items=session_items(programme),
+            ).encode("utf-8")
+
         async def render() -> bytes:
-            store = programme_store(request)
-            body = store.bodies.get(key)
-            if body is not None:
-                return body
-
-            async def build() -> bytes:
-                programme = await load_programme(db_session, head.event_id, store)
-                engine = request.app.template_engine
-                assert engine is not None  # create_app always configures one
-                template = engine.get_template("schedule/programme.html")
-                # Rendered once per programme revision and served to everyone: no flash messages, no CSRF token.
-                return store.bodies.put(key, template.render(
-                    request=request, csrf_input="", get_flashes=lambda: [], programme=programme,
-                    event=programme.event, cells=grid_cells(programme), session_items=session_items(programme),
-                ).encode("utf-8"))
-
-            return await programme_flights(request).run(key, build)  # concurrent misses: rendered once
+            return await _stored_body(request, key, build)
 
         return await conditional_response(request, etag=f'"{key}"', render=render, media_type=MediaType.HTML,
                                           headers=_cache_headers(private=logged_in))
@@ -114,18 +122,12 @@ class PublicProgrammePages(Controller):
         head = await self._head(db_session, slug)
         key = head.tag(kind)
 
+        async def export(store: ProgrammeStore) -> bytes:
+            programme = await load_programme(db_session, head.event_id, store)
+            return (frab_xml if kind == "xml" else frab_json)(programme, settings.base_url)
+
         async def render() -> bytes:
-            store = programme_store(request)
-            body = store.bodies.get(key)
-            if body is not None:
-                return body
-
-            async def export() -> bytes:
-                programme = await load_programme(db_session, head.event_id, store)
-                build = frab_xml if kind == "xml" else frab_json
-                return store.bodies.put(key, build(programme, settings.base_url))
-
-            return await programme_flights(request).run(key, export)  # concurrent misses: built once
+            return await _stored_body(request, key, export)
 
         return await conditional_response(request, etag=f'"{key}"', render=render, media_type=media_type,
                                           headers=_cache_headers(vary=False))
