@@ -12,7 +12,7 @@ from sqlalchemy import select
 from events_app.schedule.services import TalkService
 from events_app.speakers.models import Invitation
 from events_app.speakers.services import InvitationService, hash_token, invitation_state
-from tests.conftest import csrf_token_from, deliver_outbox, text_of
+from tests.conftest import csrf_token_from, deliver_outbox, make_account, text_of
 from tests.schedule_support import conference, person, room, sign_in, submit, talk
 
 LINK = re.compile(r"http://testserver\.local(/invitations/[A-Za-z0-9_-]+)")
@@ -160,3 +160,17 @@ async def test_invitation_needs_an_email_address(client, db, organiser):
                             {"person_id": "", "full_name": "No Mail", "email": "", "kind": "talk"},
                             action=f"/organiser/events/{event.slug}/speakers/invite")
     assert response.status_code == 400 and "This field is required." in response.text
+
+
+async def test_invitation_mail_is_in_its_events_mail_log_for_its_managers_only(client, db, organiser, settings,
+                                                                            smtp_server):
+    event = await conference(db, organiser)
+    await invite_through_the_board(client, db, organiser, event)
+    log = await client.get(f"/organiser/events/{event.slug}/mail")
+    assert log.status_code == 200 and "li.na@example.cn" in log.text and "speaker_invitation" in log.text
+    assert "li.na@example.cn" in (await client.get("/organiser/mail")).text
+
+    stranger = await make_account(db, "stranger@example.org")
+    await sign_in(client, stranger.email)
+    assert "li.na@example.cn" not in (await client.get("/organiser/mail")).text
+    assert (await client.get(f"/organiser/events/{event.slug}/mail")).status_code == 403

@@ -149,9 +149,14 @@ async def enqueue_email(
     html_body: str | None = None,
     attachments: Sequence[Attachment] = (),
     settings: Settings,
+    event_id: int | None = None,
+    kind: str = "",
 ) -> OutboxMessage:
-    """Adds the message to the outbox; it is sent only if the caller's transaction commits."""
-    row = _pending_row(to)
+    """Adds the message to the outbox; it is sent only if the caller's transaction commits.
+
+    ``event_id`` puts it in that event's mail log, where its managers see it.
+    """
+    row = _pending_row(to, event_id=event_id, kind=kind)
     row.set_message(build_message(
         settings, to=to, subject=subject, text_body=text_body, html_body=html_body, attachments=attachments
     ))
@@ -168,10 +173,12 @@ async def enqueue_templated_email(
     context: Mapping[str, Any],
     settings: Settings,
     attachments: Sequence[Attachment] = (),
+    event_id: int | None = None,
 ) -> OutboxMessage:
     subject, text, html = render_email(name, context, settings)
     return await enqueue_email(
-        session, to=to, subject=subject, text_body=text, html_body=html, attachments=attachments, settings=settings
+        session, to=to, subject=subject, text_body=text, html_body=html, attachments=attachments, settings=settings,
+        event_id=event_id, kind=name,
     )
 
 

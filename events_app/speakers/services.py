@@ -345,7 +345,7 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
 
         # To the invitation's own address, never the shared record's: see Invitation.email.
         await enqueue_templated_email(
-            self.repository.session, template, to=invitation.email, settings=settings,
+            self.repository.session, template, to=invitation.email, settings=settings, event_id=event.id,
             context={"event": event, "invitation": invitation, "person": invitation.person,
                      "link": absolute_url("invitation", token=token, base_url=settings.base_url)},
         )
