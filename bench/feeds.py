@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import datetime as dt
 import gc
+import logging
 import os
 import random
 import statistics
@@ -366,6 +367,7 @@ def report(title: str, figures: dict, change: str) -> None:
 
 
 def main() -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the figures
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--talks", type=int, default=3, help="talks per event")

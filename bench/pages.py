@@ -48,6 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import events_app.models  # noqa: E402,F401  (every mapper, also when --no-seed reads without seeding)
 from events_app.devserver import ensure_database, throwaway_secret_key, wait_until_up  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/ev_bench"
