@@ -30,7 +30,13 @@ from events_app.core.validation import Errors, clean_text
 from events_app.events.models import Event
 from events_app.notify.models import Announcement, AnnouncementAudience, OutboxMessage, OutboxStatus
 from events_app.notify.services import build_message, composer, preparer
-from events_app.registration.mail import hash_token, issue_manage_link, mail_reference, manage_url, new_token
+from events_app.registration.mail import (
+    hash_token,
+    issue_manage_link,
+    mail_reference,
+    new_token,
+    private_links,
+)
 from events_app.registration.models import (
     Registration,
     RegistrationLink,
@@ -229,13 +235,9 @@ def render(draft: Draft, event: Event, recipient: Recipient, *, manage_link: str
     return Rendered(subject=fill_text(subject), text=text, html=html)
 
 
-def unsubscribe_url(link: str) -> str:
-    return f"{link}/unsubscribe"
-
-
-def add_unsubscribe_headers(message: EmailMessage, link: str) -> None:
+def add_unsubscribe_headers(message: EmailMessage, unsubscribe_url: str) -> None:
     """RFC 2369 and RFC 8058: mail clients offer one click that POSTs ``List-Unsubscribe=One-Click`` here."""
-    message["List-Unsubscribe"] = f"<{unsubscribe_url(link)}>"
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
 
@@ -347,7 +349,8 @@ async def personal_message(session: AsyncSession, settings: Settings, event: Eve
             return None
         person = Recipient(registration.email, registration.name, registration.locale or "en", registration.id)
         token = session.info.get(LINKS, {}).pop(registration.id, None)
-        link = manage_url(settings, token or await issue_manage_link(session, registration.id))
+        links = private_links(settings, token or await issue_manage_link(session, registration.id))
+        link = links["manage_url"]
     else:
         person = Recipient(payload.get("to") or "", payload.get("name") or "", payload.get("locale") or "en")
         link = ""
@@ -355,7 +358,7 @@ async def personal_message(session: AsyncSession, settings: Settings, event: Eve
     message = build_message(settings, to=person.email, subject=rendered.subject,
                             text_body=rendered.text, html_body=rendered.html)
     if link:
-        add_unsubscribe_headers(message, link)
+        add_unsubscribe_headers(message, links["unsubscribe_url"])
     return message
 
 

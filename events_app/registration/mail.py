@@ -81,6 +81,15 @@ def manage_url(settings: Settings, token: str) -> str:
     return absolute_url("registration_manage", token=token, base_url=settings.base_url)
 
 
+def private_links(settings: Settings, token: str) -> dict[str, str]:
+    """The links a registration's mail may carry, each built from its route (the token is the credential)."""
+    return {
+        "manage_url": manage_url(settings, token),
+        "withdraw_url": absolute_url("registration_withdraw", token=token, base_url=settings.base_url),
+        "unsubscribe_url": absolute_url("unsubscribe_page", token=token, base_url=settings.base_url),
+    }
+
+
 def checkin_qr(code: str) -> segno.QRCode:
     # Only the short code (QR alphanumeric mode, the smallest symbol): any scanner reads it, it types
     # into the check-in field, and it is cheap to draw for every confirmation mail.
@@ -125,9 +134,7 @@ async def registration_message(session: AsyncSession, settings: Settings, regist
                                template: str, token: str, *, attachments: Sequence[str] = (),
                                extra: Mapping[str, Any] | None = None) -> EmailMessage:
     """The finished message; ``registration.event`` must be set."""
-    context = {"registration": registration, "event": registration.event,
-               "manage_url": manage_url(settings, token),
-               "withdraw_url": absolute_url("registration_withdraw", token=token, base_url=settings.base_url),
+    context = {"registration": registration, "event": registration.event, **private_links(settings, token),
                **(extra or {})}
     subject, text, html = render_email(template, context, settings)
     files, invitation = [], None

@@ -29,9 +29,8 @@ from events_app.registration.announcements import (
     Recipient,
     add_unsubscribe_headers,
     queue_rows,
-    unsubscribe_url,
 )
-from events_app.registration.mail import issue_manage_link, manage_url
+from events_app.registration.mail import issue_manage_link, private_links
 from events_app.registration.models import (
     Registration,
     RegistrationSettings,
@@ -192,12 +191,11 @@ async def compose_reminder(session: AsyncSession, settings: Settings,
     event = await session.get(Event, registration.event_id)
     if event is None or event.status != EventStatus.PUBLISHED or event.starts_at <= dt.datetime.now(dt.UTC):
         return None  # too late: a reminder after the start helps nobody
-    link = manage_url(settings, await issue_manage_link(session, registration.id))
-    context = {"registration": registration, "event": event, "manage_url": link, "withdraw_url": f"{link}/withdraw",
-               "unsubscribe_url": unsubscribe_url(link), "attendee_zone": attendee_zone(registration, event),
-               "offset": payload.get("offset")}
+    links = private_links(settings, await issue_manage_link(session, registration.id))
+    context = {"registration": registration, "event": event, **links,
+               "attendee_zone": attendee_zone(registration, event), "offset": payload.get("offset")}
     with speaking(registration.locale):
         subject, text, html = render_email("reminder", context, settings)
     message = build_message(settings, to=registration.email, subject=subject, text_body=text, html_body=html)
-    add_unsubscribe_headers(message, link)
+    add_unsubscribe_headers(message, links["unsubscribe_url"])
     return message
