@@ -4,6 +4,7 @@ worker's periodic jobs. create_app, the CLI and the test suite call ``wire()``; 
 Who listens to what (docs/architecture.md draws it):
 - events ``event_withdrawn`` -> calendar keeps the withdrawn event and its talks in the feeds as cancelled;
 - events ``event_changed``   -> calendar forgets a withdrawal; registration mails confirmed attendees;
+- events ``event_audience_counted`` -> registration counts the confirmed attendees a change would mail;
 - events ``event_page_shown`` -> registration adds its panel to the public event page, schedule its materials;
 - events ``organiser_event_page_shown`` -> registration lists the announcements sent on the organisers' page;
 - schedule ``talk_deleted``  -> calendar keeps a cancellation of the talk in the feeds;
@@ -21,6 +22,7 @@ from events_app.calendar.links import calendar_links
 from events_app.calendar.services import forget_withdrawal, record_deleted_talk, record_withdrawal
 from events_app.core.periodic import register_job
 from events_app.events.signals import (
+    event_audience_counted,
     event_changed,
     event_page_shown,
     event_withdrawn,
@@ -30,6 +32,7 @@ from events_app.notify.services import purge_expired_mail
 from events_app.registration.announcements import organiser_page_context
 from events_app.registration.receivers import (
     announce_event_change,
+    confirmed_attendee_count,
     expire_seat_offers,
     registration_page_context,
 )
@@ -54,6 +57,7 @@ def wire() -> None:
     event_withdrawn.connect(record_withdrawal)
     event_changed.connect(forget_withdrawal)
     event_changed.connect(announce_event_change)
+    event_audience_counted.connect(confirmed_attendee_count)
     event_page_shown.connect(registration_page_context)
     event_page_shown.connect(materials_page_context)
     organiser_event_page_shown.connect(organiser_page_context)

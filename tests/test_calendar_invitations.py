@@ -73,7 +73,7 @@ async def test_withdrawal_after_a_venue_change_through_the_api_cancels_the_feeds
                                       headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, response.text
     url = f"/registrations/{ana.token}"
-    await post_form(client, url, {}, action=f"{url}/cancel")  # through her link, as she would
+    await post_form(client, url, {"confirm": "yes"}, action=f"{url}/cancel")  # through her link, as she would
     await deliver_outbox(settings)
     sent = await assert_cancel_matches_the_feed(client, smtp_server, event)
     assert sent.location == "Room 2" and sent.sequence == 2

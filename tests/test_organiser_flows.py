@@ -54,7 +54,7 @@ async def test_organiser_creates_edits_publishes_and_cancels_an_event(client, db
     page = await client.get(f"/events/{slug}")
     assert page.status_code == 200 and "University of Edinburgh" in page.text
 
-    await post_form(client, f"/organiser/events/{slug}", {"status": "cancelled"},
+    await post_form(client, f"/organiser/events/{slug}", {"status": "cancelled", "confirm": "yes"},
                     action=f"/organiser/events/{slug}/status")
     await db.refresh(event)
     assert event.status == EventStatus.CANCELLED

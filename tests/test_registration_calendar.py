@@ -140,7 +140,15 @@ async def test_organiser_cancelling_on_the_event_page_sends_cancel(client, db, o
     await register(db, settings, event, "Ana")
     await login(client, organiser.email)
     page = f"/organiser/events/{event.slug}"
-    response = await post_form(client, page, {"status": "cancelled"}, action=f"{page}/status", follow_redirects=False)
+    # The button asks first, saying who will be mailed; nothing is cancelled or queued until confirmed.
+    asked = await post_form(client, page, {"status": "cancelled"}, action=f"{page}/status", follow_redirects=False)
+    assert asked.status_code == 200 and "1 confirmed attendee will be mailed" in asked.text
+    assert 'name="confirm" value="yes"' in asked.text
+    await db.refresh(event)
+    assert event.status.value == "published"
+    assert await deliver_outbox(settings) == 1  # only Ana's confirmation
+    response = await post_form(client, page, {"status": "cancelled", "confirm": "yes"}, action=f"{page}/status",
+                               follow_redirects=False)
     assert response.status_code in (302, 303)
     await deliver_outbox(settings)
     _confirmation, cancellation = smtp_server.to("ana@example.org")
@@ -162,7 +170,7 @@ async def test_cancelling_ones_registration_sends_cancel_to_that_person(client, 
     ana = await register(db, settings, event, "Ana")
     await register(db, settings, event, "Bo")
     url = f"/registrations/{ana.token}"
-    await post_form(client, url, {}, action=f"{url}/cancel", follow_redirects=False)
+    await post_form(client, url, {"confirm": "yes"}, action=f"{url}/cancel", follow_redirects=False)
     await deliver_outbox(settings)
     _confirmation, cancelled = smtp_server.to("ana@example.org")
     calendar, vevent = invitation_of(cancelled)

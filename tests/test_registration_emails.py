@@ -71,7 +71,7 @@ async def test_offer_mail_names_the_deadline_and_has_the_withdraw_link(client, d
     # "I can no longer come" frees the offered seat for Chen at once.
     from tests.conftest import post_form
 
-    await post_form(client, withdraw, {}, action=withdraw.replace("/withdraw", "/cancel"))
+    await post_form(client, withdraw, {"confirm": "yes"}, action=withdraw.replace("/withdraw", "/cancel"))
     await deliver_outbox(settings)
     assert smtp_server.to("chen@example.org")[-1]["Subject"].startswith("A seat is offered to you")
 

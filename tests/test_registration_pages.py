@@ -81,7 +81,12 @@ async def test_manage_page_shows_qr_code_edits_answers_and_cancels(client, db, o
     row = await db.scalar(select(Registration).where(Registration.id == ana.registration.id)
                           .execution_options(populate_existing=True))
     assert row.name == "Ana María" and row.answers["dietary-needs"] == "Vegetarian"
-    cancelled = await post_form(client, url, {}, action=f"{url}/cancel", follow_redirects=False)
+    # "Cancel my registration" asks first (the same page as the e-mail's withdraw link); only the confirmed
+    # POST frees the seat.
+    asked = await post_form(client, url, {}, action=f"{url}/cancel", follow_redirects=False)
+    assert asked.status_code == 200 and "Free my place" in asked.text and 'name="confirm" value="yes"' in asked.text
+    assert "Waitlisted" in (await client.get(f"/registrations/{bo.token}")).text
+    cancelled = await post_form(client, url, {"confirm": "yes"}, action=f"{url}/cancel", follow_redirects=False)
     assert cancelled.status_code in (302, 303)
     assert "Confirmed" in (await client.get(f"/registrations/{bo.token}")).text  # promoted at once
 
@@ -92,8 +97,23 @@ async def test_withdraw_link_from_an_email_needs_the_button_not_just_a_visit(cli
     page = await client.get(f"/registrations/{ana.token}/withdraw")
     assert page.status_code == 200 and "Free my place" in page.text
     assert "Confirmed" in (await client.get(f"/registrations/{ana.token}")).text  # a link scanner frees nothing
-    await post_form(client, f"/registrations/{ana.token}/withdraw", {}, action=f"/registrations/{ana.token}/cancel")
+    await post_form(client, f"/registrations/{ana.token}/withdraw", {"confirm": "yes"},
+                    action=f"/registrations/{ana.token}/cancel")
     assert "Cancelled" in (await client.get(f"/registrations/{ana.token}")).text
+
+
+async def test_deleting_ones_data_asks_first_and_acts_only_when_confirmed(client, db, organiser, settings):
+    event = await make_registration_event(db, organiser, settings, capacity=5)
+    ana = await register(db, settings, event, "Ana")
+    url = f"/registrations/{ana.token}"
+    asked = await post_form(client, url, {}, action=f"{url}/delete", follow_redirects=False)
+    assert asked.status_code == 200 and "This cannot be undone." in asked.text
+    assert 'name="confirm" value="yes"' in asked.text and ana.registration.email in asked.text
+    assert await db.scalar(select(func.count()).select_from(Registration)) == 1
+    deleted = await post_form(client, url, {"confirm": "yes"}, action=f"{url}/delete", follow_redirects=False)
+    assert deleted.status_code in (302, 303)
+    assert await db.scalar(select(func.count()).select_from(Registration)) == 0
+    assert (await client.get(url)).status_code == 404
 
 
 async def test_wrong_manage_token_is_404(client):

@@ -50,7 +50,7 @@ async def test_deleting_my_data_deletes_my_mail_and_the_links_quoted_in_it_stop_
     assert again.status_code == 202  # the same answer as for a new address (#10 item 9)
     assert any(row.status == OutboxStatus.PENDING for row in await outbox(db))
 
-    deleted = await post_form(client, old_link, {}, action=f"{old_link}/delete")
+    deleted = await post_form(client, old_link, {"confirm": "yes"}, action=f"{old_link}/delete")
     assert deleted.status_code in (302, 303)
 
     for link in (old_link, old_link + "/withdraw"):

@@ -52,8 +52,13 @@ async def test_organiser_searches_and_merges_through_the_pages(client, db, organ
     await sign_in(client, organiser.email)
     found = await client.get("/organiser/speakers", params={"q": "chile"})
     assert "José Álvarez" in found.text and "Ana Souza" not in found.text
+    # The first POST shows which record merges into which, and merges nothing.
+    asked = await submit(client, "/organiser/speakers/merge", {"keep_id": str(first.id), "drop_id": str(second.id)})
+    assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.text
+    assert f"move to #{first.id}" in asked.text and "Jose Alvarez" in asked.text and "José Álvarez" in asked.text
+    assert (await PersonService(session=db).search(None))[1] == 3
     response = await submit(client, "/organiser/speakers/merge",
-                            {"keep_id": str(first.id), "drop_id": str(second.id)})
+                            {"keep_id": str(first.id), "drop_id": str(second.id), "confirm": "yes"})
     assert response.status_code in (302, 303)
     rows, total = await PersonService(session=db).search(None)
     assert total == 2 and {p.id for p in rows} == {first.id, other.id}

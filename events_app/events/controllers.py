@@ -29,7 +29,7 @@ from events_app.events.signals import event_page_shown, organiser_event_page_sho
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, serve_file
-from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
+from events_app.web.forms import flash_wall_time_warnings, form_page, is_confirmed, read_form
 from events_app.web.params import Page, SearchText
 from events_app.web.urls import redirect_to
 
@@ -258,13 +258,17 @@ class OrganiserEventPages(Controller):
         return redirect_to("event_manage", slug=slug)
 
     @post("/events/{slug:str}/status", name="event_status")
-    async def change_status(self, request: Request, slug: str, events: EventService, organiser: Account) -> Redirect:
+    async def change_status(self, request: Request, slug: str, events: EventService,
+                            organiser: Account) -> Redirect | Template:
         event = await events.managed_by_slug(slug, organiser)
         form = await read_form(request)
         try:
             status = EventStatus(form.get("status", ""))
         except ValueError:
             raise NotFoundException("Unknown status.") from None
+        if status == EventStatus.CANCELLED and event.status != status and not is_confirmed(form):
+            return Template(template_name="organiser/event_cancel.html",
+                            context={"event": event, "audience": await events.audience(event)})
         await events.set_status(event, status)
         messages = {
             EventStatus.PUBLISHED: _("The event is published."),

@@ -32,7 +32,7 @@ from events_app.events.access import (
     series_editable_by,
 )
 from events_app.events.models import Event, EventKind, EventStatus, Series
-from events_app.events.signals import event_changed, event_withdrawn
+from events_app.events.signals import event_audience_counted, event_changed, event_withdrawn
 from events_app.schedule.models import Talk, TalkSpeaker
 from events_app.settings import Settings
 from events_app.speakers.models import Person
@@ -364,6 +364,10 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             await self.repository.session.flush()
             await self._announce(event, {"status"}, previous_status)
         return event
+
+    async def audience(self, event: Event) -> int:
+        """How many people a change of the event's time, place or status would mail (asked of the domains)."""
+        return sum(await event_audience_counted.send(self.repository.session, event=event))
 
     async def _announce(self, event: Event, changed: set[str], previous_status: EventStatus) -> None:
         """Tells the domains that care (registration mails attendees, calendar keeps withdrawn events in the

@@ -20,3 +20,7 @@ event_page_shown = Signal("event page shown", "The public page of an event is be
 
 # payload: event. Like event_page_shown, for the organisers' page of the event (the announcements sent).
 organiser_event_page_shown = Signal("organiser event page shown", "An event's page for its organisers is rendered.")
+
+# payload: event. Each receiver answers how many people a change of the event's time, place or status would
+# mail (registration: the confirmed attendees), so a page can say so before the organiser confirms.
+event_audience_counted = Signal("event audience counted", "How many people a change of an event would mail.")

@@ -38,7 +38,7 @@ from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, FileRoute, serve_file_only
-from events_app.web.forms import CSRF_EXEMPT, form_page, read_form
+from events_app.web.forms import CSRF_EXEMPT, form_page, is_confirmed, read_form
 from events_app.web.params import SearchText
 from events_app.web.urls import redirect_to, url_path
 
@@ -156,12 +156,18 @@ class PublicRegistrationPages(Controller):
     async def withdraw_page(self, token: str, registrations: RegistrationService) -> Template:
         # Mail scanners open links in e-mails; a GET must never free a seat, so the one click is the button here.
         registration = await registrations.by_token(token)
+        return self._withdraw_page(token, registration)
+
+    @staticmethod
+    def _withdraw_page(token: str, registration: Registration) -> Template:
         return Template(template_name="registration/withdraw.html",
                         context={"token": token, "reg": registration, "event": registration.event})
 
     @post("/registrations/{token:str}/cancel", name="registration_cancel")
-    async def cancel(self, request: Request, token: str, registrations: RegistrationService) -> Redirect:
+    async def cancel(self, request: Request, token: str, registrations: RegistrationService) -> Redirect | Template:
         registration = await registrations.by_token(token)
+        if not is_confirmed(await read_form(request)):
+            return self._withdraw_page(token, registration)
         await registrations.cancel(registration)
         flash(request, _("Your registration is cancelled. Thank you for freeing your place."), "success")
         return redirect_to("registration_manage", token=token)
@@ -178,8 +184,11 @@ class PublicRegistrationPages(Controller):
         return redirect_to("registration_manage", token=token)
 
     @post("/registrations/{token:str}/delete", name="registration_delete")
-    async def delete(self, request: Request, token: str, registrations: RegistrationService) -> Redirect:
+    async def delete(self, request: Request, token: str, registrations: RegistrationService) -> Redirect | Template:
         registration = await registrations.by_token(token)
+        if not is_confirmed(await read_form(request)):
+            return Template(template_name="registration/delete.html",
+                            context={"token": token, "reg": registration, "event": registration.event})
         slug = registration.event.slug
         await registrations.delete_personal_data(registration)
         flash(request, _("Your registration and all personal data in it have been deleted."), "success")

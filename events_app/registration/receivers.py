@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.events.models import Event, EventStatus
@@ -56,6 +56,14 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
         registration.event = event
         await service._enqueue_named(registration, template, attachments=[f"invitation:{method}"])
     return len(attendees)
+
+
+async def confirmed_attendee_count(session: AsyncSession, *, event: Event) -> int:
+    """Receives events' ``event_audience_counted``: the people announce_event_change would mail."""
+    return int(await session.scalar(
+        select(func.count()).select_from(Registration).where(
+            Registration.event_id == event.id, Registration.status == RegistrationStatus.CONFIRMED)
+    ) or 0)
 
 
 async def registration_panel(session: AsyncSession, event: Event, settings: Settings) -> dict[str, Any]:

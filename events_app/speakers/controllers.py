@@ -42,7 +42,7 @@ from events_app.speakers.services import (
 from events_app.speakers.signals import speaker_board_shown, speaker_page_shown
 from events_app.web.auth import optional_organiser, provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, serve_file
-from events_app.web.forms import form_page, read_form
+from events_app.web.forms import form_page, is_confirmed, read_form
 from events_app.web.params import Page, SearchText
 from events_app.web.urls import redirect_to
 
@@ -197,6 +197,10 @@ class OrganiserSpeakerPages(Controller):
             drop = await people.by_id(parse_id(values.get("drop_id")) or 0)
             if keep.id != drop.id:
                 await ensure_may_merge(db_session, organiser, keep, drop)
+                if not is_confirmed(values):
+                    return Template(template_name="speakers/merge_confirm.html", context={
+                        "keep": keep, "drop": drop,
+                        "visible_emails": await emails_visible_to(db_session, organiser, [keep, drop])})
             kept = await merge_people(db_session, keep, drop)
         except NotFoundException:
             return await self._merge_form(people, organiser, values=values,

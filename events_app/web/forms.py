@@ -26,6 +26,15 @@ async def read_form(request: Request, *, multi: tuple[str, ...] = ()) -> dict[st
     return data
 
 
+CONFIRM_FIELD = "confirm"
+
+
+def is_confirmed(values: Mapping[str, Any]) -> bool:
+    """Acts that cannot be undone act only on a POST that says so (the confirmation page's button sends
+    confirm=yes); any other POST, such as the first button's, answers with that confirmation page."""
+    return values.get(CONFIRM_FIELD) == "yes"
+
+
 def form_page(template_name: str, *, errors: dict[str, str] | None = None, status: int | None = None, **context: Any) -> Template:
     """Renders a form page; with errors it answers 400 so scripts and tests can tell, and browsers show it."""
     return Template(
