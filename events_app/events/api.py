@@ -91,7 +91,9 @@ class EventApi(Controller):
         self, slug: str, data: EventPatch, events: EventService, account: Account, settings: Settings
     ) -> EventOut:
         event = await events.managed_by_slug(slug, account)
-        event = await events.update_event(event, provided_fields(data), by=account)
+        fields = provided_fields(data)
+        notify = bool(fields.pop("notify_attendees", True))
+        event = await events.update_event(event, fields, by=account, notify_attendees=notify)
         return event_out(event, settings.base_url, with_talks=True, private=True)
 
     @post("/{slug:str}/publish", status_code=200, name="api_publish")

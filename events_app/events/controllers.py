@@ -198,11 +198,13 @@ class OrganiserEventPages(Controller):
         )
 
     async def _form(self, series_service: SeriesService, organiser: Account, *, event: Event | None = None,
-                    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> Template:
+                    values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                    audience: int = 0) -> Template:
         return form_page(
             "organiser/event_form.html",
             errors=errors,
             event=event,
+            audience=audience,
             values=values or (event_form_values(event) if event else {}),
             kinds=list(EventKind),
             # Only the series this organiser may put events into, and the event's own.
@@ -240,7 +242,7 @@ class OrganiserEventPages(Controller):
     @get("/events/{slug:str}/edit", name="event_edit")
     async def edit_event(self, slug: str, events: EventService, series_service: SeriesService, organiser: Account) -> Template:
         event = await events.managed_by_slug(slug, organiser)
-        return await self._form(series_service, organiser, event=event)
+        return await self._form(series_service, organiser, event=event, audience=await events.audience(event))
 
     @post("/events/{slug:str}/edit", name="event_update")
     async def update_event(
@@ -249,10 +251,13 @@ class OrganiserEventPages(Controller):
         event = await events.managed_by_slug(slug, organiser)
         values = await read_form(request)
         data = {k: values.get(k, "") for k in EVENT_FORM_FIELDS}
+        # The box is on the form only when someone would be mailed; unticked, the change is saved silently.
+        notify = values.get("notify_choice") != "1" or values.get("notify_attendees") == "on"
         try:
-            await events.update_event(event, data, by=organiser)
+            await events.update_event(event, data, by=organiser, notify_attendees=notify)
         except ValidationFailed as exc:
-            return await self._form(series_service, organiser, event=event, values=values, errors=exc.errors)
+            return await self._form(series_service, organiser, event=event, values=values, errors=exc.errors,
+                                    audience=await events.audience(event))
         flash(request, _("Changes saved."), "success")
         flash_wall_time_warnings(request, data, event.timezone)
         return redirect_to("event_manage", slug=slug)

@@ -127,6 +127,8 @@ class EventPatch(Struct, forbid_unknown_fields=True):
     status: str | UnsetType = UNSET
     geo_lat: float | None | UnsetType = UNSET
     geo_lon: float | None | UnsetType = UNSET
+    # False: a change of time or place is saved without mailing the confirmed attendees.
+    notify_attendees: bool = True
 
 
 def series_out(series: Series, base_url: str) -> SeriesOut:

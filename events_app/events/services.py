@@ -327,8 +327,11 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         await flush_or_conflict(session, "slug")
         return await self.load(event.id)
 
-    async def update_event(self, event: Event, data: Mapping[str, Any], *, by: Account | None = None) -> Event:
-        """`by`: the organiser making the change (pages and API); None for the system (CLI, demo, tests)."""
+    async def update_event(self, event: Event, data: Mapping[str, Any], *, by: Account | None = None,
+                           notify_attendees: bool = True) -> Event:
+        """`by`: the organiser making the change (pages and API); None for the system (CLI, demo, tests).
+        `notify_attendees=False`: a change of time or place is saved without mailing the attendees (the
+        organiser tells them otherwise); a cancellation is mailed whatever it says."""
         cleaned = await self.clean(data, existing=event, account=by)
         cleaned.pop("slug", None)
         changed = {k for k, v in cleaned.items() if getattr(event, k) != v}
@@ -341,7 +344,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             event.revision += 1
         await self.repository.session.flush()
         event = await self.load(event.id)
-        await self._announce(event, changed, previous_status)
+        await self._announce(event, changed, previous_status, notify_attendees=notify_attendees)
         return event
 
     async def _ensure_talks_fit(self, event: Event, starts: dt.datetime, ends: dt.datetime) -> None:
@@ -369,14 +372,15 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         """How many people a change of the event's time, place or status would mail (asked of the domains)."""
         return sum(await event_audience_counted.send(self.repository.session, event=event))
 
-    async def _announce(self, event: Event, changed: set[str], previous_status: EventStatus) -> None:
+    async def _announce(self, event: Event, changed: set[str], previous_status: EventStatus, *,
+                        notify_attendees: bool = True) -> None:
         """Tells the domains that care (registration mails attendees, calendar keeps withdrawn events in the
         feeds), inside this transaction: what they write commits or rolls back with the change."""
         session = self.repository.session
         if not event.is_public and previous_status != EventStatus.DRAFT:
             await event_withdrawn.send(session, event=event, previous_status=previous_status)
         await event_changed.send(session, event=event, changed=changed, previous_status=previous_status,
-                                 settings=self.settings)
+                                 settings=self.settings, notify_attendees=notify_attendees)
 
     async def add_manager(self, event: Event, account: Account) -> None:
         if all(m.id != account.id for m in event.managers):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from events_app.core.bus import Signal
 
-# payload: event, changed (set of field names), previous_status, settings
+# payload: event, changed (set of field names), previous_status, settings, notify_attendees (False: the organiser
+# chose not to mail attendees about a change of time or place)
 event_changed = Signal("event changed", "An event's fields or status changed (sent after every change).")
 
 # payload: event, previous_status. Sent besides event_changed when a public event goes back to draft: to a

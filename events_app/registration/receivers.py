@@ -18,7 +18,8 @@ TIME_AND_PLACE = frozenset({"starts_at", "ends_at", "timezone", "venue_name", "v
 
 
 async def announce_event_change(session: AsyncSession, event: Event, *, changed: set[str],
-                                previous_status: EventStatus, settings: Settings | None) -> int:
+                                previous_status: EventStatus, settings: Settings | None,
+                                notify_attendees: bool = True) -> int:
     """The one rule for what confirmed attendees hear when their event changes; EventService calls it after
     every change (the event's revision already bumped, so SEQUENCE is higher than in any earlier message).
 
@@ -39,6 +40,8 @@ async def announce_event_change(session: AsyncSession, event: Event, *, changed:
     elif event.status == EventStatus.PUBLISHED and (
         changed & TIME_AND_PLACE or previous_status in (EventStatus.CANCELLED, EventStatus.DRAFT)
     ):
+        if not notify_attendees and previous_status == EventStatus.PUBLISHED:
+            return 0  # the organiser chose to tell them otherwise (a re-publication is always announced)
         method, template = "REQUEST", "registration_event_changed"
     else:
         return 0
