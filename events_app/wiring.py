@@ -4,6 +4,7 @@ worker's periodic jobs. create_app, the CLI and the test suite call ``wire()``; 
 Who listens to what (docs/architecture.md draws it):
 - events ``event_withdrawn`` -> calendar keeps the withdrawn event and its talks in the feeds as cancelled;
 - events ``event_changed``   -> calendar forgets a withdrawal; registration mails confirmed attendees;
+- events ``event_registration_state`` -> registration says whether it is closed, and opens it when asked;
 - events ``event_audience_counted`` -> registration counts the confirmed attendees a change would mail;
 - events ``event_page_shown`` -> registration adds its panel to the public event page, schedule its materials;
 - events ``organiser_event_page_shown`` -> registration lists the announcements sent on the organisers' page;
@@ -25,6 +26,7 @@ from events_app.events.signals import (
     event_audience_counted,
     event_changed,
     event_page_shown,
+    event_registration_state,
     event_withdrawn,
     organiser_event_page_shown,
 )
@@ -35,6 +37,7 @@ from events_app.registration.receivers import (
     confirmed_attendee_count,
     expire_seat_offers,
     registration_page_context,
+    registration_state,
 )
 from events_app.registration.reminders import send_due_reminders
 from events_app.schedule import receivers as schedule_receivers
@@ -58,6 +61,7 @@ def wire() -> None:
     event_changed.connect(forget_withdrawal)
     event_changed.connect(announce_event_change)
     event_audience_counted.connect(confirmed_attendee_count)
+    event_registration_state.connect(registration_state)
     event_page_shown.connect(registration_page_context)
     event_page_shown.connect(materials_page_context)
     organiser_event_page_shown.connect(organiser_page_context)

@@ -199,12 +199,13 @@ class OrganiserEventPages(Controller):
 
     async def _form(self, series_service: SeriesService, organiser: Account, *, event: Event | None = None,
                     values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                    audience: int = 0) -> Template:
+                    audience: int = 0, registration_closed: bool = True) -> Template:
         return form_page(
             "organiser/event_form.html",
             errors=errors,
             event=event,
             audience=audience,
+            registration_closed=registration_closed,
             values=values or (event_form_values(event) if event else {}),
             kinds=list(EventKind),
             # Only the series this organiser may put events into, and the event's own.
@@ -223,6 +224,7 @@ class OrganiserEventPages(Controller):
         data = {k: values.get(k, "") for k in EVENT_FORM_FIELDS}
         try:
             event = await events.create_event(data, creator=organiser)
+            await events.registration_closed(event, open_registration=values.get("open_registration") == "on")
         except ValidationFailed as exc:
             return await self._form(series_service, organiser, values=values, errors=exc.errors)
         except Conflict as exc:
@@ -234,7 +236,8 @@ class OrganiserEventPages(Controller):
     @get("/events/{slug:str}", name="event_manage")
     async def manage_event(self, slug: str, events: EventService, organiser: Account) -> Template:
         event = await events.managed_by_slug(slug, organiser)
-        context: dict[str, Any] = {"event": event, "organiser": organiser}
+        context: dict[str, Any] = {"event": event, "organiser": organiser,
+                                   "registration_closed": await events.registration_closed(event)}
         for contribution in await organiser_event_page_shown.send(events.repository.session, event=event):
             context.update(contribution)
         return Template(template_name="organiser/event.html", context=context)
@@ -242,7 +245,8 @@ class OrganiserEventPages(Controller):
     @get("/events/{slug:str}/edit", name="event_edit")
     async def edit_event(self, slug: str, events: EventService, series_service: SeriesService, organiser: Account) -> Template:
         event = await events.managed_by_slug(slug, organiser)
-        return await self._form(series_service, organiser, event=event, audience=await events.audience(event))
+        return await self._form(series_service, organiser, event=event, audience=await events.audience(event),
+                                registration_closed=await events.registration_closed(event))
 
     @post("/events/{slug:str}/edit", name="event_update")
     async def update_event(
@@ -257,7 +261,10 @@ class OrganiserEventPages(Controller):
             await events.update_event(event, data, by=organiser, notify_attendees=notify)
         except ValidationFailed as exc:
             return await self._form(series_service, organiser, event=event, values=values, errors=exc.errors,
-                                    audience=await events.audience(event))
+                                    audience=await events.audience(event),
+                                    registration_closed=await events.registration_closed(event))
+        if values.get("open_registration") == "on":
+            await events.registration_closed(event, open_registration=True)
         flash(request, _("Changes saved."), "success")
         flash_wall_time_warnings(request, data, event.timezone)
         return redirect_to("event_manage", slug=slug)
@@ -274,6 +281,8 @@ class OrganiserEventPages(Controller):
         if status == EventStatus.CANCELLED and event.status != status and not is_confirmed(form):
             return Template(template_name="organiser/event_cancel.html",
                             context={"event": event, "audience": await events.audience(event)})
+        closed = status == EventStatus.PUBLISHED and await events.registration_closed(
+            event, open_registration=form.get("open_registration") == "on")
         await events.set_status(event, status)
         messages = {
             EventStatus.PUBLISHED: _("The event is published."),
@@ -281,6 +290,9 @@ class OrganiserEventPages(Controller):
             EventStatus.CANCELLED: _("The event is cancelled. It stays visible, marked as cancelled."),
         }
         flash(request, messages[status], "success")
+        if closed:
+            flash(request, _("Registration is closed: the public page says so and nobody can register. Open it under "
+                             "Registration, Settings and questions."), "warning")
         return redirect_to("event_manage", slug=slug)
 
     @post("/events/{slug:str}/managers", name="event_manager_add")

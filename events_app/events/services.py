@@ -32,7 +32,12 @@ from events_app.events.access import (
     series_editable_by,
 )
 from events_app.events.models import Event, EventKind, EventStatus, Series
-from events_app.events.signals import event_audience_counted, event_changed, event_withdrawn
+from events_app.events.signals import (
+    event_audience_counted,
+    event_changed,
+    event_registration_state,
+    event_withdrawn,
+)
 from events_app.schedule.models import Talk, TalkSpeaker
 from events_app.settings import Settings
 from events_app.speakers.models import Person
@@ -371,6 +376,13 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     async def audience(self, event: Event) -> int:
         """How many people a change of the event's time, place or status would mail (asked of the domains)."""
         return sum(await event_audience_counted.send(self.repository.session, event=event))
+
+    async def registration_closed(self, event: Event, *, open_registration: bool = False) -> bool:
+        """Whether nobody can register for the event yet; `open_registration` opens it first (asked of the
+        registration domain, in this transaction)."""
+        answers = await event_registration_state.send(self.repository.session, event=event,
+                                                      open_registration=open_registration, settings=self.settings)
+        return any(answer.get("registration_closed") for answer in answers)
 
     async def _announce(self, event: Event, changed: set[str], previous_status: EventStatus, *,
                         notify_attendees: bool = True) -> None:

@@ -25,3 +25,8 @@ organiser_event_page_shown = Signal("organiser event page shown", "An event's pa
 # payload: event. Each receiver answers how many people a change of the event's time, place or status would
 # mail (registration: the confirmed attendees), so a page can say so before the organiser confirms.
 event_audience_counted = Signal("event audience counted", "How many people a change of an event would mail.")
+
+# payload: event, open_registration (the organiser ticked "open registration" on the event or status form).
+# Registration opens it when asked, and answers {"registration_closed": bool}: whether nobody can register yet,
+# so the pages warn before and after publishing.
+event_registration_state = Signal("event registration state", "Is an event's registration closed (and open it).")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.events.models import Event, EventStatus
-from events_app.registration.models import Registration, RegistrationStatus
+from events_app.registration.models import Registration, RegistrationMode, RegistrationStatus
 from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 
@@ -67,6 +67,17 @@ async def confirmed_attendee_count(session: AsyncSession, *, event: Event) -> in
         select(func.count()).select_from(Registration).where(
             Registration.event_id == event.id, Registration.status == RegistrationStatus.CONFIRMED)
     ) or 0)
+
+
+async def registration_state(session: AsyncSession, *, event: Event, open_registration: bool = False,
+                             settings: Settings | None = None) -> dict[str, Any]:
+    """Receives events' ``event_registration_state``: opens registration when the organiser asked to (only if it
+    was closed: an approval-only event stays so), and answers whether it is still closed."""
+    service = RegistrationService(session, settings or Settings())  # settings: only for mail, unused here
+    row = await service.settings_for(event)
+    if open_registration and row.mode == RegistrationMode.CLOSED:
+        row = await service.update_settings(event, {"mode": RegistrationMode.OPEN.value})
+    return {"registration_closed": row.mode == RegistrationMode.CLOSED}
 
 
 async def registration_panel(session: AsyncSession, event: Event, settings: Settings) -> dict[str, Any]:
