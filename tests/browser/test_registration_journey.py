@@ -92,6 +92,9 @@ def test_attendee_finds_the_lecture_on_the_home_page_registers_in_chinese_and_ca
     expect(page.locator(".status")).to_have_text("Confirmed")
     expect(page.locator(".facts")).to_contain_text("王小明")
     page.get_by_role("button", name="Cancel my registration").click()
+    # It asks first, on the same page as the e-mail's withdraw link.
+    expect(page.get_by_role("heading", level=1)).to_have_text("I can no longer come")
+    page.get_by_role("button", name="Free my place").click()
     expect(page.get_by_role("status")).to_contain_text("Your registration is cancelled.")
     expect(page.locator(".status")).to_have_text("Cancelled")
 
