@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 
 from events_app.core.i18n import gettext as _
 from events_app.core.text import has_nul, strip_control
@@ -143,6 +143,29 @@ def clean_email(errors: Errors, field: str, value: object, *, required: bool = F
 
 
 _COUNTRIES: dict[str, dict[str, str]] = {}
+
+
+def country_with_code(code: str | None, locale: str) -> str:
+    """'China (CN)': the name for people, the code that imports and other tools match on."""
+    if not code:
+        return ""
+    name = country_names(locale).get(code)
+    return f"{name} ({code})" if name and name != code else code
+
+
+def language_names(codes: str | None, locale: str) -> str:
+    """'en, zh' -> 'English, Chinese' (英语、中文 in zh) in the reader's language; unknown codes stay as typed."""
+    names = []
+    for code in (codes or "").replace(";", ",").split(","):
+        code = code.strip()
+        if not code:
+            continue
+        try:
+            name = Locale.parse(code.replace("-", "_")).get_display_name(locale)
+        except (ValueError, TypeError, UnknownLocaleError):
+            name = None
+        names.append(name or code)
+    return ("、" if locale.startswith("zh") else ", ").join(names)
 
 
 def country_names(locale: str) -> dict[str, str]:
