@@ -104,3 +104,15 @@ async def test_programme_cells_keep_words_apart(client, db, organiser):
     assert "Plenary moved" in text and "Plenarymoved" not in text, text
     assert "Hall A Plenary" in text, text
     assert "#day-2\">5 Mar 2030</a>" in page  # day links name the day in the reader's locale, not 2030-03-05
+
+
+def test_the_chinese_country_list_is_in_pinyin_order():
+    from events_app.core.validation import country_names
+
+    names = list(country_names("zh").values())
+    assert names.index("阿尔巴尼亚") < 10, names[:10]
+    china = names.index("中国")
+    assert china > len(names) * 0.9, china  # Zhongguo, among the Z's, not by its code point
+    assert names.index("赞比亚") < names.index("智利") < china  # Zanbiya, Zhili, Zhongguo
+    english = list(country_names("en").values())
+    assert english.index("Åland Islands") < english.index("Albania")

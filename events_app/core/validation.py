@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -168,11 +169,22 @@ def language_names(codes: str | None, locale: str) -> str:
     return ("、" if locale.startswith("zh") else ", ").join(names)
 
 
+def collation_key(text: str, locale: str) -> tuple[str, str]:
+    """Dictionary order for the reader: Chinese by pinyin (中国 among the Z's as Zhongguo, 阿尔巴尼亚 among the A's),
+    not code points; other languages with accents folded ("Åland" next to "Albania", not after "Zimbabwe")."""
+    if locale.startswith("zh"):
+        from pypinyin import lazy_pinyin  # its dictionaries are large: loaded on the first Chinese list only
+
+        return " ".join(lazy_pinyin(text)).casefold(), text
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return folded.casefold(), text
+
+
 def country_names(locale: str) -> dict[str, str]:
     if locale not in _COUNTRIES:
         territories = Locale.parse(locale).territories
         _COUNTRIES[locale] = {
-            code: name for code, name in sorted(territories.items(), key=lambda kv: kv[1])
+            code: name for code, name in sorted(territories.items(), key=lambda kv: collation_key(kv[1], locale))
             if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"}
         }
     return _COUNTRIES[locale]
