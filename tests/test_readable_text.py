@@ -116,3 +116,23 @@ def test_the_chinese_country_list_is_in_pinyin_order():
     assert names.index("赞比亚") < names.index("智利") < china  # Zanbiya, Zhili, Zhongguo
     english = list(country_names("en").values())
     assert english.index("Åland Islands") < english.index("Albania")
+
+
+async def test_speaker_csv_adds_country_and_status_words_after_the_stable_columns(client, db, organiser):
+    from sqlalchemy import update
+
+    from events_app.speakers.models import Person
+    from events_app.speakers.services import SPEAKER_CSV_COLUMNS
+    from tests.test_schedule_exports import build_programme, sign_in
+
+    event = await build_programme(db, organiser)
+    await db.execute(update(Person).where(Person.full_name == "王小明").values(country="CN"))
+    await db.commit()
+    await sign_in(client, organiser.email)
+    await client.get("/?lang=zh")
+    response = await client.get(f"/organiser/events/{event.slug}/speakers.csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["name", "honorific", "affiliation", "country"]
+    assert rows[0][-2:] == ["country_name", "status_in_words"] and len(rows[0]) == len(SPEAKER_CSV_COLUMNS)
+    wang = next(row for row in rows if row[0] == "王小明")
+    assert wang[3] == "CN" and wang[-2] == "中国" and wang[5] == "speaker" and wang[-1] not in ("", "speaker"), wang
