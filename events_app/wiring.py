@@ -40,6 +40,7 @@ from events_app.registration.receivers import (
     registration_state,
 )
 from events_app.registration.reminders import send_due_reminders
+from events_app.registration.reports import status_label
 from events_app.schedule import receivers as schedule_receivers
 from events_app.schedule.materials import event_page_context as materials_page_context
 from events_app.schedule.signals import talk_deleted
@@ -56,6 +57,7 @@ from events_app.web.templating import add_template_global
 def wire() -> None:
     watch_writes()  # committed writes clear the rendered public pages, in every process
     add_template_global("calendar_links", calendar_links)
+    add_template_global("registration_status_label", status_label)
     # Order matters where two receivers touch the same rows: the calendar's record first, then the mails.
     event_withdrawn.connect(record_withdrawal)
     event_changed.connect(forget_withdrawal)

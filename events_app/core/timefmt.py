@@ -10,6 +10,19 @@ from babel.dates import format_date, format_time
 
 from events_app.core.i18n import current_locale
 
+# The interface language "en" is read in Babel's en_GB conventions ("7 Dec 2026", day before month), never
+# the US "12/7/26"; other languages use their own CLDR patterns ("2026年12月7日").
+_DATE_LOCALES = {"en": "en_GB"}
+
+
+def date_locale(locale: str) -> str:
+    return _DATE_LOCALES.get(locale, locale)
+
+
+def _date_format(fmt: str) -> str:
+    # CLDR "short" dates are numeric (12/7/26, 2026/12/7) and ambiguous across countries: named months instead.
+    return "medium" if fmt == "short" else fmt
+
 
 def is_valid_timezone(name: str) -> bool:
     if not name or name not in common_timezones():
@@ -51,12 +64,12 @@ def _format_when(value: dt.datetime, zone: str, fmt: str, locale: str) -> str:
 
 @lru_cache(maxsize=16384)
 def _format_day(value: dt.datetime, zone: str, fmt: str, locale: str) -> str:
-    return format_date(in_zone(value, zone), format=fmt, locale=locale)
+    return format_date(in_zone(value, zone), format=_date_format(fmt), locale=date_locale(locale))
 
 
 @lru_cache(maxsize=16384)
 def _format_clock(value: dt.datetime, zone: str, locale: str) -> str:
-    return format_time(in_zone(value, zone), format="HH:mm", tzinfo=ZoneInfo(zone), locale=locale)
+    return format_time(in_zone(value, zone), format="HH:mm", tzinfo=ZoneInfo(zone), locale=date_locale(locale))
 
 
 @lru_cache(maxsize=16384)

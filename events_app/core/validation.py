@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 
 from events_app.core.i18n import gettext as _
 from events_app.core.text import has_nul, strip_control
@@ -145,11 +146,45 @@ def clean_email(errors: Errors, field: str, value: object, *, required: bool = F
 _COUNTRIES: dict[str, dict[str, str]] = {}
 
 
+def country_with_code(code: str | None, locale: str) -> str:
+    """'China (CN)': the name for people, the code that imports and other tools match on."""
+    if not code:
+        return ""
+    name = country_names(locale).get(code)
+    return f"{name} ({code})" if name and name != code else code
+
+
+def language_names(codes: str | None, locale: str) -> str:
+    """'en, zh' -> 'English, Chinese' (英语、中文 in zh) in the reader's language; unknown codes stay as typed."""
+    names = []
+    for code in (codes or "").replace(";", ",").split(","):
+        code = code.strip()
+        if not code:
+            continue
+        try:
+            name = Locale.parse(code.replace("-", "_")).get_display_name(locale)
+        except (ValueError, TypeError, UnknownLocaleError):
+            name = None
+        names.append(name or code)
+    return ("、" if locale.startswith("zh") else ", ").join(names)
+
+
+def collation_key(text: str, locale: str) -> tuple[str, str]:
+    """Dictionary order for the reader: Chinese by pinyin (中国 among the Z's as Zhongguo, 阿尔巴尼亚 among the A's),
+    not code points; other languages with accents folded ("Åland" next to "Albania", not after "Zimbabwe")."""
+    if locale.startswith("zh"):
+        from pypinyin import lazy_pinyin  # its dictionaries are large: loaded on the first Chinese list only
+
+        return " ".join(lazy_pinyin(text)).casefold(), text
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return folded.casefold(), text
+
+
 def country_names(locale: str) -> dict[str, str]:
     if locale not in _COUNTRIES:
         territories = Locale.parse(locale).territories
         _COUNTRIES[locale] = {
-            code: name for code, name in sorted(territories.items(), key=lambda kv: kv[1])
+            code: name for code, name in sorted(territories.items(), key=lambda kv: collation_key(kv[1], locale))
             if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"}
         }
     return _COUNTRIES[locale]

@@ -9,7 +9,9 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import func, or_, select
 
 from events_app.core.csv_cells import csv_text
+from events_app.core.i18n import current_locale
 from events_app.core.i18n import gettext as _
+from events_app.core.validation import country_names
 from events_app.events.models import Event
 from events_app.registration.base import RegistrationBase
 from events_app.registration.models import Registration, RegistrationStatus
@@ -79,13 +81,25 @@ class ReportRules(RegistrationBase):
         """Every registration with its answers; cells are made formula-safe by core/csv_cells.py."""
         row = await self.settings_for(event)
         questions = list(row.questions or [])
+        # The code columns stay as they were (imports match on them); the words next to them are for people.
+        # after the columns they always had, so a column's position in an older import still holds.
         header = [_("Name"), _("E-mail"), _("Affiliation"), _("Country"), _("Status"), _("Waitlist position"),
-                  _("Registered at (UTC)"), _("Checked in at (UTC)"), *[q["label"] for q in questions]]
+                  _("Registered at (UTC)"), _("Checked in at (UTC)"), _("Country name"), _("Status (in words)"),
+                  *[q["label"] for q in questions]]
+        countries = country_names(current_locale.get())
         return csv_text(header, ((
             registration.name, registration.email, registration.affiliation, registration.country,
             registration.status.value, position or "",
             registration.created_at.strftime("%Y-%m-%d %H:%M"),
             registration.checked_in_at.strftime("%Y-%m-%d %H:%M") if registration.checked_in_at else "",
+            countries.get(registration.country or "", ""), status_label(registration.status),
             *[answer_text(q, registration.answers or {}) for q in questions],
         ) for registration, position in await self.list_for_event(event)))
 
+
+def status_label(status: RegistrationStatus | str) -> str:
+    """A registration status in the reader's words (pages, CSV); the stable code is ``status.value``."""
+    value = status.value if isinstance(status, RegistrationStatus) else str(status)
+    labels = {"confirmed": _("Confirmed"), "pending": _("Pending approval"), "waitlisted": _("Waitlisted"),
+              "offered": _("Seat offered"), "cancelled": _("Cancelled"), "rejected": _("Not accepted")}
+    return labels.get(value, value)

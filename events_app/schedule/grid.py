@@ -18,12 +18,10 @@ from events_app.web.urls import url_path
 
 def _cell(item: Item, column: int | str, first_row: int, last_row: int) -> str:
     classes = "slot" + (" break" if item.is_break else "") + (" changed" if item.change else "")
-    parts = [
-        f'<div class="{classes}" id="talk-{item.id}" style="grid-column: {column}; grid-row: {first_row} / {last_row}">',
-        f'<span class="when">{item.local_start:%H:%M}–{item.local_end:%H:%M}</span>',
-    ]
+    opening = f'<div class="{classes}" id="talk-{item.id}" style="grid-column: {column}; grid-row: {first_row} / {last_row}">'
+    parts = [f'<span class="when">{item.local_start:%H:%M}–{item.local_end:%H:%M}</span>']
     if item.room_name:
-        parts.append(f' <span class="where">{escape(item.room_name)}</span>')
+        parts.append(f'<span class="where">{escape(item.room_name)}</span>')
     parts.append(f'<strong class="what">{escape(item.title)}</strong>')
     if item.speakers:
         names = ", ".join(f'<a href="{url_path("speaker", person_id=s.id)}">{escape(s.display_name)}</a>' for s in item.speakers)
@@ -33,8 +31,8 @@ def _cell(item: Item, column: int | str, first_row: int, last_row: int) -> str:
     if item.change:
         label = _("new") if item.change == "new" else _("moved")
         parts.append(f'<span class="change-mark">{escape(label)}</span>')
-    parts.append("</div>\n")
-    return "".join(parts)
+    # Spaces between the pieces: read as text (screen readers, copying, search) they are words, not "Plenarymoved".
+    return opening + " ".join(parts) + "</div>\n"
 
 
 def day_cells(day: Day, pieces: dict | None = None, event_id: int = 0) -> Markup:

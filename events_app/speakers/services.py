@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.core.csv_cells import csv_text
+from events_app.core.i18n import current_locale
 from events_app.core.i18n import gettext as _
 from events_app.core.validation import (
     Conflict,
@@ -30,6 +31,7 @@ from events_app.core.validation import (
     clean_orcid,
     clean_text,
     clean_url,
+    country_names,
 )
 from events_app.events.models import Event
 from events_app.events.services import EARLIEST_YEAR, LATEST_YEAR
@@ -424,6 +426,8 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
 SPEAKER_CSV_COLUMNS = (
     "name", "honorific", "affiliation", "country", "email", "status", "kind", "title", "talks",
     "arrival_date", "departure_date", "needs_visa_letter", "accommodation", "orcid", "homepage",
+    # For people, in the reader's language, after the stable columns that imports match on.
+    "country_name", "status_in_words",
 )
 
 
@@ -459,4 +463,12 @@ def _speaker_row(person: Person, inv: Invitation | None, talk_titles: list[str])
         inv.departure_date.isoformat() if inv and inv.departure_date else "",
         ("yes" if inv.needs_visa_letter else "no") if inv else "",
         inv.accommodation if inv else "", person.orcid, person.homepage,
+        country_names(current_locale.get()).get(person.country or "", ""),
+        invitation_state_label(invitation_state(inv)) if inv else _("Speaker"),
     ]
+
+
+def invitation_state_label(state: str) -> str:
+    labels = {"invited": _("Invited"), "accepted": _("Accepted"), "declined": _("Declined"),
+              "no_answer": _("No answer")}
+    return labels.get(state, state)

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from events_app.core import timefmt
 from events_app.core.i18n import LANGUAGES, current_locale, gettext, ngettext
 from events_app.core.markdown import render_markdown
-from events_app.core.validation import country_names
+from events_app.core.validation import country_names, country_with_code, language_names
 from events_app.web.urls import absolute_url, url_path
 
 # Globals a domain contributes (calendar's calendar_links), added by the composition root (events_app.wiring)
@@ -30,6 +30,14 @@ def country_name(code: str | None) -> str:
     if not code:
         return ""
     return country_names(current_locale.get()).get(code, code)
+
+
+def country_and_code(code: str | None) -> str:
+    return country_with_code(code, current_locale.get())
+
+
+def languages_in_words(codes: str | None) -> str:
+    return language_names(codes, current_locale.get())
 
 
 @lru_cache(maxsize=32)
@@ -73,6 +81,8 @@ def build_environment(templates_dir: Path) -> Environment:
         local_input=timefmt.local_input_value,
         markdown=render_markdown,
         country=country_name,
+        country_code=country_and_code,
+        languages=languages_in_words,
     )
     env.globals.update(LANGUAGES=LANGUAGES, current_locale=current_locale.get, query_string=query_string,
                        country_names=lambda: country_names(current_locale.get()),

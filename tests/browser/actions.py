@@ -97,3 +97,27 @@ def wider_than_viewport(page) -> list[str]:
             .map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') + ' '
                        + Math.round(el.getBoundingClientRect().right) + 'px')"""
     )
+
+
+_BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll("table th, table td")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      // Latin words only: Chinese text has no spaces and wraps between any two characters, as it should.
+      for (const match of node.data.matchAll(/[A-Za-z\\u00C0-\\u024F]{2,}/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (lines.size > 1) broken.push(match[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def words_broken_in_tables(page) -> list[str]:
+    """Words in table cells split across two lines ("Decli-/ned"): columns squeezed below their longest word."""
+    return page.evaluate(_BROKEN_WORDS)

@@ -12,6 +12,7 @@ from tests.browser.actions import (
     page_width,
     unlabelled_fields,
     wider_than_viewport,
+    words_broken_in_tables,
 )
 from tests.browser.arrange import open_lecture, workshop_with_two_rooms
 from tests.browser.conftest import PHONE
@@ -170,3 +171,35 @@ def test_page_reached_by_acting_passes_axe_labels_every_field_and_fits_a_phone(
     # would repeat the POST behind some of these pages.
     page.set_viewport_size(PHONE)
     assert page_width(page) <= PHONE["width"], wider_than_viewport(page)
+
+
+def test_the_speaker_board_breaks_no_word_at_1280_px(site, page):
+    from sqlalchemy import select
+
+    from events_app.events.models import Event
+    from events_app.settings import Settings
+    from events_app.speakers.services import InvitationService
+
+    path = demo_addresses(site)["speaker board"]
+
+    async def invite(session) -> None:
+        event = await session.scalar(select(Event).where(Event.slug == path.split("/")[3]))
+        settings = Settings(base_url=site.url("").rstrip("/"))
+        for name, email, title in [
+            ("Maximilian Schwarzenberger", "maximilian.schwarzenberger@universitaet-heidelberg.example",
+             "Heterogeneous catalysis: characterisation with synchrotron radiation"),
+            ("张晓林", "zhang.xiaolin@example.cn", "开放科学与数据共享"),
+        ]:
+            await InvitationService(session=session).invite(
+                event, {"full_name": name, "email": email, "kind": "lecture", "title": title},
+                settings=settings, by=None)
+        await session.commit()
+
+    site.arrange(invite)
+    log_in(page, site.organiser("admin@example.org", admin=True))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    response = page.goto(path)
+    assert response is not None and response.status == 200
+    assert page.locator("table td").count() > 0
+    assert words_broken_in_tables(page) == []
+    assert page_width(page) <= 1280, wider_than_viewport(page)
