@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, MediaType, Request, Response, get, post, route
 from litestar.di import Provide
@@ -31,12 +33,14 @@ from events_app.schedule.services import (
     ScheduleConflict,
     ScheduleSessionService,
     TalkService,
+    event_days,
 )
 from events_app.settings import Settings
 from events_app.speakers.services import PersonService
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.conditional_get import CACHEABLE_METHODS, conditional_response
 from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
+from events_app.web.params import SearchText
 from events_app.web.urls import redirect_to
 
 TALK_FORM_FIELDS = ("title", "abstract", "starts_at", "ends_at", "kind", "room", "session_id", "speaker_ids")
@@ -147,6 +151,11 @@ class TimetableServices:
 
 async def provide_timetable(db_session: AsyncSession) -> TimetableServices:
     return TimetableServices(db_session)
+
+
+def noon(day: dt.date, zone: str) -> dt.datetime:
+    """A day as an instant the date filters show as that day in the zone."""
+    return dt.datetime.combine(day, dt.time(12), ZoneInfo(zone))
 
 
 def _override(values: dict) -> bool:
@@ -273,11 +282,13 @@ class OrganiserTalkPages(Controller):
 
     async def _form(self, services: TimetableServices, event: Event, *, talk: Talk | None = None,
                     values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                    problems: Sequence[Any] | None = None, back: str = "") -> Template:
+                    problems: Sequence[Any] | None = None, back: str = "", room: str = "",
+                    day: dt.date | None = None) -> Template:
         everyone, _total = await services.people.search(None, limit=1000)
         if values is None:
-            values = {"starts_at": local_input_value(event.starts_at, event.timezone),
-                      "ends_at": local_input_value(event.ends_at, event.timezone), "speaker_ids": [], "kind": "talk"}
+            starts, ends = await services.talks.first_free_slot(event, room=room, day=day)
+            values = {"starts_at": local_input_value(starts, event.timezone), "room": room,
+                      "ends_at": local_input_value(ends, event.timezone), "speaker_ids": [], "kind": "talk"}
             if talk is not None:
                 values = {
                     "title": talk.title,
@@ -292,7 +303,9 @@ class OrganiserTalkPages(Controller):
         values.setdefault("back", back)
         return form_page("organiser/talk_form.html", errors=errors, status=409 if problems else None, event=event,
                          talk=talk, values=values, people=everyone, rooms=await services.rooms.all_rooms(),
-                         sessions=await services.sessions.sessions_of(event), problems=problems or [])
+                         sessions=await services.sessions.sessions_of(event), problems=problems or [],
+                         event_days=[{"iso": d.isoformat(), "noon": noon(d, event.timezone)} for d in event_days(event)],
+                         slot={"room": room, "day": day.isoformat() if day else ""})
 
     def _data(self, values: dict) -> dict:
         return {k: values.get(k, "") for k in TALK_FORM_FIELDS}
@@ -302,8 +315,12 @@ class OrganiserTalkPages(Controller):
         return redirect_to("timetable" if values.get("back") == "timetable" else "event_manage", slug=slug)
 
     @get("/new", name="talk_new")
-    async def new_talk(self, slug: str, services: TimetableServices, organiser: Account, back: str = "") -> Template:
-        return await self._form(services, await services.events.managed_by_slug(slug, organiser), back=back)
+    async def new_talk(self, slug: str, services: TimetableServices, organiser: Account, back: str = "",
+                       room: SearchText = None, day: str = "") -> Template:
+        event = await services.events.managed_by_slug(slug, organiser)
+        days = event_days(event)
+        chosen = next((d for d in days if d.isoformat() == day), None)  # anything else: the first day
+        return await self._form(services, event, back=back, room=room or "", day=chosen)
 
     @post("/new", name="talk_create")
     async def create_talk(self, request: Request, slug: str, services: TimetableServices,

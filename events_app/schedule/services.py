@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
@@ -32,6 +33,16 @@ from events_app.schedule.models import (
 )
 from events_app.schedule.signals import talk_deleted
 from events_app.speakers.models import Person
+
+# How long a new talk is on the form until the organiser says otherwise.
+DEFAULT_TALK_MINUTES = 30
+
+
+def event_days(event: Event) -> list[dt.date]:
+    """The calendar days the event spans, in its own time zone."""
+    zone = ZoneInfo(event.timezone)
+    first, last = event.starts_at.astimezone(zone).date(), event.ends_at.astimezone(zone).date()
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 class ScheduleConflict(Conflict):
@@ -471,6 +482,24 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             .order_by(Talk.starts_at)
         )
         return list(rows)
+
+    async def first_free_slot(self, event: Event, *, room: str = "", day: dt.date | None = None,
+                              minutes: int = DEFAULT_TALK_MINUTES) -> tuple[dt.datetime, dt.datetime]:
+        """Where a new talk most likely goes: the first gap of `minutes` in the room (any room when none is
+        named) on the day (the event's local calendar day; its first day by default), from the event's daily
+        start time. A full day answers the end of its last talk: the form then shows the clash as usual."""
+        zone = ZoneInfo(event.timezone)
+        first_local = event.starts_at.astimezone(zone)
+        day = day or first_local.date()
+        free = max(event.starts_at, dt.datetime.combine(day, first_local.time(), zone).astimezone(dt.UTC))
+        length = dt.timedelta(minutes=minutes)
+        taken = [t for t in await self.talks_of(event) if t.starts_at.astimezone(zone).date() == day
+                 and (not room or t.room_name.casefold() == room.strip().casefold())]
+        for talk in sorted(taken, key=lambda t: t.starts_at):
+            if free + length <= talk.starts_at:
+                break
+            free = max(free, talk.ends_at)
+        return free, min(free + length, max(event.ends_at, free))
 
     async def talks_of(self, event: Event) -> list[Talk]:
         rows = await self.repository.session.scalars(

@@ -108,8 +108,11 @@ def test_organiser_sets_up_rooms_and_talks_is_warned_of_a_room_clash_fixes_it_an
     expect(timetable.get_by_role("row", name=re.compile("Linked open data in practice"))).to_contain_text("Room 305")
 
     page.get_by_role("link", name=f"← {TITLE}").click()
+    # Registration was never opened: the page says so before publishing, and the flash warns after.
+    expect(page.locator(".registration-closed-notice")).to_contain_text("Registration is closed")
     page.get_by_role("button", name="Publish").click()
-    expect(page.get_by_role("status")).to_contain_text("The event is published.")
+    expect(page.locator(".flash-success")).to_contain_text("The event is published.")
+    expect(page.get_by_role("status").filter(has_text="Registration is closed")).to_contain_text("Open it under")
     page.get_by_role("link", name="Timetable").click()
     page.get_by_label("What changed (shown to attendees)").fill("First programme")
     page.get_by_role("button", name="Publish programme version").click()

@@ -1,0 +1,51 @@
+"""A new talk starts at the first free slot of the chosen room and day, for the default talk length."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from events_app.schedule.services import DEFAULT_TALK_MINUTES, TalkService
+from tests.schedule_support import conference, room, sign_in, talk
+
+
+def field_value(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page) or re.search(
+        rf'value="([^"]*)"[^>]*name="{name}"', page)
+    assert match, name
+    return match.group(1)
+
+
+async def test_first_free_slot_skips_the_rooms_talks_of_that_day(db, organiser):
+    event = await conference(db, organiser)
+    hall = await room(db, "Hall A")
+    await room(db, "Hall B")
+    await talk(db, event, "Opening", "2030-03-05T08:00", "2030-03-05T09:00", room=hall)
+    await talk(db, event, "Keynote", "2030-03-05T09:00", "2030-03-05T09:45", room=hall)
+    await talk(db, event, "Late one", "2030-03-05T11:00", "2030-03-05T12:00", room=hall)
+    service = TalkService(session=db)
+    starts, ends = await service.first_free_slot(event, room="Hall A", day=dt.date(2030, 3, 5))
+    assert starts == dt.datetime(2030, 3, 5, 1, 45, tzinfo=dt.UTC)  # 09:45 in Shanghai
+    assert ends - starts == dt.timedelta(minutes=DEFAULT_TALK_MINUTES)
+    # Another room, or the first day, is free from the event's daily start.
+    starts, _ends = await service.first_free_slot(event, room="Hall B", day=dt.date(2030, 3, 5))
+    assert starts == dt.datetime(2030, 3, 5, 0, 0, tzinfo=dt.UTC)
+    starts, _ends = await service.first_free_slot(event)
+    assert starts == event.starts_at
+
+
+async def test_the_new_talk_form_is_filled_from_the_chosen_room_and_day(client, db, organiser):
+    event = await conference(db, organiser)
+    hall = await room(db, "Hall A")
+    await talk(db, event, "Opening", "2030-03-06T08:00", "2030-03-06T08:30", room=hall)
+    await sign_in(client, organiser.email)
+    url = f"/organiser/events/{event.slug}/talks/new"
+    page = (await client.get(url, params={"room": "Hall A", "day": "2030-03-06"})).text
+    assert field_value(page, "starts_at") == "2030-03-06T08:30"
+    assert field_value(page, "ends_at") == "2030-03-06T09:00"
+    assert field_value(page, "room") == "Hall A"
+    # No choice: the event's start, for one default length (not the whole event span).
+    page = (await client.get(url)).text
+    assert field_value(page, "starts_at") == "2030-03-04T08:00"
+    assert field_value(page, "ends_at") == "2030-03-04T08:30"
+    assert (await client.get(url, params={"day": "not-a-day"})).status_code == 200
