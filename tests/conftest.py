@@ -133,6 +133,15 @@ class TableCleaner:
 
         if self.connection is None or self.connection.is_closed():
             self.connection = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        # The browser tests' server process may still be finishing the previous test's writes (the in-process
+        # worker sending its mail): PostgreSQL then picks one side of the deadlock to abort, and when it is
+        # this DELETE, doing it again once the other side has committed is the answer.
+        for attempt in range(4):
+            try:
+                await self.connection.execute(self.script)
+                return
+            except asyncpg.exceptions.DeadlockDetectedError:
+                await asyncio.sleep(0.1 * (attempt + 1))
         await self.connection.execute(self.script)
 
     def close(self) -> None:
