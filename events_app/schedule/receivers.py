@@ -47,9 +47,10 @@ async def invitation_answered(session: AsyncSession, *, invitation: Invitation, 
 
 
 async def speaker_page_context(session: AsyncSession, *, person_id: int, **_: Any) -> dict[str, Any]:
-    """speakers.signals.speaker_page_shown: the person's talks at public events, by start."""
+    """speakers.signals.speaker_page_shown: the person's scheduled talks at public events, by start (an
+    unscheduled talk is not public yet)."""
     talks = await TalkService(session=session).talks_of_person(person_id)
-    return {"talks": [t for t in talks if t.event.is_public]}
+    return {"talks": [t for t in talks if t.event.is_public and t.is_scheduled]}
 
 
 async def speaker_board_context(session: AsyncSession, *, event: Any, **_: Any) -> dict[str, Any]:

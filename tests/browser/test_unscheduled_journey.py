@@ -1,0 +1,77 @@
+"""A talk accepted without a time waits under "To be scheduled" on the organiser's timetable, is nowhere on the
+public programme, and gets its place (day, start, room; the event's usual length) from that list, with and
+without JavaScript."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.actions import axe_violations, expect, log_in, unlabelled_fields
+from tests.browser.arrange import workshop_with_two_rooms
+
+pytestmark = pytest.mark.browser
+
+PROPOSAL = "Persistent identifiers for 古籍 collections"
+
+
+def add_unscheduled_talk(site, slug: str) -> None:
+    async def arrange(session):
+        from sqlalchemy import select
+
+        from events_app.events.models import Event
+        from events_app.events.services import EventService
+        from events_app.schedule.services import TalkService
+        from events_app.speakers.services import PersonService
+
+        event = await session.scalar(select(Event).where(Event.slug == slug))
+        await EventService(session=session).update_event(event, {"default_talk_minutes": 45})
+        speaker = await PersonService(session=session).create_person(
+            {"full_name": "Zoë Ørsted", "affiliation": "Royal Danish Library"})
+        await TalkService(session=session).create_unscheduled(event.id, PROPOSAL, "Identifiers.", [speaker.id])
+        await session.commit()
+
+    site.arrange(arrange)
+
+
+@pytest.mark.parametrize("browser_page", ["page", "page_without_javascript"])
+def test_organiser_schedules_a_talk_from_the_to_be_scheduled_list(site, browser_page: str, request, axe_script: str):
+    page = request.getfixturevalue(browser_page)
+    workshop = workshop_with_two_rooms(site)
+    slug = workshop["slug"]
+    add_unscheduled_talk(site, slug)
+
+    page.goto(f"/events/{slug}/programme")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Programme")
+    expect(page.get_by_text(PROPOSAL)).to_have_count(0)
+    page.goto(f"/events/{slug}")
+    expect(page.get_by_text(PROPOSAL)).to_have_count(0)
+    expect(page.get_by_text("Zoë Ørsted")).to_have_count(0)
+
+    log_in(page, workshop["organiser"])
+    page.goto(f"/organiser/events/{slug}/timetable")
+    waiting = page.locator("section", has=page.get_by_role("heading", name=re.compile("To be scheduled")))
+    expect(waiting.get_by_role("heading")).to_have_text("To be scheduled (1)")
+    expect(waiting).to_contain_text(PROPOSAL)
+    expect(waiting).to_contain_text("Zoë Ørsted")
+    expect(waiting).to_contain_text("it lasts 45 minutes")
+    if browser_page == "page":
+        assert axe_violations(page, axe_script) == []
+        assert unlabelled_fields(page) == []
+
+    item = waiting.get_by_role("listitem").filter(has_text=PROPOSAL)
+    item.get_by_label("Start").fill("14:00")
+    item.get_by_label("Room").select_option(label="Room 305")
+    item.get_by_role("button", name=re.compile("Schedule")).click()
+    expect(page).to_have_url(re.compile(rf"/organiser/events/{slug}/timetable$"))
+    expect(page.get_by_role("status")).to_contain_text(f"“{PROPOSAL}” is scheduled.")
+    expect(page.get_by_role("heading", name=re.compile("To be scheduled"))).to_have_count(0)
+    row = page.get_by_role("row", name=re.compile(re.escape(PROPOSAL)))
+    expect(row).to_contain_text("14:00–14:45")
+    expect(row).to_contain_text("Room 305")
+
+    page.goto(f"/events/{slug}/programme")
+    cell = page.locator(".grid [id^='talk-']", has_text=PROPOSAL)
+    expect(cell.locator(".when")).to_have_text("14:00–14:45")
+    expect(cell.locator(".where")).to_have_text("Room 305")
