@@ -75,3 +75,51 @@ def test_organiser_schedules_a_talk_from_the_to_be_scheduled_list(site, browser_
     cell = page.locator(".grid [id^='talk-']", has_text=PROPOSAL)
     expect(cell.locator(".when")).to_have_text("14:00–14:45")
     expect(cell.locator(".where")).to_have_text("Room 305")
+
+
+def workshop_with_an_invitation(site) -> dict:
+    """The workshop, and a speaker invited to it without a talk yet; answers its slug, organiser and link."""
+    workshop = workshop_with_two_rooms(site)
+
+    async def arrange(session):
+        from sqlalchemy import select
+
+        from events_app.events.models import Event
+        from events_app.settings import Settings
+        from events_app.speakers.services import InvitationService
+
+        event = await session.scalar(select(Event).where(Event.slug == workshop["slug"]))
+        _invitation, token = await InvitationService(session=session).invite(
+            event, {"full_name": "Zoë Ørsted", "email": "zoe@example.dk", "kind": "talk", "title": "Draft title"},
+            settings=Settings(base_url=site.url("").rstrip("/")), by=None)
+        await session.commit()
+        return token
+
+    return {**workshop, "link": f"/invitations/{site.arrange(arrange)}"}
+
+
+@pytest.mark.parametrize("browser_page", ["page", "page_without_javascript"])
+def test_a_speaker_accepts_and_the_organiser_finds_the_talk_waiting_for_a_time(site, browser_page: str, request):
+    page = request.getfixturevalue(browser_page)
+    workshop = workshop_with_an_invitation(site)
+    page.goto(workshop["link"])
+    page.get_by_label("Title").fill(PROPOSAL)
+    page.get_by_label("Abstract").fill("How 古籍 get identifiers that last.")
+    page.get_by_role("button", name="Accept").click()
+    expect(page.get_by_role("status")).to_be_visible()
+
+    [mail] = site.wait_for_mail(workshop["organiser"])
+    assert PROPOSAL in str(mail["Subject"])
+
+    page.goto(f"/events/{workshop['slug']}/programme")
+    expect(page.get_by_text(PROPOSAL)).to_have_count(0)
+
+    log_in(page, workshop["organiser"])
+    page.goto(f"/organiser/events/{workshop['slug']}")
+    notice = page.locator(".waiting-talks")
+    expect(notice).to_contain_text("1 talk is waiting for a time")
+    expect(notice.get_by_role("listitem")).to_have_text([f"“{PROPOSAL}” — Zoë Ørsted"])
+    notice.get_by_role("link", name="Schedule them on the timetable").click()
+    expect(page).to_have_url(re.compile(rf"/organiser/events/{workshop['slug']}/timetable$"))
+    waiting = page.locator("section.unscheduled")
+    expect(waiting).to_contain_text(PROPOSAL)
