@@ -123,3 +123,24 @@ def test_a_speaker_accepts_and_the_organiser_finds_the_talk_waiting_for_a_time(s
     expect(page).to_have_url(re.compile(rf"/organiser/events/{workshop['slug']}/timetable$"))
     waiting = page.locator("section.unscheduled")
     expect(waiting).to_contain_text(PROPOSAL)
+
+
+def test_the_talk_form_starts_at_the_rooms_first_free_slot_for_the_events_talk_length(site, page):
+    workshop = workshop_with_two_rooms(site)
+    slug = workshop["slug"]
+    log_in(page, workshop["organiser"])
+    page.goto(f"/organiser/events/{slug}/edit")
+    page.get_by_label("Usual talk length (minutes)").fill("90")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(rf"/organiser/events/{slug}$"))
+
+    page.goto(f"/organiser/events/{slug}/timetable")
+    page.get_by_role("link", name="Add talk or break").click()
+    # Room 201 is taken 10:00-11:00: 90 minutes from the day's 09:00 start do not fit before it.
+    page.get_by_label("Where").select_option("Room 201")
+    page.get_by_role("button", name="Find the first free slot").click()
+    expect(page.get_by_label("Starts")).to_have_value("2031-05-12T11:00")
+    expect(page.get_by_label("Ends")).to_have_value("2031-05-12T12:30")
+    page.get_by_label("Where").select_option("Room 305")
+    page.get_by_role("button", name="Find the first free slot").click()
+    expect(page.get_by_label("Starts")).to_have_value("2031-05-12T11:00")  # 305 is taken 10:00-11:00 too
