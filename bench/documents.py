@@ -34,8 +34,8 @@ from events_app.documents.models import DocumentKind, DocumentSettings, IssuedDo
 from events_app.documents.rendering import renderer  # noqa: E402
 from events_app.documents.services import DocumentService, _texts, new_reference  # noqa: E402
 from events_app.events.models import Event  # noqa: E402
-from events_app.settings import Settings  # noqa: E402
 from events_app.routes import build_route_table  # noqa: E402
+from events_app.settings import Settings  # noqa: E402
 from events_app.web.urls import use_routes  # noqa: E402
 
 NAMES = ["王小明", "山田 太郎", "محمد العربي", "Zoë Ångström", "Ana Souza", "李娜", "فاطمة الزهراء", "Jürgen Müller"]
