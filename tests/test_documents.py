@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from sqlalchemy import Text, func, select, type_coerce
+from sqlalchemy import Text, func, insert, select, type_coerce
 from sqlalchemy.engine import make_url
 
 from events_app.core.crypto import configure_data_keys, new_data_key
 from events_app.documents.models import DocumentKind, IssuedDocument, LetterRequest, LetterStatus
 from events_app.documents.rendering import FontSet, MissingFontError
 from events_app.documents.services import DocumentService, family_name_key
+from events_app.events.models import event_managers
 from events_app.registration.models import Registration
 from events_app.settings import Settings
 from events_app.speakers.services import InvitationService
@@ -337,3 +338,45 @@ async def test_a_letter_carries_user_text_as_text_not_typst_markup(db, organiser
     text = pdf_text(await service.pdf(document))
     assert '#panic("x") *Bold* $x$' in text and '#read("/etc/passwd")' in text
     assert document.kind == DocumentKind.LETTER
+
+
+async def test_letters_csv_has_passport_data_only_when_asked_for(client, db, organiser, settings):
+    event = await conference(db, organiser)
+    invitation, _token = await invited_speaker(db, organiser, settings, event)
+    await DocumentService(db, settings).request_for_invitation(invitation, event, letter_form())
+    await db.commit()
+    await login(client, organiser.email)
+    plain = await client.get(f"/organiser/events/{event.slug}/documents/letters.csv")
+    assert plain.status_code == 200 and "speaker@example.eg" in plain.text and PASSPORT not in plain.text
+    asked = await client.get(f"/organiser/events/{event.slug}/documents/letters.csv?passport=yes")
+    assert PASSPORT in asked.text and "1985-04-12" in asked.text
+    assert asked.headers["cache-control"] == "private, no-store"
+
+
+async def test_two_managers_approving_at_once_issue_one_letter(db, organiser, settings, is_postgres, monkeypatch):
+    """Real concurrent requests on separate server processes (PostgreSQL: two; SQLite: one)."""
+    import asyncio
+
+    import httpx
+
+    from events_app.notify.models import OutboxMessage
+    from tests.test_registration_concurrency import running_servers
+
+    event = await conference(db, organiser)
+    invitation, _token = await invited_speaker(db, organiser, settings, event)
+    request = await DocumentService(db, settings).request_for_invitation(invitation, event, letter_form())
+    colleague = await make_account(db, "colleague@example.org")
+    await db.execute(insert(event_managers).values(event_id=event.id, account_id=colleague.id))
+    await db.commit()
+    tokens = [await make_token(db, organiser), await make_token(db, colleague)]
+    monkeypatch.setenv("EVENTS_DATA_KEY", DATA_KEY)  # read by the server processes started below
+    with running_servers(settings, 2 if is_postgres else 1) as servers:
+        async with httpx.AsyncClient(timeout=60) as http:
+            responses = await asyncio.gather(*(
+                http.post(f"{servers[n % len(servers)]}/api/events/{event.slug}/letters/{request.id}/approve",
+                          headers={"Authorization": f"Bearer {tokens[n % 2]}"})
+                for n in range(6)))
+    assert sorted(r.status_code for r in responses) == [200, 409, 409, 409, 409, 409], [r.text for r in responses]
+    assert await db.scalar(select(func.count()).select_from(IssuedDocument)) == 1
+    assert await db.scalar(select(func.count()).select_from(OutboxMessage)
+                           .where(OutboxMessage.composer == "document")) == 1

@@ -137,7 +137,8 @@ class InvitationDocumentPages(Controller):
         invitation = await InvitationService(session=documents.session).by_token(token)
         event = await EventService(session=documents.session).load(invitation.event_id)
         requests = await documents.requests_of(invitation_id=invitation.id)
-        issued = await documents.documents_of(invitation_id=invitation.id, person_id=invitation.person_id)
+        issued = await documents.documents_of(invitation_id=invitation.id, person_id=invitation.person_id,
+                                              event_id=invitation.event_id)
         open_request = any(r.status != LetterStatus.REJECTED for r in requests)
         return form_page(
             "documents/person.html", errors=errors, status=status, token=token, requests=requests, issued=issued,
@@ -171,7 +172,8 @@ class InvitationDocumentPages(Controller):
     async def download(self, token: str, reference: str, documents: DocumentService) -> Response[bytes]:
         invitation = await InvitationService(session=documents.session).by_token(token)
         document = await documents.document_by_reference(reference)
-        mine = await documents.documents_of(invitation_id=invitation.id, person_id=invitation.person_id)
+        mine = await documents.documents_of(invitation_id=invitation.id, person_id=invitation.person_id,
+                                            event_id=invitation.event_id)
         if document.id not in {d.id for d in mine}:
             raise_not_found()
         return await document_pdf(documents, document)
@@ -209,6 +211,15 @@ class OrganiserDocumentPages(Controller):
     @get("/", name="document_queue")
     async def queue(self, slug: str, organiser: Account, documents: DocumentService) -> Template:
         return await self._page(await self._event(slug, organiser, documents), documents)
+
+    @get("/letters.csv", name="letters_csv")
+    async def letters_csv(self, slug: str, organiser: Account, documents: DocumentService,
+                          passport: str | None = None) -> Response[str]:
+        event = await self._event(slug, organiser, documents)
+        include = passport == "yes" and may_read_letter_data(organiser, event)
+        return Response(content=await documents.letters_csv(event, include_passport=include),
+                        media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{event.slug}-letters.csv"', **PRIVATE})
 
     @get("/letters/{request_id:int}", name="letter_request_detail")
     async def detail(self, slug: str, request_id: int, organiser: Account, documents: DocumentService) -> Template:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -26,8 +27,9 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.core.csv_cells import csv_text
+from events_app.core.i18n import current_locale, speaking
 from events_app.core.i18n import gettext as _
-from events_app.core.i18n import speaking
 from events_app.core.timefmt import format_day
 from events_app.core.validation import Conflict, Errors, clean_country, clean_text, country_names
 from events_app.db import rows_affected
@@ -248,6 +250,22 @@ class DocumentService:
         pending = [r for r in rows if r.status == LetterStatus.PENDING]
         return pending + [r for r in reversed(rows) if r.status != LetterStatus.PENDING]
 
+    async def letters_csv(self, event: Event, *, include_passport: bool = False) -> str:
+        """The event's letter requests; the passport data only when the manager asks for it explicitly."""
+        header = ["id", "email", "status", "language", "stay_from", "stay_until", "purpose", "requested_at",
+                  "decided_by", "decided_at", "reason"]
+        if include_passport:
+            header += ["passport_name", "nationality", "passport_number", "birth_date"]
+        rows = []
+        for r in await self.queue(event):
+            row = [r.id, r.email, r.status.value, r.language, r.stay_from.isoformat(), r.stay_until.isoformat(),
+                   r.purpose, r.created_at.isoformat(), r.decided_by_name,
+                   r.decided_at.isoformat() if r.decided_at else "", r.reason]
+            if include_passport:
+                row += [r.passport_name or "", r.nationality or "", r.passport_number or "", r.birth_date or ""]
+            rows.append(row)
+        return csv_text(header, rows)
+
     async def request_by_id(self, event: Event, request_id: int) -> LetterRequest:
         request = await self.session.get(LetterRequest, request_id)
         if request is None or request.event_id != event.id:
@@ -325,13 +343,13 @@ class DocumentService:
         return list(await self.session.scalars(select(IssuedDocument).where(IssuedDocument.event_id == event.id)
                                                .order_by(IssuedDocument.kind, IssuedDocument.holder_name)))
 
-    async def documents_of(self, *, registration_id: int | None = None,
-                           person_id: int | None = None, invitation_id: int | None = None) -> list[IssuedDocument]:
-        conditions = []
+    async def documents_of(self, *, registration_id: int | None = None, person_id: int | None = None,
+                           invitation_id: int | None = None, event_id: int | None = None) -> list[IssuedDocument]:
+        conditions: list[ColumnElement[bool]] = []
         if registration_id is not None:
             conditions.append(IssuedDocument.registration_id == registration_id)
-        if person_id is not None:
-            conditions.append(IssuedDocument.person_id == person_id)
+        if person_id is not None:  # a speaker's certificates, of this event only
+            conditions.append(and_(IssuedDocument.person_id == person_id, IssuedDocument.event_id == event_id))
         if invitation_id is not None:
             conditions.append(IssuedDocument.id.in_(select(LetterRequest.document_id)
                                                     .where(LetterRequest.invitation_id == invitation_id)))
@@ -505,13 +523,12 @@ class DocumentService:
         return sorted(people, key=lambda p: family_name_key(p["name"]))
 
     async def badges_pdf(self, event: Event, people: Sequence[Mapping[str, str]], *, single: bool = False) -> bytes:
-        from events_app.core.i18n import current_locale
-
         badges = [{"name": p["name"], "affiliation": p["affiliation"], "role": p["role"],
+                   "rtl": is_right_to_left(p["name"]),
                    "qr": qr_svg_for_code(p["code"]) if p["code"] else qr_svg(event.title[:60])}
                   for p in people]
         data = {"lang": current_locale.get(), "event_title": event.title, "single": single, "badges": badges}
-        texts = [event.title, *(t for b in badges for t in (b["name"], b["affiliation"], b["role"]))]
+        texts = [event.title, *(p[key] for p in people for key in ("name", "affiliation", "role"))]
         return await self._render("badges", data, texts)
 
     # ---- retention -----------------------------------------------------------------------------------------
@@ -552,6 +569,17 @@ def family_name_key(name: str) -> tuple[str, str]:
     words = text.split()
     family = words[-1] if words else ""
     return collation_key(f"{family} {' '.join(words[:-1])}", "en")[0], text
+
+
+def is_right_to_left(text: str) -> bool:
+    """Whether the text's first strong character is Arabic or Hebrew (Unicode bidi class R or AL)."""
+    for char in text:
+        direction = unicodedata.bidirectional(char)
+        if direction in ("R", "AL"):
+            return True
+        if direction == "L":
+            return False
+    return False
 
 
 def _truthy(value: object) -> bool:
