@@ -13,7 +13,9 @@ Who listens to what (docs/architecture.md draws it):
 - speakers ``invitation_answered`` -> schedule links an accepted speaker to the invited talk, unlinks on decline;
 - speakers ``speaker_page_shown`` / ``speaker_board_shown`` -> schedule adds the talks to those pages.
 Template globals: calendar's ``calendar_links`` (web/ imports no domain).
-Periodic jobs: registration "expire seat offers" and "send reminders", notify "purge finished mail".
+Periodic jobs: registration "expire seat offers" and "send reminders", notify "purge finished mail", documents
+"purge letter data" (passport data some time after the event).
+Documents' mail composer registers itself when documents.services is imported here.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import events_app.models  # noqa: F401  (every mapper, before any session is use
 from events_app.calendar.links import calendar_links
 from events_app.calendar.services import forget_withdrawal, record_deleted_talk, record_withdrawal
 from events_app.core.periodic import register_job
+from events_app.documents.services import purge_letter_data
 from events_app.events.signals import (
     event_audience_counted,
     event_changed,
@@ -76,3 +79,4 @@ def wire() -> None:
     register_job("expire seat offers", expire_seat_offers)
     register_job("purge finished mail", purge_expired_mail)
     register_job("send reminders", send_due_reminders)
+    register_job("purge letter data", purge_letter_data)

@@ -18,7 +18,8 @@ TEMPLATES = sorted(p.name.removesuffix(".txt") for p in (Path(__file__).parent.p
                    .glob("*.txt") if not p.name.startswith("_") and not p.name.endswith(".subject.txt"))
 ADDRESS = "Zhongguancun East Road 80, Beijing 100190, China"
 LINKS = {"manage_url": "https://events.example.org/r/manage-token", "withdraw_url": "https://events.example.org/r/w",
-         "unsubscribe_url": "https://events.example.org/r/u", "link": "https://events.example.org/i/speaker-token"}
+         "unsubscribe_url": "https://events.example.org/r/u", "link": "https://events.example.org/i/speaker-token",
+         "verify_url": "https://events.example.org/verify/ABCD-1234"}
 
 
 def event(online: bool, address: bool) -> SimpleNamespace:
@@ -41,6 +42,7 @@ def contexts():
                                                     status=RegistrationStatus.CONFIRMED),
                     "person": SimpleNamespace(display_name="Ada Lovelace"),
                     "invitation": SimpleNamespace(kind="talk" if online else "lecture", title="Catalysts at scale"),
+                    "document": SimpleNamespace(holder_name="Li Wei", reference="ABCD-1234"),
                 }
 
 
