@@ -18,12 +18,17 @@ from pathlib import Path
 PACKAGE = "events_app"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / PACKAGE
 
-DOMAINS = {"accounts", "calendar", "events", "notify", "registration", "schedule", "speakers"}
+DOMAINS = {"accounts", "calendar", "calls", "events", "notify", "registration", "schedule", "speakers"}
 
 # Who may import whom among the domains (importer -> imported). docs/architecture.md draws this list; anything
 # else a domain needs from another it learns through the bus (events_app/core/bus.py).
 ALLOWED_DOMAIN_ARROWS = {
     ("calendar", "speakers"),  # feeds show only speakers who agreed to be public (speakers.access)
+    ("calls", "events"),  # a call belongs to an event; its managers run it
+    ("calls", "notify"),  # private links, invitations to review and decisions go through the outbox
+    ("calls", "registration"),  # an accepted application takes a seat through the registration service
+    ("calls", "schedule"),  # an accepted abstract becomes an unscheduled talk; uploads are checked as materials
+    ("calls", "speakers"),  # authors and reviewers are the shared person records; speakers get their link
     ("events", "accounts"),
     ("registration", "calendar"),  # invitations and personal feeds are built by calendar
     ("registration", "events"),
