@@ -189,3 +189,18 @@ async def test_decisions_are_mailed_once_with_their_template_and_the_authors_com
     body = message_from_bytes(row.raw, policy=policy.default).get_body(("plain",)).get_content()
     assert "Needs data." in body and "We had 300 submissions." in body and "Secret remark." not in body
     assert "'=HYPERLINK" in await services.submissions_csv(db, call)  # formula-safe
+
+
+async def test_reviewers_names_are_hidden_from_each_other_when_the_call_says_so(db, organiser, settings):
+    call = await make_call(db, organiser, blind_reviewers=True)
+    submission, _ = await submit(db, settings, call)
+    a, _ = await reviewer(db, settings, call, name="Ada Lovelace", email="a@example.org")
+    b, _ = await reviewer(db, settings, call, name="Charles Babbage", email="b@example.org")
+    for who in (a, b):
+        await services.save_review(db, call, who, submission, {"scores": {"relevance": 3, "quality": 3},
+                                                               "comment_committee": f"By {who.id}"})
+    reviews = (await services.reviews_of(db, [submission.id]))[submission.id]
+    shown = services.other_reviews_view(call, reviews, a)
+    assert [o["reviewer"] for o in shown] == ["Reviewer 2"] and "Charles" not in repr(shown)
+    call.blind_reviewers = False
+    assert [o["reviewer"] for o in services.other_reviews_view(call, reviews, a)] == ["Charles Babbage"]
