@@ -60,3 +60,18 @@ async def test_accepting_an_application_twice_at_once_makes_one_registration(db,
     registrations = (await db.scalars(select(Registration))).all()
     assert [(r.email, r.status) for r in registrations] == [("wang.fang@example.cn", RegistrationStatus.CONFIRMED)]
     assert (await db.get(Submission, applied.id)).state == SubmissionState.ACCEPTED  # type: ignore[union-attr]
+
+
+async def test_two_acceptance_requests_at_once_for_the_last_seat_through_the_api(client, db, organiser, token,
+                                                                                settings):
+    event = await make_registration_event(db, organiser, settings, capacity=1)
+    call = await make_call(db, organiser, kind="applications", event=event, tracks=[])
+    first, _ = await submit(db, settings, call, name="Wang Fang", email="wang.fang@example.cn", title="", abstract="")
+    second, _ = await submit(db, settings, call, name="Li Na", email="li.na@example.cn", title="", abstract="")
+    responses = await asyncio.gather(*(
+        client.post(f"/api/calls/{call.id}/decisions", headers={"Authorization": f"Bearer {token}"},
+                    json={"submission_ids": [s.id], "decision": "accepted"}) for s in (first, second)))
+    assert [r.json() for r in responses] == [{"changed": 1}, {"changed": 1}]
+    statuses = sorted(r.status.value for r in await db.scalars(
+        select(Registration).where(Registration.event_id == event.id).execution_options(populate_existing=True)))
+    assert statuses == ["confirmed", "waitlisted"]

@@ -421,7 +421,7 @@ class OrganiserCallPages(Controller):
         except ValidationFailed as exc:
             flash(request, "; ".join(exc.errors.values()), "error")
         else:
-            flash(request, _("%(n)s submissions decided.", n=changed), "success")
+            flash(request, _("Submissions decided: %(n)s.", n=changed), "success")
         return redirect_to("call_committee", call_id=call.id)
 
     @post("/organiser/calls/{call_id:int}/mail", name="call_mail")
