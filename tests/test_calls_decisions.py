@@ -75,3 +75,4 @@ async def test_two_acceptance_requests_at_once_for_the_last_seat_through_the_api
     statuses = sorted(r.status.value for r in await db.scalars(
         select(Registration).where(Registration.event_id == event.id).execution_options(populate_existing=True)))
     assert statuses == ["confirmed", "waitlisted"]
+

@@ -51,7 +51,7 @@ from events_app.core.validation import (
     clean_text,
 )
 from events_app.db import rows_affected
-from events_app.events.models import Event
+from events_app.events.models import Event, EventStatus
 from events_app.events.services import parse_instant
 from events_app.notify.services import enqueue_templated_email
 from events_app.registration.mail import hash_token, new_token
@@ -150,9 +150,8 @@ def clean_fields(errors: Errors, value: Any) -> list[dict[str, Any]]:
         errors.add("fields", _("Give at most %(n)s fields as a list.", n=MAX_FIELDS))
         return []
     questions = [item for item in value if not (isinstance(item, Mapping) and item.get("kind") == "file")]
-    cleaned_questions = iter(clean_questions(Errors(), questions))
     problems = Errors()
-    clean_questions(problems, questions)
+    cleaned_questions = iter(clean_questions(problems, questions))  # the registration's rules for questions
     for message in problems.values():
         errors.add("fields", message)
     keys: set[str] = set()
@@ -270,6 +269,8 @@ async def public_call(session: AsyncSession, call_id: int) -> tuple[Call, Event]
 
 def closed_reason(call: Call, event: Event, now: dt.datetime | None = None) -> str | None:
     now = now or dt.datetime.now(dt.UTC)
+    if event.status == EventStatus.CANCELLED:
+        return _("This event has been cancelled.")
     if now < call.opens_at:
         return _("This call opens on %(when)s.", when=f"{format_when(call.opens_at, event.timezone)} ({event.timezone})")
     if now >= call.closes_at:
@@ -306,7 +307,8 @@ def _co_authors(data: Mapping[str, Any]) -> list[Any]:
 
 
 def clean_submission(call: Call, data: Mapping[str, Any], uploads: Mapping[str, bytes | None], *,
-                     existing: Submission | None = None, existing_files: set[str] = frozenset()) -> Cleaned:  # type: ignore[assignment]
+                     existing: Submission | None = None,
+                     existing_files: frozenset[str] | set[str] = frozenset()) -> Cleaned:
     errors = Errors()
     abstracts = call.kind == CallKind.ABSTRACTS
     cleaned: dict[str, Any] = {
