@@ -83,3 +83,11 @@ async def test_the_committee_lists_with_mean_scores_decides_and_mails(client, db
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/api/calls/{call_id}/submissions" in schema["paths"]
     assert "/api/calls/{call_id}/decisions" in schema["paths"]
+
+
+async def test_ids_no_row_can_have_are_nothing_not_an_error(client, db, organiser, token, settings):
+    call = await make_call(db, organiser)
+    response = await client.post(f"/api/calls/{call.id}/decisions", headers=bearer(token),
+                                 json={"submission_ids": [2**63, 0, -5], "decision": "rejected"})
+    assert response.status_code == 200 and response.json() == {"changed": 0}
+    assert (await client.get(f"/api/calls/{2**64}/submissions", headers=bearer(token))).status_code == 404

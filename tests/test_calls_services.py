@@ -204,3 +204,18 @@ async def test_reviewers_names_are_hidden_from_each_other_when_the_call_says_so(
     assert [o["reviewer"] for o in shown] == ["Reviewer 2"] and "Charles" not in repr(shown)
     call.blind_reviewers = False
     assert [o["reviewer"] for o in services.other_reviews_view(call, reviews, a)] == ["Charles Babbage"]
+
+
+async def test_the_same_reviewer_twice_is_refused_and_tracks_must_be_the_calls(db, organiser, settings):
+    from events_app.core.validation import Conflict
+
+    call = await make_call(db, organiser)
+    await reviewer(db, settings, call, name="Ada Lovelace", email="ada@example.org")
+    with pytest.raises(Conflict):
+        await reviewer(db, settings, call, name="Ada L.", email="ADA@example.org")
+    await db.rollback()
+    await db.refresh(call)
+    with pytest.raises(ValidationFailed) as refused:
+        await reviewer(db, settings, call, name="Charles", email="c@example.org", tracks=["Astrology"])
+    assert set(refused.value.errors) == {"tracks"}
+    assert [r.name for r in await services.reviewers_of(db, call)] == ["Ada Lovelace"]

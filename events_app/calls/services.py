@@ -42,6 +42,7 @@ from events_app.core.i18n import gettext as _
 from events_app.core.slugs import slug_base
 from events_app.core.timefmt import format_when
 from events_app.core.validation import (
+    MAX_ID,
     Conflict,
     Errors,
     ValidationFailed,
@@ -657,7 +658,7 @@ async def decide(session: AsyncSession, settings: Settings, call: Call, event: E
     if decision == SubmissionState.POSTER.value and call.kind != CallKind.ABSTRACTS:
         raise ValidationFailed({"decision": _("Only abstracts can be accepted as posters.")})
     changed = 0
-    for submission_id in submission_ids:
+    for submission_id in dict.fromkeys(i for i in submission_ids if 1 <= i <= MAX_ID):  # no row has another id
         result = await session.execute(
             update(Submission).where(Submission.id == submission_id, Submission.call_id == call.id,
                                      Submission.state.in_(OPEN_STATES))
