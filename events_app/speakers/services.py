@@ -80,6 +80,23 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         await self.repository.session.flush()
         return person
 
+    async def person_for_email(self, data: Mapping[str, Any]) -> Person:
+        """The existing record with this e-mail address (compared without case), or a new one from ``data``:
+        someone who submits to a call, or is named as a co-author, is the same person across events. An existing
+        record is never changed by what a stranger typed; only an empty affiliation or country is filled in."""
+        cleaned = self.clean(data)
+        email = cleaned.get("email") or ""
+        person = await self.repository.session.scalar(
+            select(Person).where(func.lower(Person.email) == email.lower()).order_by(Person.id).limit(1)
+        ) if email else None
+        if person is None:
+            return await self.create_person(cleaned)
+        for key in ("affiliation", "country"):
+            if cleaned.get(key) and not getattr(person, key):
+                setattr(person, key, cleaned[key])
+        await self.repository.session.flush()
+        return person
+
     async def update_person(self, person: Person, data: Mapping[str, Any]) -> Person:
         changed = False
         for key, value in self.clean(data, partial=True).items():
