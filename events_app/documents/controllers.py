@@ -25,7 +25,7 @@ from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 from events_app.speakers.services import InvitationService
 from events_app.web.auth import provide_organiser, requires_login
-from events_app.web.forms import form_page, read_form
+from events_app.web.forms import FormErrors, form_page, read_form
 from events_app.web.urls import redirect_to
 
 LETTER_FIELDS = ("passport_name", "nationality", "passport_number", "birth_date", "stay_from", "stay_until",
@@ -257,7 +257,7 @@ class OrganiserDocumentPages(Controller):
         except ValidationFailed as exc:
             countries = country_names(current_locale.get())
             return Template(template_name="documents/letter_request.html", status_code=400, headers=PRIVATE,
-                            context={"event": event, "letter": letter, "errors": exc.errors, "document": None,
+                            context={"event": event, "letter": letter, "errors": FormErrors(exc.errors), "document": None,
                                      "nationality": countries.get(letter.nationality or "", "")})
         except Conflict as exc:
             flash(request, exc.message, "error")

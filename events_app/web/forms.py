@@ -35,11 +35,24 @@ def is_confirmed(values: Mapping[str, Any]) -> bool:
     return values.get(CONFIRM_FIELD) == "yes"
 
 
+class FormErrors(dict[str, str]):
+    """A form's messages by field name, and the label of each field as the page's field macros render it
+    (templates/macros/forms.html), so the error summary can say "Starts: Enter a date." for every form."""
+
+    def __init__(self, errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(errors or {})
+        self.labels: dict[str, str] = {}
+
+    def remember(self, name: str, label: str) -> str:
+        self.labels[name] = str(label)
+        return ""
+
+
 def form_page(template_name: str, *, errors: dict[str, str] | None = None, status: int | None = None, **context: Any) -> Template:
     """Renders a form page; with errors it answers 400 so scripts and tests can tell, and browsers show it."""
     return Template(
         template_name=template_name,
-        context={"errors": errors or {}, **context},
+        context={"errors": FormErrors(errors), **context},
         status_code=status or (HTTP_400_BAD_REQUEST if errors else 200),
     )
 
