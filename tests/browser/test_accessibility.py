@@ -39,7 +39,8 @@ def demo_addresses(site) -> dict[str, str]:
                 "talk form": f"/organiser/events/{conference}/talks/new",
                 "programme": f"/events/{conference}/programme",
                 "timetable": f"/organiser/events/{conference}/timetable",
-                "speaker board": f"/organiser/events/{conference}/speakers"}
+                "speaker board": f"/organiser/events/{conference}/speakers",
+                "letters and certificates": f"/organiser/events/{conference}/documents"}
 
     return site.arrange(find)
 
@@ -56,6 +57,7 @@ PAGES = {
     "programme": (None, False),
     "timetable": (None, True),
     "speaker board": (None, True),
+    "letters and certificates": (None, True),
 }
 
 
