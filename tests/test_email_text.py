@@ -40,7 +40,13 @@ def contexts():
                     "attendee_zone": "Europe/Berlin" if online else None, "offset": 1440,
                     "registration": SimpleNamespace(name="Li Wei", checkin_code="K7Q2M9", locale="en",
                                                     status=RegistrationStatus.CONFIRMED),
-                    "person": SimpleNamespace(display_name="Ada Lovelace"),
+                    "person": SimpleNamespace(display_name="Ada Lovelace", full_name="Ada Lovelace"),
+                    # Calls for abstracts (issue 16): the call, a submission, a reviewer, a decision's note.
+                    "call": SimpleNamespace(title="Call for abstracts"),
+                    "submission": SimpleNamespace(title="Catalysts at scale" if online else ""),
+                    "reviewer": SimpleNamespace(name="Ada Lovelace"),
+                    "note": "Please confirm by 1 December." if address else "",
+                    "comments": ["Clear and well argued."] if online else [],
                     "invitation": SimpleNamespace(kind="talk" if online else "lecture", title="Catalysts at scale"),
                     "document": SimpleNamespace(holder_name="Li Wei", reference="ABCD-1234"),
                 }
