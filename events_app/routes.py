@@ -20,6 +20,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
     from events_app.api import api_router
     from events_app.calendar.feeds import route_handlers as calendar_routes
     from events_app.calls.controllers import route_handlers as call_routes
+    from events_app.documents.controllers import route_handlers as document_routes
     from events_app.events.controllers import route_handlers as event_routes
     from events_app.registration.controllers import route_handlers as registration_routes
     from events_app.registration.mail_pages import route_handlers as mail_routes
@@ -39,6 +40,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         *mail_routes,
         *calendar_routes,
         *call_routes,
+        *document_routes,
         api_router,
         create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False),
     ]

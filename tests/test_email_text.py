@@ -18,7 +18,8 @@ TEMPLATES = sorted(p.name.removesuffix(".txt") for p in (Path(__file__).parent.p
                    .glob("*.txt") if not p.name.startswith("_") and not p.name.endswith(".subject.txt"))
 ADDRESS = "Zhongguancun East Road 80, Beijing 100190, China"
 LINKS = {"manage_url": "https://events.example.org/r/manage-token", "withdraw_url": "https://events.example.org/r/w",
-         "unsubscribe_url": "https://events.example.org/r/u", "link": "https://events.example.org/i/speaker-token"}
+         "unsubscribe_url": "https://events.example.org/r/u", "link": "https://events.example.org/i/speaker-token",
+         "verify_url": "https://events.example.org/verify/ABCD-1234"}
 
 
 def event(online: bool, address: bool) -> SimpleNamespace:
@@ -47,6 +48,7 @@ def contexts():
                     "note": "Please confirm by 1 December." if address else "",
                     "comments": ["Clear and well argued."] if online else [],
                     "invitation": SimpleNamespace(kind="talk" if online else "lecture", title="Catalysts at scale"),
+                    "document": SimpleNamespace(holder_name="Li Wei", reference="ABCD-1234"),
                 }
 
 

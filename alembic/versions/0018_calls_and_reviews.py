@@ -1,7 +1,7 @@
 """calls and reviews
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-11-30
 
 Calls for abstracts and applications (issue 16): the call, its submissions with their people (shared person
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = '0018'
-down_revision: str | None = '0015'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

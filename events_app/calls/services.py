@@ -693,7 +693,7 @@ async def _make_talk(session: AsyncSession, settings: Settings, event: Event, su
     speakers = [sp.person for sp in submission.people]
     # A poster is a programme item too; it is scheduled (or not) like a talk, and its title says what it is.
     title = _("Poster: %(title)s", title=submission.title) if poster else submission.title
-    talk = await TalkService(session=session).create_unscheduled(  # type: ignore[attr-defined]  # lands with #unsched
+    talk = await TalkService(session=session).create_unscheduled(
         event.id, title[:300], submission.abstract, [p.id for p in speakers])
     submission.talk_id = talk.id
     invitations = InvitationService(session=session)

@@ -427,6 +427,7 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         invitation.arrival_date, invitation.departure_date = arrival, departure
         invitation.needs_visa_letter = str(data.get("needs_visa_letter", "")).lower() in ("1", "on", "true", "yes")
         invitation.accommodation = accommodation
+        previous_status = invitation.status
         if action == "accept":
             invitation.status = InvitationStatus.ACCEPTED.value
             invitation.responded_at = dt.datetime.now(dt.UTC)
@@ -435,9 +436,28 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
             invitation.responded_at = dt.datetime.now(dt.UTC)
         await session.flush()
         # The programme links an accepted speaker to the invited talk (and takes their title and abstract).
-        await invitation_answered.send(session, invitation=invitation, person=person, title=title, abstract=abstract)
+        await invitation_answered.send(session, invitation=invitation, person=person, title=title, abstract=abstract,
+                                       previous_status=previous_status)
         await session.flush()
+        if action == "accept" and previous_status != InvitationStatus.ACCEPTED.value:
+            await self._tell_managers_of_acceptance(invitation, person, settings=settings)
         return invitation
+
+    async def _tell_managers_of_acceptance(self, invitation: Invitation, person: Person, *, settings: Settings) -> None:
+        """Each manager of the event is mailed once per acceptance (answering again mails nobody)."""
+        from events_app.notify.services import enqueue_templated_email
+
+        session = self.repository.session
+        event = await session.get(Event, invitation.event_id)  # its managers come with it (selectin)
+        if event is None:
+            return
+        link = absolute_url("timetable", slug=event.slug, base_url=settings.base_url)
+        for manager in event.managers:
+            await enqueue_templated_email(
+                session, "speaker_accepted", to=manager.email, settings=settings, event_id=event.id,
+                context={"event": event, "invitation": invitation, "person": person, "manager": manager,
+                         "link": link},
+            )
 
 
 SPEAKER_CSV_COLUMNS = (
