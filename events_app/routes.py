@@ -39,8 +39,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
         *registration_routes,
         *mail_routes,
         *calendar_routes,
-        *call_routes,
         *document_routes,
+        *call_routes,
         api_router,
         create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False),
     ]

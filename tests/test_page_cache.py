@@ -297,3 +297,38 @@ async def test_concurrent_visitors_of_one_uncached_page_share_one_rendering(app,
         missing = await asyncio.wait_for(asyncio.gather(*(many.get("/test-slow-missing") for _ in range(4))), 10)
         assert [a.status_code for a in missing] == [404] * 4
     assert app.state.page_cache.flights == {}
+
+
+async def test_the_public_list_of_events_in_the_api_is_kept_and_refreshed_by_a_change(app, client, db, organiser):
+    from events_app.events.services import EventService
+
+    event = await make_event(db, organiser, title="Open Science Lecture")
+    first = await client.get("/api/events")
+    with counted_statements(app) as statements:
+        again = await client.get("/api/events")
+    assert statements == [] and again.content == first.content
+    assert again.headers["content-type"].startswith("application/json")
+    assert [item["title"] for item in again.json()["items"]] == ["Open Science Lecture"]
+
+    await EventService(session=db).update_event(event, {"title": "Open Science Lecture (new room)"})
+    await db.commit()
+    assert [item["title"] for item in (await client.get("/api/events")).json()["items"]] == [
+        "Open Science Lecture (new room)"]
+
+
+async def test_an_api_token_holder_gets_a_fresh_list_with_their_drafts(app, client, db, organiser, token):
+    await make_event(db, organiser, title="Open Science Lecture")
+    await make_event(db, organiser, title="Draft Workshop", publish=False)
+    public = await client.get("/api/events")  # kept for anonymous readers
+    assert [item["title"] for item in public.json()["items"]] == ["Open Science Lecture"]
+    with counted_statements(app) as statements:
+        own = await client.get("/api/events", headers={"Authorization": f"Bearer {token}"})
+    assert statements, "a token holder's list must be read, not taken from memory"
+    assert sorted(item["title"] for item in own.json()["items"]) == ["Draft Workshop", "Open Science Lecture"]
+    assert [item["title"] for item in (await client.get("/api/events")).json()["items"]] == ["Open Science Lecture"]
+
+
+async def test_a_rejected_api_query_is_not_kept(client, db, organiser):
+    await make_event(db, organiser, title="Open Science Lecture")
+    assert (await client.get("/api/events?limit=0")).status_code == 400
+    assert (await client.get("/api/events?limit=0")).status_code == 400

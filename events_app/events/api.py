@@ -8,6 +8,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
+from events_app.db import READS
 from events_app.events.access import ensure_may_edit_series, may_manage_event
 from events_app.events.models import EventStatus
 from events_app.events.schemas import (
@@ -49,7 +50,7 @@ class EventApi(Controller):
         "maybe_account": Provide(provide_optional_api_account),
     }
 
-    @get("/", summary="List events (public: published and cancelled; with a token also your drafts)", name="api_list_events")
+    @get("/", summary="List events (public: published and cancelled; with a token also your drafts)", name="api_list_events", opt=READS)
     async def list_events(
         self,
         events: EventService,
@@ -78,7 +79,7 @@ class EventApi(Controller):
         event = await events.create_event(fields, creator=account)
         return event_out(event, settings.base_url, with_talks=True, private=True)
 
-    @get("/{slug:str}", summary="One event with its programme", name="api_get_event")
+    @get("/{slug:str}", summary="One event with its programme", name="api_get_event", opt=READS)
     async def get_event(
         self, slug: str, events: EventService, maybe_account: Account | None, settings: Settings
     ) -> EventOut:

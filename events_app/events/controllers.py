@@ -17,6 +17,7 @@ from events_app.accounts.services import AccountService
 from events_app.core.i18n import gettext as _
 from events_app.core.timefmt import local_input_value
 from events_app.core.validation import Conflict, ValidationFailed
+from events_app.db import READS
 from events_app.events.access import ensure_may_edit_series, may_manage_event
 from events_app.events.models import Event, EventKind, EventStatus, kind_label
 from events_app.events.services import (
@@ -48,7 +49,7 @@ class PublicEventPages(Controller):
     include_in_schema = False
     dependencies = {"events": Provide(provide_event_service), "series_service": Provide(provide_series_service)}
 
-    @get("/", name="home")
+    @get("/", name="home", opt=READS)
     async def home(
         self,
         events: EventService,
@@ -61,7 +62,7 @@ class PublicEventPages(Controller):
     ) -> Template:
         return await self._listing(events, series_service, kind, series, month, q, page, past=False)
 
-    @get("/past", name="past")
+    @get("/past", name="past", opt=READS)
     async def past(
         self,
         events: EventService,
@@ -97,7 +98,7 @@ class PublicEventPages(Controller):
         )
 
     # /events/{slug}.ics and /series/{slug}.ics are served on these routes too (web/file_routes.py).
-    @route("/events/{slug:str}", http_method=PAGE_OR_FILE, name="event")
+    @route("/events/{slug:str}", http_method=PAGE_OR_FILE, name="event", opt=READS)
     async def event_page(self, request: Request, slug: str, events: EventService,
                          settings: Settings) -> Template | Response:
         if (file := await serve_file(request, slug, events.repository.session)) is not None:
@@ -111,7 +112,7 @@ class PublicEventPages(Controller):
             context.update(contribution)
         return Template(template_name="events/detail.html", context=context)
 
-    @route("/series/{slug:str}", http_method=PAGE_OR_FILE, name="series")
+    @route("/series/{slug:str}", http_method=PAGE_OR_FILE, name="series", opt=READS)
     async def series_page(self, request: Request, slug: str, events: EventService,
                           series_service: SeriesService) -> Template | Response:
         if (file := await serve_file(request, slug, events.repository.session)) is not None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account
 from events_app.core.i18n import gettext as _
 from events_app.core.validation import Conflict, ValidationFailed, parse_id
+from events_app.db import READS
 from events_app.events.models import Event
 from events_app.events.services import EventService
 from events_app.settings import Settings
@@ -72,7 +73,7 @@ class PublicSpeakerPages(Controller):
     dependencies = {"people": Provide(provide_person_service)}
 
     # The segment is text, not an int: /speakers/{id}.ics is served on this route too (web/file_routes.py).
-    @route("/speakers/{person_id:str}", http_method=PAGE_OR_FILE, name="speaker")
+    @route("/speakers/{person_id:str}", http_method=PAGE_OR_FILE, name="speaker", opt=READS)
     async def speaker_page(self, request: Request, person_id: str, people: PersonService) -> Template | Response:
         if (file := await serve_file(request, person_id, people.repository.session)) is not None:
             return file

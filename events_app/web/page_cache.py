@@ -14,8 +14,9 @@ A page is served from memory only if nothing it shows was changed by a committed
   a bound for changes made outside the ORM (raw SQL in psql).
 If the PostgreSQL listener is not connected, nothing is served from memory. The cache is safe to lose.
 
-Only GET requests without a session cookie are served or stored (so no flash messages, no organiser pages),
-and only for the routes named in CACHED_ROUTES. A page may depend on its URL, the interface language and the
+Only GET requests without a session cookie or an Authorization header are served or stored (so no flash
+messages, no organiser pages, no token holder's drafts), and only for the routes named in CACHED_ROUTES: HTML
+pages and the public JSON list of events. A page may depend on its URL, the interface language and the
 database, nothing else; the one per-visitor part, the CSRF token of forms, is put back on every hit.
 """
 
@@ -47,7 +48,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "events_app_pages"
 # Route names (the `name=` of the handlers) whose anonymous GET answers are kept.
-CACHED_ROUTES = frozenset({"home", "past", "event", "series", "speaker"})
+CACHED_ROUTES = frozenset({"home", "past", "event", "series", "speaker", "api_list_events"})
+# Of those, the ones answering JSON (kept as encoded, no CSRF token to put back).
+JSON_ROUTES = frozenset({"api_list_events"})
 # Of those, the pages that show an event's seats and registration settings (its context's "event").
 EVENT_ROUTES = frozenset({"event"})
 SESSION_COOKIE = "events_session"
@@ -213,7 +216,7 @@ def watch_writes() -> None:
 
 @dataclass
 class CachedPage:
-    body: str
+    body: str | bytes  # HTML with CSRF_MARK for the visitor's token, or encoded JSON
     expires: float
     # The event whose page this is (its seats and settings), when it was read, and _event_sequence then.
     event_id: int | None = None
@@ -279,7 +282,7 @@ class PageCache:
         self.pages.move_to_end(key)
         return page
 
-    def put(self, key: tuple, body: str, generation: int, *, event_id: int | None = None,
+    def put(self, key: tuple, body: str | bytes, generation: int, *, event_id: int | None = None,
             read_at: float | None = None, sequence: int | None = None) -> None:
         self._sync()
         if generation != self.generation:
@@ -326,6 +329,8 @@ def _csrf_token(request: Request) -> str:
 def _cacheable(request: Request) -> bool:
     if request.method != "GET" or request.route_handler.name not in CACHED_ROUTES or is_file_request(request):
         return False
+    if "authorization" in request.headers:  # an API token may show its owner's drafts
+        return False
     return not any(name.startswith(SESSION_COOKIE) for name in request.cookies)
 
 
@@ -349,6 +354,8 @@ async def serve_cached_page(request: Request) -> Response | None:
             leading = None if flight is not None else cache.flights[key][0]
             _pending.set(_Pending(key, cache.generation, time.monotonic(), _event_sequence, leading))
             return None
+    if isinstance(page.body, bytes):
+        return Response(content=page.body, media_type=MediaType.JSON)
     return Response(content=page.body.replace(CSRF_MARK, _csrf_token(request)), media_type=MediaType.HTML)
 
 
@@ -390,6 +397,8 @@ async def store_rendered_page(response: Response) -> Response:
 def _store(request: Request | None, response: Response, pending: _Pending) -> Response:
     if request is None or request.scope["path"] != pending.key[0]:
         return response
+    if request.route_handler.name in JSON_ROUTES:
+        return _store_json(request, response, pending)
     if (
         not isinstance(response, Template)
         or response.status_code not in (None, 200)
@@ -409,6 +418,23 @@ def _store(request: Request | None, response: Response, pending: _Pending) -> Re
         cache.put(pending.key, body.replace(token, CSRF_MARK) if token else body, pending.generation,
                   event_id=_event_of(request, response), read_at=pending.read_at, sequence=pending.sequence)
     return Response(content=body, media_type=MediaType.HTML)
+
+
+def _store_json(request: Request, response: Response, pending: _Pending) -> Response:
+    if (
+        type(response) is not Response
+        or response.status_code not in (None, 200)
+        or response.cookies
+        or response.headers
+        or response.background
+        or response.media_type != MediaType.JSON
+    ):
+        return response
+    body = response.to_asgi_response(None, request).body
+    cache = request.app.state.get("page_cache")
+    if cache is not None:
+        cache.put(pending.key, body, pending.generation, read_at=pending.read_at, sequence=pending.sequence)
+    return Response(content=body, media_type=MediaType.JSON)
 
 
 # ---- the PostgreSQL listener ------------------------------------------------------------------------------
