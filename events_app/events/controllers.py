@@ -31,6 +31,7 @@ from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, serve_file
 from events_app.web.forms import flash_wall_time_warnings, form_page, is_confirmed, read_form
+from events_app.web.fragments import kept_fragment
 from events_app.web.params import Page, SearchText
 from events_app.web.urls import redirect_to
 
@@ -104,10 +105,14 @@ class PublicEventPages(Controller):
         if (file := await serve_file(request, slug, events.repository.session)) is not None:
             return file
         event = await events.public_event(slug)
-        listing = await events.programme_listing(event, limit=settings.event_page_talk_limit)
-        context: dict[str, Any] = {"event": event, "talks": listing.talks, "speakers": listing.speakers,
-                                   "programme_size": 0 if listing.listed else listing.size,
-                                   "past": event.ends_at <= dt.datetime.now(dt.UTC)}
+        context: dict[str, Any] = {"event": event, "past": event.ends_at <= dt.datetime.now(dt.UTC)}
+        # The programme part of the page kept rendered (web/fragments.py): no need to read the programme.
+        if (programme := kept_fragment(request, "event-more", event.id)) is not None:
+            context["kept_fragments"] = {("event-more", event.id): programme}
+        else:
+            listing = await events.programme_listing(event, limit=settings.event_page_talk_limit)
+            context.update({"talks": listing.talks, "speakers": listing.speakers,
+                            "programme_size": 0 if listing.listed else listing.size})
         for contribution in await event_page_shown.send(events.repository.session, event=event, settings=settings):
             context.update(contribution)
         return Template(template_name="events/detail.html", context=context)
