@@ -488,12 +488,20 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     ) -> tuple[list[Event], int]:
         session = self.repository.session
         statement = self._filtered(filters, public=public, account=account)
-        total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
         order = Event.starts_at.desc() if filters.past else Event.starts_at.asc()
-        rows = await session.scalars(
-            statement.order_by(order, Event.id).limit(filters.limit).offset(filters.offset)
-        )
-        return list(rows), int(total or 0)
+        # The total comes with each row (a window over the whole match), saving a second statement; the joins
+        # are to-one (series), so they do not multiply rows.
+        found = (await session.execute(
+            statement.add_columns(func.count().over().label("total"))
+            .order_by(order, Event.id).limit(filters.limit).offset(filters.offset)
+        )).all()
+        if found:
+            return [row[0] for row in found], int(found[0][1])
+        if not filters.offset:
+            return [], 0
+        # A page past the end: still say how many there are.
+        total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+        return [], int(total or 0)
 
     async def months_with_events(self) -> list[str]:
         now = dt.datetime.now(dt.UTC)
