@@ -7,7 +7,7 @@ PORT   ?= 8000
 
 export EVENTS_DATABASE_URL ?= sqlite+aiosqlite:///./events.db
 
-.PHONY: run test test-db test-browser lock browser-setup screenshots test-postgres worker lint bench-pages bench-registration bench-feeds bench-schedule messages clean
+.PHONY: run test test-db test-browser lock browser-setup screenshots test-postgres worker lint bench-pages bench-registration bench-feeds bench-schedule bench-documents messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,9 @@ bench-feeds: $(VENV)/.installed-test
 
 bench-schedule: $(VENV)/.installed-test
 	$(BIN)/python bench/schedule.py
+
+bench-documents: $(VENV)/.installed-test
+	$(BIN)/python bench/documents.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache events.db events.db-wal events.db-shm

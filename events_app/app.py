@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -18,6 +19,7 @@ from litestar.template.config import TemplateConfig
 
 from events_app.cli import EventsCLIPlugin
 from events_app.core.crypto import configure_data_keys
+from events_app.core.outages import is_outage
 from events_app.core.rate_limits import store_registry
 from events_app.core.secret_key import check_secret_key
 from events_app.core.security_headers import SecurityHeaders
@@ -43,6 +45,8 @@ from events_app.web.urls import use_routes
 # A Litestar lifespan hook: entered at start-up, left at shutdown.
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
+
+logger = logging.getLogger(__name__)
 
 def in_process_worker(settings: Settings) -> Lifespan:
     """For the embedded default (`make run`): deliver the outbox inside the web process."""
@@ -91,8 +95,15 @@ def data_key_check(db_config: SQLAlchemyAsyncConfig) -> Lifespan:
         from events_app.models import metadata
 
         if encrypted_columns(metadata):  # no query at all until a model declares an encrypted column
-            async with db_config.get_session() as session:
-                await ensure_data_key_opens_stored_data(session, metadata)
+            try:
+                async with db_config.get_session() as session:
+                    await ensure_data_key_opens_stored_data(session, metadata)
+            except Exception as exc:
+                # A database that cannot be reached now must not stop the start: pages answer 503 until it is
+                # back (core/outages.py), and a wrong key then fails on the first read instead.
+                if not is_outage(exc):
+                    raise
+                logger.warning("data key check skipped: the database is unreachable (%s)", exc)
         yield
 
     return lifespan

@@ -19,6 +19,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
     from events_app.accounts.controllers import route_handlers as account_routes
     from events_app.api import api_router
     from events_app.calendar.feeds import route_handlers as calendar_routes
+    from events_app.calls.controllers import route_handlers as call_routes
+    from events_app.documents.controllers import route_handlers as document_routes
     from events_app.events.controllers import route_handlers as event_routes
     from events_app.registration.controllers import route_handlers as registration_routes
     from events_app.registration.mail_pages import route_handlers as mail_routes
@@ -37,6 +39,8 @@ def route_handlers() -> list[ControllerRouterHandler]:
         *registration_routes,
         *mail_routes,
         *calendar_routes,
+        *document_routes,
+        *call_routes,
         api_router,
         create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False),
     ]

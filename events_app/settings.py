@@ -51,6 +51,11 @@ class Settings:
     # Sent, failed and dropped mail keeps names, addresses and private links; after this many days the worker
     # purges them from the outbox (0: as soon as the message is delivered or given up).
     mail_retention_days: int = 30
+    # Visa letter data (passport name and number, nationality, date of birth) is emptied this many days after
+    # the event ends (documents/services.py, purge_letter_data).
+    letter_data_retention_days: int = 90
+    # Where the PDF engine finds the Noto fonts (Debian: fonts-noto-core, fonts-noto-cjk); ":"-separated.
+    font_dirs: tuple[str, ...] = ("/usr/share/fonts/truetype/noto", "/usr/share/fonts/opentype/noto")
     # Announcements are spread over time at this many messages a minute (0: as fast as the workers send), so a
     # large event's announcement does not trip the SMTP server's sending limits.
     announcement_per_minute: int = 600
@@ -88,6 +93,9 @@ class Settings:
             data_key=env.get("EVENTS_DATA_KEY", defaults.data_key),
             data_keys_old=tuple(k.strip() for k in env.get("EVENTS_DATA_KEYS_OLD", "").split(",") if k.strip()),
             mail_retention_days=max(0, int(env.get("EVENTS_MAIL_RETENTION_DAYS", defaults.mail_retention_days))),
+            letter_data_retention_days=max(0, int(env.get("EVENTS_LETTER_DATA_RETENTION_DAYS",
+                                                          defaults.letter_data_retention_days))),
+            font_dirs=tuple(d for d in env.get("EVENTS_FONT_DIRS", ":".join(defaults.font_dirs)).split(":") if d),
             announcement_per_minute=max(0, int(env.get("EVENTS_ANNOUNCEMENT_PER_MINUTE",
                                                        defaults.announcement_per_minute))),
             redis_url=env.get("EVENTS_REDIS_URL", defaults.redis_url),

@@ -8,12 +8,14 @@ Who listens to what (docs/architecture.md draws it):
 - events ``event_audience_counted`` -> registration counts the confirmed attendees a change would mail;
 - events ``event_page_shown`` -> registration adds its panel to the public event page, schedule its materials;
 - events ``organiser_event_page_shown`` -> registration lists the announcements sent on the organisers' page;
-- schedule ``talk_deleted``  -> calendar keeps a cancellation of the talk in the feeds;
+- schedule ``talk_deleted`` / ``talk_unscheduled`` -> calendar keeps a cancellation of the talk in the feeds;
 - speakers ``person_changed`` -> schedule bumps (and re-renders) the programmes showing the person;
 - speakers ``invitation_answered`` -> schedule links an accepted speaker to the invited talk, unlinks on decline;
 - speakers ``speaker_page_shown`` / ``speaker_board_shown`` -> schedule adds the talks to those pages.
 Template globals: calendar's ``calendar_links`` (web/ imports no domain).
-Periodic jobs: registration "expire seat offers" and "send reminders", notify "purge finished mail".
+Periodic jobs: registration "expire seat offers" and "send reminders", notify "purge finished mail", documents
+"purge letter data" (passport data some time after the event).
+Documents' mail composer registers itself when documents.services is imported here.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import events_app.models  # noqa: F401  (every mapper, before any session is use
 from events_app.calendar.links import calendar_links
 from events_app.calendar.services import forget_withdrawal, record_deleted_talk, record_withdrawal
 from events_app.core.periodic import register_job
+from events_app.documents.services import purge_letter_data
 from events_app.events.signals import (
     event_audience_counted,
     event_changed,
@@ -43,7 +46,7 @@ from events_app.registration.reminders import send_due_reminders
 from events_app.registration.reports import status_label
 from events_app.schedule import receivers as schedule_receivers
 from events_app.schedule.materials import event_page_context as materials_page_context
-from events_app.schedule.signals import talk_deleted
+from events_app.schedule.signals import talk_deleted, talk_unscheduled
 from events_app.speakers.signals import (
     invitation_answered,
     person_changed,
@@ -68,6 +71,7 @@ def wire() -> None:
     event_page_shown.connect(materials_page_context)
     organiser_event_page_shown.connect(organiser_page_context)
     talk_deleted.connect(record_deleted_talk)
+    talk_unscheduled.connect(record_deleted_talk)
     person_changed.connect(schedule_receivers.person_changed)
     invitation_answered.connect(schedule_receivers.invitation_answered)
     speaker_page_shown.connect(schedule_receivers.speaker_page_context)
@@ -75,3 +79,4 @@ def wire() -> None:
     register_job("expire seat offers", expire_seat_offers)
     register_job("purge finished mail", purge_expired_mail)
     register_job("send reminders", send_due_reminders)
+    register_job("purge letter data", purge_letter_data)

@@ -18,12 +18,22 @@ from pathlib import Path
 PACKAGE = "events_app"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / PACKAGE
 
-DOMAINS = {"accounts", "calendar", "events", "notify", "registration", "schedule", "speakers"}
+DOMAINS = {"accounts", "calendar", "calls", "documents", "events", "notify", "registration", "schedule",
+           "speakers"}
 
 # Who may import whom among the domains (importer -> imported). docs/architecture.md draws this list; anything
 # else a domain needs from another it learns through the bus (events_app/core/bus.py).
 ALLOWED_DOMAIN_ARROWS = {
     ("calendar", "speakers"),  # feeds show only speakers who agreed to be public (speakers.access)
+    ("documents", "events"),  # letters and certificates are about an event, checked by its access rule
+    ("documents", "notify"),  # letters and certificates go out through the outbox
+    ("documents", "registration"),  # requests from a registration's private link; check-in codes on badges
+    ("documents", "speakers"),  # requests from a speaker's invitation link
+    ("calls", "events"),  # a call belongs to an event; its managers run it
+    ("calls", "notify"),  # private links, invitations to review and decisions go through the outbox
+    ("calls", "registration"),  # an accepted application takes a seat through the registration service
+    ("calls", "schedule"),  # an accepted abstract becomes an unscheduled talk; uploads are checked as materials
+    ("calls", "speakers"),  # authors and reviewers are the shared person records; speakers get their link
     ("events", "accounts"),
     ("registration", "calendar"),  # invitations and personal feeds are built by calendar
     ("registration", "events"),

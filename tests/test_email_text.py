@@ -18,7 +18,8 @@ TEMPLATES = sorted(p.name.removesuffix(".txt") for p in (Path(__file__).parent.p
                    .glob("*.txt") if not p.name.startswith("_") and not p.name.endswith(".subject.txt"))
 ADDRESS = "Zhongguancun East Road 80, Beijing 100190, China"
 LINKS = {"manage_url": "https://events.example.org/r/manage-token", "withdraw_url": "https://events.example.org/r/w",
-         "unsubscribe_url": "https://events.example.org/r/u", "link": "https://events.example.org/i/speaker-token"}
+         "unsubscribe_url": "https://events.example.org/r/u", "link": "https://events.example.org/i/speaker-token",
+         "verify_url": "https://events.example.org/verify/ABCD-1234"}
 
 
 def event(online: bool, address: bool) -> SimpleNamespace:
@@ -39,8 +40,15 @@ def contexts():
                     "attendee_zone": "Europe/Berlin" if online else None, "offset": 1440,
                     "registration": SimpleNamespace(name="Li Wei", checkin_code="K7Q2M9", locale="en",
                                                     status=RegistrationStatus.CONFIRMED),
-                    "person": SimpleNamespace(display_name="Ada Lovelace"),
+                    "person": SimpleNamespace(display_name="Ada Lovelace", full_name="Ada Lovelace"),
+                    # Calls for abstracts (issue 16): the call, a submission, a reviewer, a decision's note.
+                    "call": SimpleNamespace(title="Call for abstracts"),
+                    "submission": SimpleNamespace(title="Catalysts at scale" if online else ""),
+                    "reviewer": SimpleNamespace(name="Ada Lovelace"),
+                    "note": "Please confirm by 1 December." if address else "",
+                    "comments": ["Clear and well argued."] if online else [],
                     "invitation": SimpleNamespace(kind="talk" if online else "lecture", title="Catalysts at scale"),
+                    "document": SimpleNamespace(holder_name="Li Wei", reference="ABCD-1234"),
                 }
 
 

@@ -63,10 +63,14 @@ async def _speaker_ids(session: AsyncSession, talk_ids: Sequence[int]) -> dict[i
 
 
 async def record_deleted_talk(session: AsyncSession, *, talk: Talk) -> CalendarTombstone | None:
-    """Receives schedule's ``talk_deleted`` (sent before the row goes): its feeds keep announcing it as cancelled for CANCELLED_KEPT_FOR.
+    """Receives schedule's ``talk_deleted`` (sent before the row goes) and ``talk_unscheduled`` (sent while the
+    talk still has its time): its feeds keep announcing it as cancelled for CANCELLED_KEPT_FOR.
 
     A talk of a draft was never published (or, if its event was withdrawn, its tombstone already says what
-    was): nothing to announce, and its title must not reach a speaker's feed."""
+    was): nothing to announce, and its title must not reach a speaker's feed. An unscheduled talk was never in
+    a feed (or already left its tombstone when it lost its time)."""
+    if talk.starts_at is None or talk.ends_at is None:
+        return None
     event_row = (
         await session.execute(select(Event.timezone, Event.revision, Event.status).where(Event.id == talk.event_id))
     ).one()
@@ -93,7 +97,9 @@ async def record_withdrawal(session: AsyncSession, *, event: Event, previous_sta
         starts_at=event.starts_at, ends_at=event.ends_at, timezone=event.timezone, sequence=event.revision,
         withdrawn_at=now,
     ))
-    talks = list(await session.scalars(select(Talk).where(Talk.event_id == event.id).order_by(Talk.id)))
+    talks = list(await session.scalars(
+        select(Talk).where(Talk.event_id == event.id, Talk.starts_at.is_not(None)).order_by(Talk.id)
+    ))
     ids = [talk.id for talk in talks]
     if ids:
         await session.execute(delete(CalendarTombstone).where(CalendarTombstone.talk_id.in_(ids)))
@@ -113,7 +119,8 @@ async def forget_withdrawal(session: AsyncSession, *, event: Event, previous_sta
     if previous_status == EventStatus.DRAFT and event.is_public:
         await session.execute(delete(WithdrawnEvent).where(WithdrawnEvent.event_id == event.id))
         await session.execute(delete(CalendarTombstone).where(
-            CalendarTombstone.talk_id.in_(select(Talk.id).where(Talk.event_id == event.id))
+            # An unscheduled talk's tombstone stays: it is still not in the feeds.
+            CalendarTombstone.talk_id.in_(select(Talk.id).where(Talk.event_id == event.id, Talk.starts_at.is_not(None)))
         ))
         await session.flush()
 
@@ -321,7 +328,8 @@ async def _talk_entries(session: AsyncSession, where: ColumnElement[bool], *join
     for target, condition in joins:
         statement = statement.join(target, condition)
     connection = await session.connection()
-    rows = await connection.execute(statement.where(where).order_by(Talk.starts_at, Talk.id))
+    # An unscheduled talk has no VEVENT (no time to give); losing its time left a tombstone instead.
+    rows = await connection.execute(statement.where(where, Talk.starts_at.is_not(None)).order_by(Talk.starts_at, Talk.id))
     return [_talk_entry(row) for row in rows]
 
 
@@ -343,7 +351,7 @@ async def recent_tombstones(
     event is not public: no link to a page that answers 404)."""
     live_talk = (
         select(Talk.id).join(Event, Event.id == Talk.event_id)
-        .where(Talk.id == CalendarTombstone.talk_id, Event.is_public)
+        .where(Talk.id == CalendarTombstone.talk_id, Event.is_public, Talk.starts_at.is_not(None))
     )
     statement = (
         select(CalendarTombstone, Event.slug, Event.status)
@@ -435,6 +443,7 @@ async def speakers_by_event(session: AsyncSession, event_ids: Sequence[int]) -> 
         select(Talk.event_id, Person.id, Person.honorific, Person.full_name, Person.affiliation)
         .join(TalkSpeaker, TalkSpeaker.talk_id == Talk.id)
         .join(Person, Person.id == TalkSpeaker.person_id)
+        .where(Talk.starts_at.is_not(None))  # a talk not yet in the programme does not announce its speaker
         .order_by(Talk.event_id, Talk.starts_at, Talk.id, TalkSpeaker.position)
     )
     if len(event_ids) <= IN_LIST_LIMIT:

@@ -146,7 +146,7 @@ def listing_feed(kind: str | None, series: str | None, all_series: list) -> dict
 EVENT_FORM_FIELDS = (
     "title", "kind", "summary", "description", "starts_at", "ends_at", "timezone", "venue_name",
     "venue_address", "online_url", "online_url_private", "language", "organiser", "series", "partners", "geo_lat",
-    "geo_lon",
+    "geo_lon", "default_talk_minutes",
 )
 
 
@@ -171,6 +171,7 @@ def event_form_values(event: Event) -> dict[str, str]:
         "partners": "\n".join(event.partners or []),
         "geo_lat": "" if event.geo_lat is None else str(event.geo_lat),
         "geo_lon": "" if event.geo_lon is None else str(event.geo_lon),
+        "default_talk_minutes": str(event.default_talk_minutes),
     }
 
 

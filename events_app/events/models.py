@@ -107,6 +107,8 @@ class Event(Base):
     series_id: Mapped[int | None] = mapped_column(
         ForeignKey("series.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    # How long a new talk is until the organiser says otherwise (the talk form's first free slot).
+    default_talk_minutes: Mapped[int] = mapped_column(Integer, default=30)
     # Bumped on every change of time, place or status; iCalendar feeds use it as SEQUENCE.
     revision: Mapped[int] = mapped_column(Integer, default=0)
 

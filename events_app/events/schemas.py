@@ -51,8 +51,9 @@ class TalkOut(Struct):
     id: int
     title: str
     abstract: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    # Both null: the talk is unscheduled (shown only to those who manage the event).
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
     room: str
     speakers: list[PersonPublic]
     revision: int
@@ -83,6 +84,7 @@ class EventOut(Struct):
     updated_at: dt.datetime
     geo_lat: float | None = None
     geo_lon: float | None = None
+    default_talk_minutes: int = 30
     talks: list[TalkOut] | UnsetType = UNSET
 
 
@@ -106,6 +108,7 @@ class EventIn(Struct, forbid_unknown_fields=True):
     status: Annotated[str, Meta(examples=["draft", "published"])] = "draft"
     geo_lat: float | None = None
     geo_lon: float | None = None
+    default_talk_minutes: Annotated[int, Meta(description="length of a new talk, 5 to 480 minutes")] = 30
 
 
 class EventPatch(Struct, forbid_unknown_fields=True):
@@ -127,6 +130,7 @@ class EventPatch(Struct, forbid_unknown_fields=True):
     status: str | UnsetType = UNSET
     geo_lat: float | None | UnsetType = UNSET
     geo_lon: float | None | UnsetType = UNSET
+    default_talk_minutes: int | UnsetType = UNSET
     # False: a change of time or place is saved without mailing the confirmed attendees.
     notify_attendees: bool = True
 
@@ -144,12 +148,17 @@ def talk_out(talk: Talk, zone: str, *, private: bool = False) -> TalkOut:
         id=talk.id,
         title=talk.title,
         abstract=talk.abstract,
-        starts_at=talk.starts_at.astimezone(tz),
-        ends_at=talk.ends_at.astimezone(tz),
+        starts_at=talk.starts_at.astimezone(tz) if talk.starts_at is not None else None,
+        ends_at=talk.ends_at.astimezone(tz) if talk.ends_at is not None else None,
         room=talk.room,
         speakers=[person_public(link.person, private=private) for link in talk.speaker_links],
         revision=talk.revision,
     )
+
+
+def listed_talks(talks: list[Talk], *, private: bool) -> list[Talk]:
+    """The talks an API reader sees: unscheduled ones only by those who manage the event."""
+    return list(talks) if private else [t for t in talks if t.starts_at is not None]
 
 
 def event_out(event: Event, base_url: str, *, with_talks: bool = False, private: bool = False) -> EventOut:
@@ -181,7 +190,9 @@ def event_out(event: Event, base_url: str, *, with_talks: bool = False, private:
         updated_at=event.updated_at,
         geo_lat=event.geo_lat,
         geo_lon=event.geo_lon,
-        talks=[talk_out(t, event.timezone, private=private) for t in event.talks] if with_talks else UNSET,
+        default_talk_minutes=event.default_talk_minutes,
+        talks=[talk_out(t, event.timezone, private=private) for t in listed_talks(event.talks, private=private)]
+        if with_talks else UNSET,
     )
 
 

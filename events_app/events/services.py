@@ -86,6 +86,24 @@ def parse_instant(errors: Errors, field: str, value: Any, zone: str | None) -> d
     return parsed.astimezone(dt.UTC)
 
 
+MIN_TALK_MINUTES, MAX_TALK_MINUTES = 5, 480
+
+
+def clean_minutes(errors: Errors, field: str, value: Any, *, default: int) -> int:
+    """A talk length in whole minutes, 5 to 480 (8 hours); empty means the default."""
+    if value in (None, ""):
+        return default
+    try:
+        minutes = int(str(value).strip())
+    except (TypeError, ValueError, OverflowError):
+        minutes = 0
+    if not MIN_TALK_MINUTES <= minutes <= MAX_TALK_MINUTES:
+        errors.add(field, _("Enter a number of minutes from %(low)s to %(high)s.", low=MIN_TALK_MINUTES,
+                            high=MAX_TALK_MINUTES))
+        return default
+    return minutes
+
+
 def clean_partners(errors: Errors, value: Any) -> list[str]:
     if value in (None, ""):
         return []
@@ -276,6 +294,9 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             cleaned["language"] = clean_text(errors, "language", data.get("language") or "en", max_length=35, multiline=False)
         if given("partners"):
             cleaned["partners"] = clean_partners(errors, data.get("partners"))
+        if given("default_talk_minutes"):
+            cleaned["default_talk_minutes"] = clean_minutes(errors, "default_talk_minutes",
+                                                            data.get("default_talk_minutes"), default=30)
         for field, low, high in (("geo_lat", -90, 90), ("geo_lon", -180, 180)):
             if field in data:
                 value = data.get(field)
@@ -536,7 +557,8 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         plain rows (no ORM objects per talk and person, which cost more than the page's whole template).
         A programme of more than `limit` talks is not listed (the page links to the programme instead): then
         only its size is read."""
-        first_talks = (select(Talk.id).where(Talk.event_id == event.id)
+        # Unscheduled talks are not in the public programme.
+        first_talks = (select(Talk.id).where(Talk.event_id == event.id, Talk.starts_at.is_not(None))
                        .order_by(Talk.starts_at, Talk.id).limit(limit + 1).scalar_subquery())
         rows = await self.repository.session.execute(
             select(Talk.id, Talk.title, Talk.starts_at, Talk.ends_at, Talk.room,
@@ -559,7 +581,8 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
                     speaker = speakers[person_id] = ListedSpeaker(person_id, honorific, full_name, affiliation, country)
                 talk.speakers.append(speaker)
         if len(talks) > limit:
-            size = await self.repository.session.scalar(select(func.count()).where(Talk.event_id == event.id))
+            size = await self.repository.session.scalar(
+                select(func.count()).where(Talk.event_id == event.id, Talk.starts_at.is_not(None)))
             return ProgrammeListing(talks=[], speakers=[], size=int(size or 0), listed=False)
         return ProgrammeListing(talks=list(talks.values()), speakers=list(speakers.values()), size=len(talks),
                                 listed=True)

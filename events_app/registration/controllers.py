@@ -34,6 +34,7 @@ from events_app.registration.models import (
     RegistrationStatus,
 )
 from events_app.registration.outcomes import AlreadyRegistered
+from events_app.registration.questions import questions_from_text, questions_to_text
 from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
@@ -196,30 +197,6 @@ class PublicRegistrationPages(Controller):
 
 
 # ---- organiser ---------------------------------------------------------------------------------------------------
-
-
-def questions_to_text(questions: list[dict[str, Any]]) -> str:
-    lines = []
-    for q in questions:
-        parts = [q["label"], q["kind"], "required" if q["required"] else "optional"]
-        if q["options"]:
-            parts.append("; ".join(q["options"]))
-        lines.append(" | ".join(parts))
-    return "\n".join(lines)
-
-
-def questions_from_text(text: str, existing: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One question per line: `label | kind | required or optional | option; option`."""
-    keys = {q["label"]: q["key"] for q in existing}
-    questions = []
-    for line in (text or "").splitlines():
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")] + ["", "", ""]
-        label, kind, required, options = parts[0], parts[1] or "short_text", parts[2], parts[3]
-        questions.append({"label": label, "kind": kind, "required": required.lower() in ("required", "yes", "true"),
-                          "options": [o.strip() for o in options.split(";") if o.strip()], "key": keys.get(label)})
-    return questions
 
 
 def settings_values(event: Event, row: RegistrationSettings) -> dict[str, Any]:

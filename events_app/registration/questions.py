@@ -134,3 +134,27 @@ def clean_attendee(data: Mapping[str, Any], questions: Sequence[Mapping[str, Any
     errors.raise_if_any()
     return cleaned
 
+
+# The organisers' text form of the questions (one per line), shared by every form that takes questions.
+def questions_to_text(questions: list[dict[str, Any]]) -> str:
+    lines = []
+    for q in questions:
+        parts = [q["label"], q["kind"], "required" if q["required"] else "optional"]
+        if q["options"]:
+            parts.append("; ".join(q["options"]))
+        lines.append(" | ".join(parts))
+    return "\n".join(lines)
+
+
+def questions_from_text(text: str, existing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One question per line: `label | kind | required or optional | option; option`."""
+    keys = {q["label"]: q["key"] for q in existing}
+    questions = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")] + ["", "", ""]
+        label, kind, required, options = parts[0], parts[1] or "short_text", parts[2], parts[3]
+        questions.append({"label": label, "kind": kind, "required": required.lower() in ("required", "yes", "true"),
+                          "options": [o.strip() for o in options.split(";") if o.strip()], "key": keys.get(label)})
+    return questions

@@ -221,6 +221,41 @@ class SeatRules(WaitlistRules, LinkRules):
             raise outcome
         return outcome
 
+    async def admit(self, event: Event, *, name: str, email: str, affiliation: str = "", country: str = "",
+                    locale: str = "en") -> Registration:
+        """A person selected by the organisers (an accepted application): confirmed if a seat is free, else
+        waitlisted, whatever the registration mode. Decided under the event's lock like every seat, so two
+        acceptances at once can never take one last seat twice. Someone already holding or awaiting a seat keeps
+        their registration; a cancelled or rejected one is taken up again."""
+        locked = await self._lock(event.id)
+        key = normalise_email(email)
+        registration = await self.session.scalar(
+            select(Registration).where(Registration.event_id == event.id, Registration.email_normalised == key)
+            .execution_options(populate_existing=True))
+        if registration is not None and registration.status in (
+                RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED):
+            registration.event = event
+            return registration
+        if registration is None:
+            registration = Registration(event_id=event.id, email=email, email_normalised=key, name=name,
+                                        affiliation=affiliation[:200], country=country, answers={}, locale=locale,
+                                        checkin_code=new_checkin_code(), manage_token_hash=hash_token(new_token()),
+                                        status=RegistrationStatus.PENDING)
+            self.session.add(registration)
+        registration.event = event
+        registration.waitlist_seq = None
+        if locked is None or locked.capacity is None or await self._seats_taken(event.id) < locked.capacity:
+            registration.status = RegistrationStatus.CONFIRMED
+            await self.session.flush()
+            await self.enqueue_confirmation(registration, reason="approved")
+        else:
+            registration.waitlist_seq = await self._next_waitlist_seq(event.id)
+            registration.status = RegistrationStatus.WAITLISTED
+            await self.session.flush()
+            await self._enqueue_named(registration, "registration_waitlisted",
+                                      position=await self.position_of(registration))
+        return registration
+
     async def _settle(self, event: Event, room: list[_Waiting]) -> None:
         """Takes the event's lock, then the first GROUP_LIMIT people in the room, decides and commits; every
         one of them gets an outcome, whatever happens."""

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
 from events_app.events.access import may_manage_event
-from events_app.events.schemas import TalkOut, talk_out
+from events_app.events.schemas import TalkOut, listed_talks, talk_out
 from events_app.events.services import EventService
 from events_app.schedule.schemas import (
     RoomIn,
@@ -29,8 +29,9 @@ from events_app.web.schemas import provided_fields
 
 class TalkIn(Struct, forbid_unknown_fields=True):
     title: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    # Both null (or left out): an unscheduled talk, listed for the organisers to give a time later.
+    starts_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = None
     abstract: str = ""
     room: str = ""
     speaker_ids: list[int] = []
@@ -41,8 +42,9 @@ class TalkIn(Struct, forbid_unknown_fields=True):
 
 class TalkPatch(Struct, forbid_unknown_fields=True):
     title: str | UnsetType = UNSET
-    starts_at: dt.datetime | UnsetType = UNSET
-    ends_at: dt.datetime | UnsetType = UNSET
+    # Both null: the talk is unscheduled (calendars announce it as cancelled); both given: (re)scheduled.
+    starts_at: dt.datetime | None | UnsetType = UNSET
+    ends_at: dt.datetime | None | UnsetType = UNSET
     abstract: str | UnsetType = UNSET
     room: str | UnsetType = UNSET
     speaker_ids: list[int] | UnsetType = UNSET
@@ -69,7 +71,7 @@ class TalkApi(Controller):
         events, _ = services
         event = await events.visible_by_slug(slug, maybe_account)
         private = may_manage_event(maybe_account, event)
-        return [talk_out(t, event.timezone, private=private) for t in event.talks]
+        return [talk_out(t, event.timezone, private=private) for t in listed_talks(event.talks, private=private)]
 
     @post("/", status_code=HTTP_201_CREATED, name="api_create_talk")
     async def create_talk(

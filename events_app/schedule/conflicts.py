@@ -136,6 +136,8 @@ async def slots_between(
     )
     slots: dict[tuple[str, int], Slot] = {}
     for tid, eid, etitle, tz, title, s, e, room_id, room_name, session_id in talk_rows:
+        if s is None or e is None:
+            continue  # never: an unscheduled talk matches no window
         slots[("talk", tid)] = Slot("talk", tid, eid, etitle, tz, title, s, e, room_id, room_name or "", session_id)
     session_rows = await session.execute(
         select(

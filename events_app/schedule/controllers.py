@@ -176,6 +176,8 @@ class OrganiserTimetablePages(Controller):
             "event": event,
             "organiser": organiser,
             "programme": await load_programme(services.db, event.id),
+            "unscheduled": await services.talks.unscheduled_talks(event),
+            "event_days": [{"iso": d.isoformat(), "noon": noon(d, event.timezone)} for d in event_days(event)],
             "problems": await event_problems(services.db, event),
             "rooms": await services.rooms.all_rooms(),
             "versions": await services.versions.versions_of(event),
@@ -290,16 +292,7 @@ class OrganiserTalkPages(Controller):
             values = {"starts_at": local_input_value(starts, event.timezone), "room": room,
                       "ends_at": local_input_value(ends, event.timezone), "speaker_ids": [], "kind": "talk"}
             if talk is not None:
-                values = {
-                    "title": talk.title,
-                    "abstract": talk.abstract,
-                    "kind": talk.kind,
-                    "room": talk.room_name if talk.room_id else "",
-                    "session_id": str(talk.session_id or ""),
-                    "starts_at": local_input_value(talk.starts_at, event.timezone),
-                    "ends_at": local_input_value(talk.ends_at, event.timezone),
-                    "speaker_ids": [str(link.person_id) for link in talk.speaker_links],
-                }
+                values = self._talk_values(talk, event)
         values.setdefault("back", back)
         return form_page("organiser/talk_form.html", errors=errors, status=409 if problems else None, event=event,
                          talk=talk, values=values, people=everyone, rooms=await services.rooms.all_rooms(),
@@ -309,6 +302,20 @@ class OrganiserTalkPages(Controller):
 
     def _data(self, values: dict) -> dict:
         return {k: values.get(k, "") for k in TALK_FORM_FIELDS}
+
+    @staticmethod
+    def _talk_values(talk: Talk, event: Event) -> dict[str, Any]:
+        return {
+            "title": talk.title,
+            "abstract": talk.abstract,
+            "kind": talk.kind,
+            "room": talk.room_name if talk.room_id else "",
+            "session_id": str(talk.session_id or ""),
+            # An unscheduled talk: both empty (filled in, the talk is scheduled).
+            "starts_at": local_input_value(talk.starts_at, event.timezone),
+            "ends_at": local_input_value(talk.ends_at, event.timezone),
+            "speaker_ids": [str(link.person_id) for link in talk.speaker_links],
+        }
 
     def _back(self, slug: str, values: dict) -> Redirect:
         # Back where the organiser came from: the timetable editor or the event's page.
@@ -358,6 +365,33 @@ class OrganiserTalkPages(Controller):
         flash(request, _("Changes saved."), "success")
         flash_wall_time_warnings(request, values, event.timezone)
         return self._back(slug, values)
+
+    @post("/{talk_id:int}/schedule", name="talk_schedule")
+    async def schedule_talk(self, request: Request, slug: str, talk_id: int, services: TimetableServices,
+                            organiser: Account) -> Template | Redirect:
+        """The timetable's "to be scheduled" list: a day, a start time and a room give a talk its place, for
+        the event's usual talk length. A slip or a clash shows the talk's form with that time and the reason."""
+        event = await services.events.managed_by_slug(slug, organiser)
+        talk = await services.talks.by_id(talk_id, event=event)
+        values = await read_form(request)
+        form_values = {**self._talk_values(talk, event), "back": "timetable"}
+        change: dict[str, Any] = {}
+        try:
+            starts, ends = services.talks.slot_from_day_and_time(event, values)
+            change = {"starts_at": starts, "ends_at": ends}
+            form_values.update(starts_at=local_input_value(starts, event.timezone),
+                               ends_at=local_input_value(ends, event.timezone))
+            if values.get("room_id"):
+                change["room_id"] = values.get("room_id")
+                chosen = next((r for r in await services.rooms.all_rooms() if str(r.id) == str(values.get("room_id"))), None)
+                form_values["room"] = chosen.name if chosen else form_values["room"]
+            await services.talks.update_talk(event, talk, change, override=_override(values))
+        except ValidationFailed as exc:
+            return await self._form(services, event, talk=talk, values=form_values, errors=exc.errors)
+        except ScheduleConflict as exc:
+            return await self._form(services, event, talk=talk, values=form_values, problems=exc.problems)
+        flash(request, _("“%(title)s” is scheduled.", title=talk.title), "success")
+        return redirect_to("timetable", slug=slug)
 
     @post("/{talk_id:int}/delete", name="talk_delete")
     async def delete_talk(self, request: Request, slug: str, talk_id: int, services: TimetableServices,

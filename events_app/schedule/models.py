@@ -74,8 +74,10 @@ class Talk(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     abstract: Mapped[str] = mapped_column(Text, default="")
-    starts_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
-    ends_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    # Both NULL: the talk is unscheduled (accepted, not yet given a time): it is left out of the public
+    # programme, the feeds and the exports, and listed for the organisers to schedule.
+    starts_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), index=True, nullable=True)
+    ends_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     # Mirrors the assigned room's name (or free text when no room record is chosen), so older readers keep working.
     room: Mapped[str] = mapped_column(String(200), default="")
     room_id: Mapped[int | None] = mapped_column(ForeignKey("room.id", ondelete="SET NULL"), nullable=True, index=True)
@@ -109,6 +111,10 @@ class Talk(Base):
     @property
     def is_break(self) -> bool:
         return self.kind == TalkKind.BREAK.value
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.starts_at is not None and self.ends_at is not None
 
 
 class TalkSpeaker(Base):

@@ -297,7 +297,8 @@ async def load_programme(session: AsyncSession, event_id: int, store: ProgrammeS
     wanted = [tid for tid in versions if tid not in known]
     if wanted:
         await _read_details(session, event_id, wanted, versions, known, everything=len(wanted) == len(versions))
-    ordered = sorted(layout.values(), key=lambda row: (row[2], row[0]))
+    # Unscheduled talks (no time yet) stay in the layout, which must count every talk, but not in the programme.
+    ordered = sorted((row for row in layout.values() if row[2] is not None), key=lambda row: (row[2], row[0]))
     previous = cache.items if cache is not None else {}
     items = []
     for row in ordered:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from events_app.schedule.models import TalkKind
 from events_app.schedule.services import (
     TalkService,
     bump_programme,
@@ -26,12 +27,23 @@ async def person_changed(session: AsyncSession, *, person_id: int, printed: bool
 
 
 async def invitation_answered(session: AsyncSession, *, invitation: Invitation, person: Person, title: str,
-                              abstract: str, **_: Any) -> None:
+                              abstract: str, previous_status: str | None = None, **_: Any) -> None:
     """speakers.signals.invitation_answered: only accepted speakers reach public pages, so the link to the
-    invited talk is made on acceptance (with the speaker's title and abstract) and undone on a decline."""
-    if not invitation.talk_id:
-        return
+    invited talk is made on acceptance (with the speaker's title and abstract) and undone on a decline.
+
+    An invitation to speak without a talk gets one when it is accepted: unscheduled, with the speaker's title
+    and abstract, for the organisers to place. The invitation then points at it, so answering again updates
+    that talk; a talk the organisers deleted since is not made again by a later answer."""
     talks = TalkService(session=session)
+    if not invitation.talk_id:
+        newly_accepted = (invitation.status == InvitationStatus.ACCEPTED.value
+                          and previous_status != InvitationStatus.ACCEPTED.value)
+        if newly_accepted:
+            kind = TalkKind.LECTURE.value if invitation.kind == TalkKind.LECTURE.value else TalkKind.TALK.value
+            created = await talks.create_unscheduled(invitation.event_id, title or invitation.title, abstract,
+                                                     [person.id], kind=kind)
+            invitation.talk_id = created.id
+        return
     talk = await talks.by_id(invitation.talk_id)
     if invitation.status == InvitationStatus.ACCEPTED.value:
         await talks.add_speaker(talk, person)
@@ -47,9 +59,10 @@ async def invitation_answered(session: AsyncSession, *, invitation: Invitation, 
 
 
 async def speaker_page_context(session: AsyncSession, *, person_id: int, **_: Any) -> dict[str, Any]:
-    """speakers.signals.speaker_page_shown: the person's talks at public events, by start."""
+    """speakers.signals.speaker_page_shown: the person's scheduled talks at public events, by start (an
+    unscheduled talk is not public yet)."""
     talks = await TalkService(session=session).talks_of_person(person_id)
-    return {"talks": [t for t in talks if t.event.is_public]}
+    return {"talks": [t for t in talks if t.event.is_public and t.is_scheduled]}
 
 
 async def speaker_board_context(session: AsyncSession, *, event: Any, **_: Any) -> dict[str, Any]:

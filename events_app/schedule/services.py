@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from events_app.core.i18n import gettext as _
 from events_app.core.validation import Conflict, Errors, clean_id, clean_text
 from events_app.events.models import Event
-from events_app.events.services import parse_instant
+from events_app.events.services import clean_minutes, parse_instant
 from events_app.schedule.conflicts import ScheduleProblem, Slot, lock_timetables, problems_for
 from events_app.schedule.models import (
     ProgrammeState,
@@ -31,10 +31,10 @@ from events_app.schedule.models import (
     TalkSpeaker,
     Venue,
 )
-from events_app.schedule.signals import talk_deleted
+from events_app.schedule.signals import talk_deleted, talk_unscheduled
 from events_app.speakers.models import Person
 
-# How long a new talk is on the form until the organiser says otherwise.
+# How long a new talk is when the event does not say (event.default_talk_minutes, 30 by default).
 DEFAULT_TALK_MINUTES = 30
 
 
@@ -283,6 +283,16 @@ def _check_times(errors: Errors, event: Event, cleaned: dict[str, Any], existing
             errors.add("starts_at", outside_message)
 
 
+def _check_schedule_pair(errors: Errors, cleaned: dict[str, Any], existing: Talk | None) -> None:
+    """A talk has a start and an end, or neither (unscheduled): never one of them."""
+    starts = cleaned.get("starts_at", existing.starts_at if existing else None)
+    ends = cleaned.get("ends_at", existing.ends_at if existing else None)
+    if "starts_at" in errors or "ends_at" in errors or (starts is None) == (ends is None):
+        return
+    errors.add("ends_at" if ends is None else "starts_at",
+               _("Give both the start and the end, or leave both empty to keep the talk unscheduled."))
+
+
 MAX_PEOPLE = 100  # speakers of one talk or chairs of one session
 
 
@@ -346,7 +356,10 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             cleaned["session_id"] = session_id
         for field in ("starts_at", "ends_at"):
             if given(field):
-                cleaned[field] = parse_instant(errors, field, data.get(field), event.timezone)
+                # Empty: no time yet (an unscheduled talk), which is only whole when both are empty.
+                value = data.get(field)
+                cleaned[field] = None if value in (None, "") else parse_instant(errors, field, value, event.timezone)
+        _check_schedule_pair(errors, cleaned, existing)
         _check_times(errors, event, cleaned, existing, _("The talk must take place within the event's dates."))
         if "speaker_ids" in data:
             cleaned["speakers"] = await _people(session, errors, "speaker_ids", data.get("speaker_ids"))
@@ -369,6 +382,8 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
 
         await lock_timetables(self.repository.session)
         room = await self._effective_room(current("room_id"), current("session_id"))
+        if current("starts_at") is None:
+            return room  # unscheduled: it takes no room or person at any time, so nothing can clash
         speakers = cleaned.get("speakers", [link.person for link in talk.speaker_links] if talk is not None else [])
         candidate = Slot(
             "talk", talk.id if talk is not None else None, event.id, event.title, event.timezone, current("title"),
@@ -420,6 +435,10 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             cleaned["room"] = room.name if room is not None else cleaned.get("room", "")
         speakers = cleaned.pop("speakers", None)
         changed = {k for k, v in cleaned.items() if getattr(talk, k) != v}
+        if talk.is_scheduled and cleaned.get("starts_at", talk.starts_at) is None:
+            # Taken out of the timetable: calendars must hear of it as they do of a deletion (sent while the
+            # talk still has the time they knew).
+            await talk_unscheduled.send(self.repository.session, talk=talk)
         for key in changed:
             setattr(talk, key, cleaned[key])
         if speakers is not None and [p.id for p in speakers] != [link.person_id for link in talk.speaker_links]:
@@ -433,6 +452,52 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             await bump_programme(self.repository.session, event.id)
         await self.repository.session.flush()
         return await self.by_id(talk.id)
+
+    async def create_unscheduled(self, event_id: int, title: str, abstract: str = "",
+                                 speaker_person_ids: Sequence[int] = (), *, kind: str = TalkKind.TALK.value) -> Talk:
+        """For other domains (accepted invitations, calls for abstracts): a talk with no time or room yet,
+        listed on the organisers' timetable to be scheduled; not shown publicly until it has a time. Raises
+        ValidationFailed as the forms do (title required, lengths, known speakers)."""
+        event = await self.repository.session.get(Event, event_id)
+        if event is None:
+            raise NotFoundException("No such event.")
+        return await self.create_talk(event, {
+            "title": title, "abstract": abstract, "kind": kind, "speaker_ids": list(speaker_person_ids),
+            "starts_at": None, "ends_at": None,
+        })
+
+    def slot_from_day_and_time(self, event: Event, data: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime]:
+        """A day of the event (``day``, ISO), a wall time in its zone (``start``, 14:00) and an optional length
+        (``minutes``, else the event's usual talk length) as an instant pair. Errors name ``starts_at``."""
+        errors = Errors()
+        day = next((d for d in event_days(event) if d.isoformat() == str(data.get("day") or "")), None)
+        start_text = str(data.get("start") or "").strip()[:8]
+        try:
+            start = dt.time.fromisoformat(start_text) if start_text else None
+        except ValueError:
+            start = None
+        if day is None:
+            errors.add("starts_at", _("Choose one of the event's days."))
+        elif start is None:
+            errors.add("starts_at", _("Enter a time, e.g. 14:00."))
+        minutes = clean_minutes(errors, "minutes", data.get("minutes"), default=event.default_talk_minutes)
+        errors.raise_if_any()
+        assert day is not None and start is not None  # raised above otherwise
+        wall = dt.datetime.combine(day, start.replace(second=0, microsecond=0)).isoformat()
+        begins = parse_instant(errors, "starts_at", wall, event.timezone)
+        errors.raise_if_any()
+        assert begins is not None
+        return begins, begins + dt.timedelta(minutes=minutes)
+
+    async def schedule_talk(self, event: Event, talk: Talk, data: Mapping[str, Any], *,
+                            override: bool = False) -> Talk:
+        """Gives a (usually unscheduled) talk its place: ``day``, ``start`` and ``minutes`` as in
+        slot_from_day_and_time, and ``room_id`` when given."""
+        starts, ends = self.slot_from_day_and_time(event, data)
+        change: dict[str, Any] = {"starts_at": starts, "ends_at": ends}
+        if data.get("room_id") not in (None, ""):
+            change["room_id"] = data.get("room_id")
+        return await self.update_talk(event, talk, change, override=override)
 
     async def add_speaker(self, talk: Talk, person: Person) -> None:
         """Adds an (accepted) speaker at the end of the talk's speaker list."""
@@ -479,12 +544,12 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             .where(TalkSpeaker.person_id == person_id)
             # The talk's event is joined in (its managers are not needed); speakers come by Talk's own selectin.
             .options(joinedload(Talk.event).raiseload(Event.managers))
-            .order_by(Talk.starts_at)
+            .order_by(Talk.starts_at.is_(None), Talk.starts_at, Talk.id)
         )
         return list(rows)
 
     async def first_free_slot(self, event: Event, *, room: str = "", day: dt.date | None = None,
-                              minutes: int = DEFAULT_TALK_MINUTES) -> tuple[dt.datetime, dt.datetime]:
+                              minutes: int | None = None) -> tuple[dt.datetime, dt.datetime]:
         """Where a new talk most likely goes: the first gap of `minutes` in the room (any room when none is
         named) on the day (the event's local calendar day; its first day by default), from the event's daily
         start time. A full day answers the end of its last talk: the form then shows the clash as usual."""
@@ -492,18 +557,28 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
         first_local = event.starts_at.astimezone(zone)
         day = day or first_local.date()
         free = max(event.starts_at, dt.datetime.combine(day, first_local.time(), zone).astimezone(dt.UTC))
-        length = dt.timedelta(minutes=minutes)
-        taken = [t for t in await self.talks_of(event) if t.starts_at.astimezone(zone).date() == day
+        length = dt.timedelta(minutes=minutes or event.default_talk_minutes or DEFAULT_TALK_MINUTES)
+        taken = [(t.starts_at, t.ends_at) for t in await self.talks_of(event)
+                 if t.starts_at is not None and t.ends_at is not None and t.starts_at.astimezone(zone).date() == day
                  and (not room or t.room_name.casefold() == room.strip().casefold())]
-        for talk in sorted(taken, key=lambda t: t.starts_at):
-            if free + length <= talk.starts_at:
+        for starts, ends in sorted(taken):
+            if free + length <= starts:
                 break
-            free = max(free, talk.ends_at)
+            free = max(free, ends)
         return free, min(free + length, max(event.ends_at, free))
 
     async def talks_of(self, event: Event) -> list[Talk]:
+        """Every talk of the event, scheduled ones by time, then the unscheduled ones."""
         rows = await self.repository.session.scalars(
-            select(Talk).where(Talk.event_id == event.id).order_by(Talk.starts_at, Talk.room, Talk.id)
+            select(Talk).where(Talk.event_id == event.id)
+            .order_by(Talk.starts_at.is_(None), Talk.starts_at, Talk.room, Talk.id)
+        )
+        return list(rows)
+
+    async def unscheduled_talks(self, event: Event) -> list[Talk]:
+        """Talks with no time yet, oldest first: the organisers' list of what is still to be scheduled."""
+        rows = await self.repository.session.scalars(
+            select(Talk).where(Talk.event_id == event.id, Talk.starts_at.is_(None)).order_by(Talk.created_at, Talk.id)
         )
         return list(rows)
 
@@ -521,7 +596,7 @@ class ProgrammeVersionService(SQLAlchemyAsyncRepositoryService[ProgrammeVersion]
         await lock_timetables(session)
         rows = await session.execute(
             select(Talk.id, Talk.title, Talk.starts_at, Talk.ends_at, Talk.room, Talk.created_at)
-            .where(Talk.event_id == event.id)
+            .where(Talk.event_id == event.id, Talk.starts_at.is_not(None))  # unscheduled: not in the programme
         )
         # created_at tells a new talk from a deleted one whose id SQLite handed out again.
         snapshot = {str(i): [title, s.isoformat(), e.isoformat(), room, created.isoformat()]

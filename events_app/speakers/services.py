@@ -80,6 +80,23 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         await self.repository.session.flush()
         return person
 
+    async def person_for_email(self, data: Mapping[str, Any]) -> Person:
+        """The existing record with this e-mail address (compared without case), or a new one from ``data``:
+        someone who submits to a call, or is named as a co-author, is the same person across events. An existing
+        record is never changed by what a stranger typed; only an empty affiliation or country is filled in."""
+        cleaned = self.clean(data)
+        email = cleaned.get("email") or ""
+        person = await self.repository.session.scalar(
+            select(Person).where(func.lower(Person.email) == email.lower()).order_by(Person.id).limit(1)
+        ) if email else None
+        if person is None:
+            return await self.create_person(cleaned)
+        for key in ("affiliation", "country"):
+            if cleaned.get(key) and not getattr(person, key):
+                setattr(person, key, cleaned[key])
+        await self.repository.session.flush()
+        return person
+
     async def update_person(self, person: Person, data: Mapping[str, Any]) -> Person:
         changed = False
         for key, value in self.clean(data, partial=True).items():
@@ -410,6 +427,7 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
         invitation.arrival_date, invitation.departure_date = arrival, departure
         invitation.needs_visa_letter = str(data.get("needs_visa_letter", "")).lower() in ("1", "on", "true", "yes")
         invitation.accommodation = accommodation
+        previous_status = invitation.status
         if action == "accept":
             invitation.status = InvitationStatus.ACCEPTED.value
             invitation.responded_at = dt.datetime.now(dt.UTC)
@@ -418,9 +436,28 @@ class InvitationService(SQLAlchemyAsyncRepositoryService[Invitation]):
             invitation.responded_at = dt.datetime.now(dt.UTC)
         await session.flush()
         # The programme links an accepted speaker to the invited talk (and takes their title and abstract).
-        await invitation_answered.send(session, invitation=invitation, person=person, title=title, abstract=abstract)
+        await invitation_answered.send(session, invitation=invitation, person=person, title=title, abstract=abstract,
+                                       previous_status=previous_status)
         await session.flush()
+        if action == "accept" and previous_status != InvitationStatus.ACCEPTED.value:
+            await self._tell_managers_of_acceptance(invitation, person, settings=settings)
         return invitation
+
+    async def _tell_managers_of_acceptance(self, invitation: Invitation, person: Person, *, settings: Settings) -> None:
+        """Each manager of the event is mailed once per acceptance (answering again mails nobody)."""
+        from events_app.notify.services import enqueue_templated_email
+
+        session = self.repository.session
+        event = await session.get(Event, invitation.event_id)  # its managers come with it (selectin)
+        if event is None:
+            return
+        link = absolute_url("timetable", slug=event.slug, base_url=settings.base_url)
+        for manager in event.managers:
+            await enqueue_templated_email(
+                session, "speaker_accepted", to=manager.email, settings=settings, event_id=event.id,
+                context={"event": event, "invitation": invitation, "person": person, "manager": manager,
+                         "link": link},
+            )
 
 
 SPEAKER_CSV_COLUMNS = (

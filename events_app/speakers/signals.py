@@ -13,7 +13,8 @@ from events_app.core.bus import Signal
 person_changed = Signal("person changed", "A person's details changed; programmes showing them are bumped.")
 
 # payload: invitation (status already set: accepted, declined or still pending), person, title, abstract (the
-# speaker's corrected talk details, possibly empty). Only an accepted speaker is linked to the invited talk.
+# speaker's corrected talk details, possibly empty), previous_status (before this answer). Only an accepted
+# speaker is linked to the invited talk; an acceptance without a talk gets one (unscheduled).
 invitation_answered = Signal("invitation answered", "A speaker answered or updated an invitation through their link.")
 
 # payload: person_id. Each receiver answers a dict merged into the public speaker page's context (their talks).

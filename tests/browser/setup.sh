@@ -15,13 +15,15 @@ apt_install() {
 missing=""
 [ -x /usr/bin/chromium ] || missing="chromium"
 if command -v dpkg >/dev/null 2>&1 && ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then missing="$missing fonts-noto-cjk"; fi
+# The PDF documents (events_app/documents) set Latin, Arabic and other scripts in fonts-noto-core's fonts.
+if command -v dpkg >/dev/null 2>&1 && ! dpkg -s fonts-noto-core >/dev/null 2>&1; then missing="$missing fonts-noto-core"; fi
 command -v npm >/dev/null 2>&1 || [ -f node_modules/axe-core/axe.min.js ] || missing="$missing npm"
 if [ -n "$missing" ]; then
   if can_apt; then
     # shellcheck disable=SC2086
     apt_install $missing
   else
-    echo "browser tests: missing$missing (install as root: apt-get install chromium fonts-noto-cjk npm)"
+    echo "browser tests: missing$missing (install as root: apt-get install chromium fonts-noto-cjk fonts-noto-core npm)"
   fi
 fi
 

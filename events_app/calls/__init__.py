@@ -1,0 +1,1 @@
+"""Calls for abstracts and applications: submissions, reviews and the committee's decisions (issue 16)."""

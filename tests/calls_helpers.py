@@ -1,0 +1,43 @@
+"""Builders shared by the calls tests (through the services, as the app does)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from events_app.calls import services
+from events_app.calls.models import Call
+from tests.conftest import make_event
+
+# A tiny but real PDF: what the upload check looks for is the content, not the name.
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def local(moment: dt.datetime) -> str:
+    """An instant as the form's wall time would carry it (with its offset: unambiguous in any zone)."""
+    return moment.astimezone(dt.UTC).isoformat()
+
+
+async def make_call(db, organiser, *, kind: str = "abstracts", event=None, opens_in: dt.timedelta = -dt.timedelta(days=1),
+                    closes_in: dt.timedelta = dt.timedelta(days=10), **overrides) -> Call:
+    event = event or await make_event(db, organiser, title="Symposium on Catalysis", kind="conference",
+                                      starts_at="2030-03-04T08:00", ends_at="2030-03-06T18:00")
+    now = dt.datetime.now(dt.UTC)
+    data = {"kind": kind, "title": "Call for abstracts" if kind == "abstracts" else "Exchange programme",
+            "opens_at": local(now + opens_in), "closes_at": local(now + closes_in),
+            "tracks": ["Catalysis", "Materials"], "co_authors_allowed": True,
+            "criteria": [{"label": "Relevance", "min": 1, "max": 5}, {"label": "Quality", "min": 1, "max": 5}],
+            **overrides}
+    call = await services.create_call(db, event, data)
+    await db.commit()
+    return call
+
+
+async def submit(db, settings, call, name: str = "Wang Fang", email: str = "wang.fang@example.cn", **fields):
+    from events_app.events.models import Event
+
+    event = await db.get(Event, call.event_id)
+    data = {"name": name, "email": email, "affiliation": "Peking University", "title": "Catalysts at scale",
+            "abstract": "We scale catalysts.", "track": "Catalysis", **fields}
+    submission, token = await services.submit(db, settings, call, event, data, fields.pop("uploads", None))
+    await db.commit()
+    return submission, token
