@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -30,15 +30,17 @@ from events_app.core.i18n import current_locale
 from events_app.web import page_cache
 
 MAX_FRAGMENTS = 5000
+T = TypeVar("T")
 
 
 @dataclass
 class FragmentCache:
     seconds: float
-    # Kept fragments: key -> (html, expires, generation, event sequence when rendered).
-    fragments: OrderedDict[tuple, tuple[str, float, int, int]] = field(default_factory=OrderedDict)
+    # Kept fragments (or read-only values, see `kept_value`): key -> (html, expires, generation, event sequence
+    # when rendered).
+    fragments: OrderedDict[tuple, tuple[Any, float, int, int]] = field(default_factory=OrderedDict)
 
-    def get(self, key: tuple, event_id: int | None) -> str | None:
+    def get(self, key: tuple, event_id: int | None) -> Any:
         found = self.fragments.get(key)
         if found is None:
             return None
@@ -50,7 +52,7 @@ class FragmentCache:
         self.fragments.move_to_end(key)
         return html
 
-    def put(self, key: tuple, html: str, generation: int, sequence: int) -> None:
+    def put(self, key: tuple, html: Any, generation: int, sequence: int) -> None:
         if generation != page_cache.current_generation():
             return  # a write committed while it was being rendered: it may be stale already
         self.fragments[key] = (html, time.monotonic() + self.seconds, generation, sequence)
@@ -86,6 +88,22 @@ def kept_fragment(request: Any, name: str, *key: Hashable) -> Markup | None:
     cache = _cache_of(request)
     html = None if cache is None else cache.get((name, *key, current_locale.get()), _event_of(key))
     return None if html is None else Markup(html)
+
+
+async def kept_value(request: Any, name: str, read: Callable[[], Awaitable[T]]) -> T:
+    """A value read from the database that every page shows alike (the series menu, the months with events),
+    kept like a fragment of no single event: read again after any write that may change it. It is shared by
+    concurrent requests: it must be immutable (tuples, not ORM objects)."""
+    cache = _cache_of(request)
+    if cache is None:
+        return await read()
+    key = ("value", name)
+    value = cache.get(key, None)
+    if value is None:
+        generation, sequence = page_cache.current_generation(), page_cache.current_event_sequence()
+        value = await read()
+        cache.put(key, value, generation, sequence)
+    return cast("T", value)
 
 
 @pass_context
