@@ -120,7 +120,7 @@ def talk_form_warning_of_a_room_clash(site, page) -> None:
     page.get_by_label("Title").fill("Linked open data in practice")
     page.get_by_label("Starts").fill("2031-05-12T10:30")
     page.get_by_label("Ends").fill("2031-05-12T11:30")
-    page.get_by_label("Room").fill("Room 201")
+    page.get_by_label("Room", exact=True).select_option(label="Room 201")
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".error-summary")).to_contain_text("Room 201 is booked twice at the same time")
 
