@@ -155,7 +155,9 @@ async def test_organiser_settings_form_saves_questions_and_capacity(client, db, 
     url = f"/organiser/events/{event.slug}/registrations/settings"
     response = await post_form(client, url, {
         "mode": "open", "capacity": "2", "waitlist_enabled": "on", "promotion": "confirm", "offer_hours": "48",
-        "questions": "Dietary needs | single_choice | required | None; Vegetarian\nVisa letter | checkbox | optional",
+        "questions.1.label": "Dietary needs", "questions.1.kind": "single_choice", "questions.1.required": "on",
+        "questions.1.options": "None\nVegetarian", "questions.1.order": "1",
+        "questions.2.label": "Visa letter", "questions.2.kind": "checkbox", "questions.2.order": "2",
     }, follow_redirects=False)
     assert response.status_code in (302, 303), response.text
     page = (await client.get(f"/events/{event.slug}")).text

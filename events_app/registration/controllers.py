@@ -34,7 +34,16 @@ from events_app.registration.models import (
     RegistrationStatus,
 )
 from events_app.registration.outcomes import AlreadyRegistered
-from events_app.registration.questions import questions_from_text, questions_to_text
+from events_app.registration.question_rows import (
+    ADD_ROWS,
+    BLANK_ROWS,
+    editor_values,
+    kind_choices,
+    posted_blank_rows,
+    questions_from_rows,
+    rows_from_form,
+    rows_from_questions,
+)
 from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
@@ -205,8 +214,15 @@ def settings_values(event: Event, row: RegistrationSettings) -> dict[str, Any]:
         "waitlist_enabled": "on" if row.waitlist_enabled else "", "promotion": row.promotion.value,
         "offer_hours": str(row.offer_hours), "opens_at": local_input_value(row.opens_at, event.timezone),
         "closes_at": local_input_value(row.closes_at, event.timezone),
-        "questions": questions_to_text(list(row.questions or [])),
     }
+
+
+def settings_page(event: Event, organiser: Account, values: dict[str, Any], rows: list[dict[str, str]], *,
+                  blank: int = BLANK_ROWS, errors: dict[str, str] | None = None) -> Template:
+    row_values, numbers = editor_values(rows, blank)
+    return form_page("registration/settings_form.html", event=event, organiser=organiser, errors=errors,
+                     values={**values, **row_values}, question_rows=numbers, kinds=kind_choices(),
+                     add_rows=ADD_ROWS)
 
 
 class OrganiserRegistrationPages(Controller):
@@ -256,23 +272,27 @@ class OrganiserRegistrationPages(Controller):
     async def settings_form(self, slug: str, registrations: RegistrationService, organiser: Account) -> Template:
         event = await self._event(slug, organiser, registrations)
         row = await registrations.settings_for(event)
-        return form_page("registration/settings_form.html", event=event, organiser=organiser,
-                         values=settings_values(event, row))
+        return settings_page(event, organiser, settings_values(event, row), rows_from_questions(row.questions or []))
 
     @post("/registrations/settings", name="registration_save_settings")
     async def save_settings(self, request: Request, slug: str, registrations: RegistrationService,
                             organiser: Account) -> Template | Redirect:
         event = await self._event(slug, organiser, registrations)
-        row = await registrations.settings_for(event)
         values = await read_form(request)
+        rows, row_errors = rows_from_form(values)
+        blank = posted_blank_rows(values, rows)
+        if values.get(ADD_ROWS):  # "Add more rows": the same form again with more blank rows, nothing saved
+            return settings_page(event, organiser, values, rows, blank=blank)
         data = {k: values.get(k, "") for k in ("mode", "capacity", "promotion", "offer_hours", "opens_at", "closes_at")}
         data["waitlist_enabled"] = values.get("waitlist_enabled", "")
-        data["questions"] = questions_from_text(values.get("questions", ""), list(row.questions or []))
+        data["questions"] = questions_from_rows(rows)
         try:
+            if row_errors:  # the other fields' messages too, in one round
+                registrations.clean_settings(event, data)
+                row_errors.raise_if_any()
             await registrations.update_settings(event, data)
         except ValidationFailed as exc:
-            return form_page("registration/settings_form.html", event=event, organiser=organiser, values=values,
-                             errors=exc.errors)
+            return settings_page(event, organiser, values, rows, blank=blank, errors={**row_errors, **exc.errors})
         flash(request, _("Registration settings saved."), "success")
         return redirect_to("registration_list", slug=slug)
 

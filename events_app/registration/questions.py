@@ -25,11 +25,19 @@ MAX_QUESTIONS = 30
 MAX_OPTIONS = 30
 
 
+MAX_KEY_LENGTH = 100
+
 
 def normalise_email(email: str) -> str:
     # email_validator has already lower-cased the domain; mailbox case is kept by servers but never matters
     # to people, so "Wang@Example.cn" and "wang@example.cn" are one registration.
     return email.strip().lower()
+
+
+def question_field(index: int, part: str) -> str:
+    """The name of one part of the index-th question (from 1): the error key the HTML editor's row and the
+    API's 4xx both use, e.g. `questions.2.options`."""
+    return f"questions.{index}.{part}"
 
 
 def clean_questions(errors: Errors, value: Any) -> list[dict[str, Any]]:
@@ -43,25 +51,31 @@ def clean_questions(errors: Errors, value: Any) -> list[dict[str, Any]]:
     kinds = {k.value for k in QuestionKind}
     for index, item in enumerate(value, start=1):
         if not isinstance(item, Mapping):
-            errors.add("questions", _("Question %(n)s is not understood.", n=index))
+            errors.add(question_field(index, "label"), _("Question %(n)s is not understood.", n=index))
             continue
         label = " ".join(strip_control(str(item.get("label") or "")).split())
         kind = str(item.get("kind") or "")
         if not label or len(label) > 300:
-            errors.add("questions", _("Question %(n)s needs a label of at most 300 characters.", n=index))
+            errors.add(question_field(index, "label"),
+                       _("Question %(n)s needs a label of at most 300 characters.", n=index))
             continue
         if kind not in kinds:
-            errors.add("questions", _("Question %(n)s: choose short_text, long_text, single_choice, "
-                                      "multiple_choice or checkbox.", n=index))
+            errors.add(question_field(index, "kind"), _("Question %(n)s: choose short_text, long_text, single_choice, "
+                                                        "multiple_choice or checkbox.", n=index))
             continue
         options = [" ".join(strip_control(str(o)).split()) for o in (item.get("options") or []) if str(o).strip()]
         if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
             if not options or len(options) > MAX_OPTIONS or any(len(o) > 200 for o in options):
-                errors.add("questions", _("Question %(n)s needs between 1 and %(m)s options.", n=index, m=MAX_OPTIONS))
+                errors.add(question_field(index, "options"),
+                           _("Question %(n)s needs between 1 and %(m)s options.", n=index, m=MAX_OPTIONS))
                 continue
         else:
             options = []
-        key = str(item.get("key") or "") or slug_base(label, f"q{index}")[:40]
+        # A stored key ties the answers already given to the question, so it is kept as it is; a new question
+        # (or a key that is not a short plain name) gets one from its label.
+        key = " ".join(strip_control(str(item.get("key") or "")).split())
+        if not key or len(key) > MAX_KEY_LENGTH:
+            key = slug_base(label, f"q{index}")[:40]
         base, n = key, 2
         while key in keys:
             key, n = f"{base}-{n}", n + 1
