@@ -20,7 +20,9 @@ What it does, all on loopback and bounded in time:
 5. The big conference: 10 wrk connections on its feed and 10 on its page at once, while one client asks for
    /healthz and / in turn (20 requests/s) and reports their p50/p99.
 6. Stops the server, then measures the home and event pages on a second server started with
-   EVENTS_PAGE_CACHE_SECONDS=0, so every request queries the database and renders the template.
+   EVENTS_PAGE_CACHE_SECONDS=0, so every request queries the database and renders the template (the parts
+   kept rendered by web/fragments.py excepted), and on a third with EVENTS_FRAGMENT_CACHE_SECONDS=0 too, which
+   keeps nothing.
 
 Targets (issue 12), as ratios to the floor: home and event page (cached) 25%, also during the rush; rendered
 on every request 10%; GET /api/events 15%; the probe's p99 under 100 ms during the big conference.
@@ -268,10 +270,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(database_url: str, port: int, workers: int, page_cache_seconds: int) -> subprocess.Popen:
+def start_server(database_url: str, port: int, workers: int, page_cache_seconds: int,
+                 fragment_cache_seconds: int = 30) -> subprocess.Popen:
     env = {**os.environ, "EVENTS_DATABASE_URL": database_url, "EVENTS_DEBUG": "0",
            "EVENTS_SECRET_KEY": os.environ.get("EVENTS_SECRET_KEY") or throwaway_secret_key(),
            "EVENTS_PAGE_CACHE_SECONDS": str(page_cache_seconds),
+           "EVENTS_FRAGMENT_CACHE_SECONDS": str(fragment_cache_seconds),
            "EVENTS_RUN_WORKER_IN_PROCESS": "0", "PYTHONPATH": str(ROOT),
            # The rush sends every registration from one address, which is what this limit stops.
            "EVENTS_REGISTRATION_RATE_LIMIT": "0"}
@@ -567,18 +571,25 @@ def main() -> None:
         ("home page, cache off", "/", "Upcoming events"),
         ("event page, cache off", f"/events/{slug}", 'name="country"'),
     ]
+    # And from a server that keeps nothing at all (no pages, no fragments: web/fragments.py).
+    nothing_kept = [
+        ("home page, nothing kept", "/", "Upcoming events"),
+        ("event page, nothing kept", f"/events/{slug}", 'name="country"'),
+    ]
     results: list[tuple[str, str, dict, int]] = []
     rush = big = None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(WRK_REPORT)
         script = handle.name
     try:
-        for page_cache_seconds, group in ((30, targets), (0, uncached if args.with_uncached else [])):
+        servers = ((30, 30, targets), (0, 30, uncached if args.with_uncached else []),
+                   (0, 0, nothing_kept if args.with_uncached else []))
+        for page_cache_seconds, fragment_cache_seconds, group in servers:
             if not group:
                 continue
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            server = start_server(args.database_url, port, args.workers, page_cache_seconds)
+            server = start_server(args.database_url, port, args.workers, page_cache_seconds, fragment_cache_seconds)
             try:
                 wait_until_up(base, server)
                 for label, path, marker in group:
@@ -611,7 +622,7 @@ def main() -> None:
     for label, _path, figures, size in results:
         ratio = figures["rps"] / floor
         goal = (None if label.startswith("/healthz") else API_TARGET if "api" in label
-                else RENDER_TARGET if "cache off" in label else TARGET_RATIO)
+                else RENDER_TARGET if "cache off" in label or "nothing kept" in label else TARGET_RATIO)
         target = "" if goal is None else f"{'met' if ratio >= goal else 'NOT met'} (>= {goal:.0%})"
         print(f"{label:<38} {figures['rps']:>8.0f} {figures['p50'] / 1000:>8.2f} {figures['p99'] / 1000:>8.2f} "
               f"{figures['errors']:>7} {size:>7} {ratio:>8.0%}  {target}")

@@ -1,9 +1,10 @@
 """The render path in one process: CPU milliseconds per request for pages rendered on every request.
 
     EVENTS_SECRET_KEY=... python bench/render.py [--database-url postgresql+asyncpg://.../perf_bench]
-        [--paths /healthz,/,/api/events,/events/event-1973] [--requests 100]
+        [--paths /healthz,/,/api/events,/events/event-1973] [--requests 100] [--fragment-cache-seconds 0]
 
-Runs against a database seeded by bench/pages.py (it changes nothing), with the page cache off, through
+Runs against a database seeded by bench/pages.py (it changes nothing), with the page cache off (the parts kept
+by web/fragments.py are kept, unless --fragment-cache-seconds 0), through
 httpx's ASGI transport (no network, one request at a time), and prints for each path the wall time and the
 best of three CPU times (`time.process_time()`, the client's share included; compare with /healthz in the
 same run). CPU time is disturbed much less than wall time by other jobs on the machine.
@@ -27,8 +28,9 @@ from events_app.app import create_app  # noqa: E402
 from events_app.settings import Settings  # noqa: E402
 
 
-async def measure(database_url: str, paths: list[str], requests: int) -> None:
-    settings = dataclasses.replace(Settings.from_env(), database_url=database_url, page_cache_seconds=0, debug=False)
+async def measure(database_url: str, paths: list[str], requests: int, fragment_cache_seconds: int) -> None:
+    settings = dataclasses.replace(Settings.from_env(), database_url=database_url, page_cache_seconds=0, debug=False,
+                                   fragment_cache_seconds=fragment_cache_seconds)
     app = create_app(settings)
     async with app.lifespan(), AsyncClient(transport=ASGITransport(app=app), base_url="http://bench") as client:
         for path in paths:
@@ -51,9 +53,10 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/ev_bench")
     parser.add_argument("--paths", default="/healthz,/,/api/events,/events/event-1973")
     parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--fragment-cache-seconds", type=int, default=30, help="0: render every part every time")
     args = parser.parse_args()
     logging.disable(logging.INFO)
-    asyncio.run(measure(args.database_url, args.paths.split(","), args.requests))
+    asyncio.run(measure(args.database_url, args.paths.split(","), args.requests, args.fragment_cache_seconds))
 
 
 if __name__ == "__main__":

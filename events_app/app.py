@@ -30,6 +30,7 @@ from events_app.web.edge import check_request_input
 from events_app.web.errors import exception_handlers
 from events_app.web.file_routes import csrf_exempt_pattern, use_file_routes
 from events_app.web.forms import CSRF_EXEMPT
+from events_app.web.fragments import FragmentCache
 from events_app.web.locale import LocaleMiddleware
 from events_app.web.page_cache import (
     PageCache,
@@ -151,7 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     lifespan = [
         dispose_engine_on_shutdown(db_config),
         data_key_check(db_config),
-        page_cache_lifespan(page_cache, settings.database_url),
+        page_cache_lifespan(page_cache, settings.database_url, fragments=settings.fragment_cache_seconds > 0),
     ]
     if settings.run_worker_in_process:
         lifespan.append(in_process_worker(settings))
@@ -181,7 +182,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers=exception_handlers,
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
-        state=State({"settings": settings, "db_config": db_config, "page_cache": page_cache, "routes": routes}),
+        state=State({"settings": settings, "db_config": db_config, "page_cache": page_cache, "routes": routes,
+                     "fragments": FragmentCache(seconds=settings.fragment_cache_seconds)}),
         lifespan=lifespan,
         before_request=serve_cached_page,
         after_request=store_rendered_page,

@@ -37,6 +37,8 @@ class Settings:
     page_cache_seconds: int = 30
     # How long an event page kept in memory may show seat counts older than the latest registration.
     page_cache_seat_lag_seconds: float = 2.0
+    # Parts of public pages that change rarely kept rendered, at most this long (0 turns it off); web/fragments.py.
+    fragment_cache_seconds: int = 30
     # An event page lists its programme up to this many talks; a bigger one links to the programme page instead.
     event_page_talk_limit: int = 150
     # New registrations accepted per minute from one client address, in each process (0: no limit). Generous,
@@ -80,6 +82,7 @@ class Settings:
             run_worker_in_process=_bool(env.get("EVENTS_RUN_WORKER_IN_PROCESS")),
             db_pool_size=int(env.get("EVENTS_DB_POOL_SIZE", defaults.db_pool_size)),
             page_cache_seconds=int(env.get("EVENTS_PAGE_CACHE_SECONDS", defaults.page_cache_seconds)),
+            fragment_cache_seconds=int(env.get("EVENTS_FRAGMENT_CACHE_SECONDS", defaults.fragment_cache_seconds)),
             event_page_talk_limit=int(env.get("EVENTS_EVENT_PAGE_TALK_LIMIT", defaults.event_page_talk_limit)),
             page_cache_seat_lag_seconds=float(
                 env.get("EVENTS_PAGE_CACHE_SEAT_LAG_SECONDS", defaults.page_cache_seat_lag_seconds)

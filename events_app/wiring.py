@@ -6,7 +6,8 @@ Who listens to what (docs/architecture.md draws it):
 - events ``event_changed``   -> calendar forgets a withdrawal; registration mails confirmed attendees;
 - events ``event_registration_state`` -> registration says whether it is closed, and opens it when asked;
 - events ``event_audience_counted`` -> registration counts the confirmed attendees a change would mail;
-- events ``event_page_shown`` -> registration adds its panel to the public event page, schedule its materials;
+- events ``event_page_shown`` -> registration adds its panel to the public event page, schedule its materials,
+  calls its open calls;
 - events ``organiser_event_page_shown`` -> registration lists the announcements sent on the organisers' page;
 - schedule ``talk_deleted`` / ``talk_unscheduled`` -> calendar keeps a cancellation of the talk in the feeds;
 - speakers ``person_changed`` -> schedule bumps (and re-renders) the programmes showing the person;
@@ -23,6 +24,7 @@ from __future__ import annotations
 import events_app.models  # noqa: F401  (every mapper, before any session is used)
 from events_app.calendar.links import calendar_links
 from events_app.calendar.services import forget_withdrawal, record_deleted_talk, record_withdrawal
+from events_app.calls.services import event_page_context as calls_page_context
 from events_app.core.periodic import register_job
 from events_app.documents.services import purge_letter_data
 from events_app.events.signals import (
@@ -69,6 +71,7 @@ def wire() -> None:
     event_registration_state.connect(registration_state)
     event_page_shown.connect(registration_page_context)
     event_page_shown.connect(materials_page_context)
+    event_page_shown.connect(calls_page_context)
     organiser_event_page_shown.connect(organiser_page_context)
     talk_deleted.connect(record_deleted_talk)
     talk_unscheduled.connect(record_deleted_talk)

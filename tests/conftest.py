@@ -270,6 +270,9 @@ def reset_app(app: Litestar) -> None:
     page_cache = app.state.get("page_cache")
     if page_cache is not None:
         page_cache.pages.clear()
+    fragments = app.state.get("fragments")
+    if fragments is not None:
+        fragments.clear()
     for key in ("calendar_vevent_cache", "programme_store"):
         app.state.pop(key, None)
     for store in app.stores._stores.values():

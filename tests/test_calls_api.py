@@ -3,8 +3,13 @@ only what it may review, with no author anywhere when double-blind; OpenAPI docu
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
+
+from sqlalchemy import select
+
 from events_app.calls import services
 from events_app.events.models import Event
+from events_app.notify.models import OutboxMessage
 from tests.calls_helpers import make_call, submit
 from tests.conftest import make_account, make_token
 
@@ -23,6 +28,9 @@ async def test_a_double_blind_reviewer_sees_no_author_name_in_the_api(client, db
                                                                 "affiliation": "Analytical Engines"})
     await db.commit()
     token = await make_token(db, reviewer_account)
+    [mail] = (await db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == "reviewer@example.org"))).all()
+    text = message_from_bytes(mail.raw, policy=policy.default).get_body(("plain",)).get_content()
+    assert f"http://testserver.local/organiser/reviews/{call.id}\n" in text and "personal" not in text
     response = await client.get(f"/api/calls/{call.id}/submissions", headers=bearer(token))
     assert response.status_code == 200, response.text
     body = response.json()

@@ -76,3 +76,27 @@ async def test_two_acceptance_requests_at_once_for_the_last_seat_through_the_api
         select(Registration).where(Registration.event_id == event.id).execution_options(populate_existing=True)))
     assert statuses == ["confirmed", "waitlisted"]
 
+
+
+async def test_two_server_processes_accepting_at_once_for_the_last_seat_confirm_one(db, organiser, token, settings,
+                                                                                    is_postgres):
+    """The row lock holds across processes (PostgreSQL: two uvicorn processes; SQLite: one, as elsewhere)."""
+    import httpx
+
+    from tests.test_registration_concurrency import running_servers
+
+    event = await make_registration_event(db, organiser, settings, capacity=1)
+    call = await make_call(db, organiser, kind="applications", event=event, tracks=[])
+    applied = [(await submit(db, settings, call, name=f"Applicant {n}", email=f"applicant{n}@example.org",
+                             title="", abstract=""))[0] for n in range(2)]
+    with running_servers(settings, 2 if is_postgres else 1) as servers:
+        async with httpx.AsyncClient(timeout=60) as http:
+            responses = await asyncio.gather(*(
+                http.post(f"{servers[n % len(servers)]}/api/calls/{call.id}/decisions",
+                          headers={"Authorization": f"Bearer {token}"},
+                          json={"submission_ids": [s.id], "decision": "accepted"})
+                for n, s in enumerate(applied)))
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+    statuses = sorted(r.status.value for r in await db.scalars(
+        select(Registration).where(Registration.event_id == event.id).execution_options(populate_existing=True)))
+    assert statuses == ["confirmed", "waitlisted"]

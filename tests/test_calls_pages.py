@@ -10,6 +10,7 @@ from email import message_from_bytes, policy
 from sqlalchemy import select
 
 from events_app.calls.models import Call, Review, Submission, SubmissionState
+from events_app.events.models import Event
 from events_app.notify.models import OutboxMessage
 from tests.calls_helpers import PDF, local, make_call, submit
 from tests.conftest import csrf_token_from, login, make_account, make_event, post_form
@@ -141,3 +142,15 @@ async def test_the_committee_decides_in_bulk_and_mails_the_decisions(client, db,
     assert sorted(r.to_address for r in rows) == ["li.na@example.cn", "wang.fang@example.cn"]
     csv = await client.get(f"/organiser/calls/{call.id}/submissions.csv")
     assert csv.status_code == 200 and csv.text.splitlines()[0].endswith("submitted_at")
+
+
+async def test_the_public_event_page_links_the_calls_open_now(client, db, organiser, settings):
+    call = await make_call(db, organiser)
+    event = await db.get(Event, call.event_id)
+    await make_call(db, organiser, event=event, title="Closed call", opens_in=-dt.timedelta(days=9),
+                    closes_in=-dt.timedelta(days=1))
+    page = await client.get(f"/events/{event.slug}")  # type: ignore[union-attr]
+    assert page.status_code == 200
+    assert f'href="/calls/{call.id}"' in page.text and "Closed call" not in page.text
+    zh = await client.get(f"/events/{event.slug}?lang=zh")  # type: ignore[union-attr]
+    assert "摘要征集与申请" in zh.text and "截止" in zh.text

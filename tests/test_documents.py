@@ -15,9 +15,9 @@ from pathlib import Path
 import pypdf
 import pytest
 from sqlalchemy import Text, func, insert, select, type_coerce
-from sqlalchemy.engine import make_url
 
 from events_app.core.crypto import configure_data_keys, new_data_key
+from events_app.core.validation import Conflict
 from events_app.documents.models import DocumentKind, IssuedDocument, LetterRequest, LetterStatus
 from events_app.documents.rendering import FontSet, MissingFontError
 from events_app.documents.services import DocumentService, family_name_key
@@ -114,6 +114,7 @@ async def test_speaker_letter_approved_mailed_verified_and_revoked(client, db, o
     revoked = await post_form(client, f"/organiser/events/{event.slug}/documents", {},
                               action=f"/organiser/events/{event.slug}/documents/issued/{reference}/revoke")
     assert revoked.status_code in (302, 303)
+    assert (await client.get(f"/organiser/events/{event.slug}/documents/issued/{reference}/pdf")).status_code == 410
     client.cookies.clear()
     after = await client.get(f"/verify/{reference.lower().replace('-', '')}")  # as a consulate might type it
     assert after.status_code == 200 and "revoked" in after.text and "genuine" not in after.text
@@ -169,7 +170,7 @@ async def test_a_non_manager_sees_no_passport_number_on_any_page_or_api_route(cl
     assert PASSPORT not in (await client.get(f"/invitations/{token}/letter")).text
 
 
-async def test_the_stored_passport_number_is_not_readable_in_the_database(db, organiser, settings, database_url):
+async def test_the_stored_passport_number_is_not_readable_in_the_database(db, organiser, settings):
     event = await conference(db, organiser)
     invitation, _token = await invited_speaker(db, organiser, settings, event)
     await DocumentService(db, settings).request_for_invitation(invitation, event, letter_form())
@@ -177,10 +178,37 @@ async def test_the_stored_passport_number_is_not_readable_in_the_database(db, or
     stored = await db.scalar(select(type_coerce(LetterRequest.passport_number, Text)))
     assert stored and PASSPORT not in stored
     assert await db.scalar(select(LetterRequest.passport_number)) == PASSPORT  # the app reads it with the key
-    if database_url.startswith("sqlite"):
-        raw = database_bytes(Path(make_url(database_url).database or ""))
-        # (The name is in the speaker's record anyway; the passport number and date of birth are only here.)
-        assert PASSPORT.encode() not in raw and b"1985-04-12" not in raw
+
+
+async def test_the_database_file_holds_no_readable_passport_number_or_birth_date(tmp_path, settings):
+    """A whole SQLite file of its own, read byte by byte once every connection to it is closed. (Never the
+    suite's shared file: closing any handle on it drops this process's POSIX locks, SQLite's included.)"""
+    import dataclasses
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from events_app.db import create_engine
+    from events_app.models import metadata
+
+    path = tmp_path / "documents.db"
+    own = dataclasses.replace(settings, database_url=f"sqlite+aiosqlite:///{path}")
+    engine = create_engine(own, pooled=False)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            manager = await make_account(session, "manager@example.org")
+            event = await conference(session, manager)
+            invitation, _token = await invited_speaker(session, manager, own, event)
+            request = await DocumentService(session, own).request_for_invitation(invitation, event, letter_form())
+            await DocumentService(session, own).approve(event, request, manager)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    raw = database_bytes(path)
+    assert b"Invited talk" in raw  # the file is the one written (the purpose is not encrypted)
+    # (The name is in the speaker's record anyway; the passport number and date of birth are only here.)
+    assert PASSPORT.encode() not in raw and b"1985-04-12" not in raw
 
 
 async def test_letter_form_refuses_bad_input_naming_the_field_and_keeps_it(client, db, organiser, settings):
@@ -380,3 +408,16 @@ async def test_two_managers_approving_at_once_issue_one_letter(db, organiser, se
     assert await db.scalar(select(func.count()).select_from(IssuedDocument)) == 1
     assert await db.scalar(select(func.count()).select_from(OutboxMessage)
                            .where(OutboxMessage.composer == "document")) == 1
+
+
+async def test_approving_a_name_no_installed_font_covers_is_refused_with_what_to_install(db, organiser, settings):
+    import dataclasses
+
+    event = await conference(db, organiser)
+    invitation, _token = await invited_speaker(db, organiser, settings, event)
+    only_latin = dataclasses.replace(settings, font_dirs=("/usr/share/fonts/truetype/noto",))
+    service = DocumentService(db, only_latin)
+    request = await service.request_for_invitation(invitation, event, letter_form(passport_name=CHINESE_NAME))
+    with pytest.raises(Conflict, match="fonts-noto-cjk"):
+        await service.approve(event, request, organiser)
+    assert request.status == LetterStatus.PENDING

@@ -303,9 +303,15 @@ async def test_the_public_list_of_events_in_the_api_is_kept_and_refreshed_by_a_c
     from events_app.events.services import EventService
 
     event = await make_event(db, organiser, title="Open Science Lecture")
-    first = await client.get("/api/events")
-    with counted_statements(app) as statements:
-        again = await client.get("/api/events")
+    # On PostgreSQL nothing is kept until the listener is connected, and the notification of make_event's commit
+    # may still be on its way (it empties the cache when it lands): the list must come to be served from memory.
+    for _ in range(100):
+        first = await client.get("/api/events")
+        with counted_statements(app) as statements:
+            again = await client.get("/api/events")
+        if not statements:
+            break
+        await asyncio.sleep(0.05)
     assert statements == [] and again.content == first.content
     assert again.headers["content-type"].startswith("application/json")
     assert [item["title"] for item in again.json()["items"]] == ["Open Science Lecture"]

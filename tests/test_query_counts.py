@@ -165,3 +165,18 @@ async def test_speaker_page_costs_the_same_queries_for_1_and_for_8_talks(app, cl
 
     assert len(eight) == len(one), eight
     assert (await client.get(f"/speakers/{busy.id}")).text.count("Talk ") == 8
+
+
+async def test_the_event_list_reads_its_page_and_the_total_in_one_statement(app, client, db, organiser):
+    for number in range(3):
+        day = future_day(5 + number)
+        await make_event(db, organiser, title=f"Lecture {number}", starts_at=f"{day}T14:00", ends_at=f"{day}T16:00")
+    statements = await statements_for(app, client, "/api/events?limit=2")
+    assert len(statements) == 1
+    first = (await client.get("/api/events?limit=2")).json()
+    assert [e["title"] for e in first["items"]] == ["Lecture 0", "Lecture 1"] and first["total"] == 3
+    second = (await client.get("/api/events?limit=2&offset=2")).json()
+    assert [e["title"] for e in second["items"]] == ["Lecture 2"] and second["total"] == 3
+    beyond = (await client.get("/api/events?limit=2&offset=10")).json()
+    assert beyond["items"] == [] and beyond["total"] == 3
+    assert "3 events" in (await client.get("/")).text

@@ -1,7 +1,7 @@
 """calls and reviews
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-11-30
 
 Calls for abstracts and applications (issue 16): the call, its submissions with their people (shared person

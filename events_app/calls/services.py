@@ -520,11 +520,12 @@ async def appoint_reviewer(session: AsyncSession, settings: Settings, call: Call
             await session.flush()
     except IntegrityError as exc:
         raise Conflict("email", _("This person already reviews this call.")) from exc
-    if token is not None:
-        await enqueue_templated_email(
-            session, "call_reviewer_invitation", to=reviewer.email, settings=settings, event_id=event.id,
-            context={"event": event, "call": call, "reviewer": reviewer,
-                     "link": absolute_url("review_home", token=token, base_url=settings.base_url)})
+    # An external reviewer's link opens their reviews alone; an organiser account's link needs its login.
+    link = (absolute_url("review_home", token=token, base_url=settings.base_url) if token is not None
+            else absolute_url("account_review_home", call_id=call.id, base_url=settings.base_url))
+    await enqueue_templated_email(
+        session, "call_reviewer_invitation", to=reviewer.email, settings=settings, event_id=event.id,
+        context={"event": event, "call": call, "reviewer": reviewer, "link": link})
     return reviewer, token
 
 
@@ -741,3 +742,11 @@ async def submissions_csv(session: AsyncSession, call: Call) -> str:
                      s.email, item.count, "" if item.mean is None else item.mean,
                      "" if item.spread is None else item.spread, s.submitted_at.isoformat()])
     return csv_text(CSV_COLUMNS, rows)
+
+
+async def event_page_context(session: AsyncSession, *, event: Any, **_: Any) -> dict[str, Any]:
+    """Receiver of events.signals.event_page_shown: the event's calls open now, linked from its public page."""
+    now = dt.datetime.now(dt.UTC)
+    return {"open_calls": list(await session.scalars(
+        select(Call).where(Call.event_id == event.id, Call.opens_at <= now, Call.closes_at > now)
+        .order_by(Call.closes_at, Call.id)))}

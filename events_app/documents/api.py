@@ -14,9 +14,8 @@ from msgspec import Meta, Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account
-from events_app.core.validation import Conflict
 from events_app.documents.access import ensure_may_handle_documents, may_read_letter_data
-from events_app.documents.controllers import PRIVATE, pdf_response, provide_documents
+from events_app.documents.controllers import document_pdf, pdf_response, provide_documents
 from events_app.documents.models import IssuedDocument, LetterRequest
 from events_app.documents.services import DocumentService
 from events_app.events.models import Event
@@ -143,13 +142,7 @@ class DocumentApi(Controller):
     async def pdf(self, slug: str, reference: str, account: Account, documents: DocumentService,
                   db_session: AsyncSession) -> Response[bytes]:
         event = await self._event(slug, account, db_session)
-        document = await self._document(event, reference, documents)
-        try:
-            content = await documents.pdf(document)
-        except Conflict as exc:
-            return Response(content=exc.message.encode(), media_type="text/plain; charset=utf-8", status_code=410,
-                            headers=PRIVATE)
-        return pdf_response(content, f"{document.kind.value}-{document.reference}.pdf")
+        return await document_pdf(documents, await self._document(event, reference, documents))
 
     @get("/badges.pdf", media_type="application/pdf", summary="Badges of confirmed attendees and speakers (2x4 on A4)", name="api_badges_pdf")
     async def badges(self, slug: str, account: Account, documents: DocumentService,

@@ -54,10 +54,17 @@ def default_letter_values(event: Event, name: str = "") -> dict[str, str]:
 
 
 async def document_pdf(documents: DocumentService, document: IssuedDocument) -> Response[bytes]:
+    if document.revoked_at is not None:
+        return Response(content=_("This document was revoked.").encode(), media_type="text/plain; charset=utf-8",
+                        status_code=410, headers=PRIVATE)
     try:
         content = await documents.pdf(document)
+    except MissingFontError as exc:  # the server lacks a font: say which, never print blank boxes
+        return Response(content=str(exc).encode(), media_type="text/plain; charset=utf-8", status_code=500,
+                        headers=PRIVATE)
     except Conflict as exc:
-        return Response(content=exc.message.encode(), media_type="text/plain; charset=utf-8", status_code=410)
+        return Response(content=exc.message.encode(), media_type="text/plain; charset=utf-8", status_code=410,
+                        headers=PRIVATE)
     return pdf_response(content, f"{document.kind.value}-{document.reference}.pdf")
 
 

@@ -110,7 +110,10 @@ class DocumentRenderer:
     def render(self, template: str, data: Mapping[str, Any], *, check: Iterable[str]) -> bytes:
         self.fonts.check(check)
         source = (TEMPLATES / f"{template}.typ").read_bytes()
-        payload = {**data, "fonts": self.fonts.families}
+        families = self.fonts.families
+        if data.get("lang") == "zh":  # Chinese punctuation and digits from the CJK font, as a Chinese reader expects
+            families = sorted(families, key=lambda family: "CJK" not in family)
+        payload = {**data, "fonts": families}
         with self._lock:
             pdf = self._compiler.compile(input=source, sys_inputs={"data": json.dumps(payload)}, pdf_tags=False)
         assert isinstance(pdf, bytes)  # one PDF, as no output path was given

@@ -40,7 +40,7 @@ from events_app.documents.models import (
     LetterRequest,
     LetterStatus,
 )
-from events_app.documents.rendering import fill_placeholders, qr_svg, renderer
+from events_app.documents.rendering import MissingFontError, fill_placeholders, qr_svg, renderer
 from events_app.events.models import Event
 from events_app.notify.services import Attachment, build_message, composer, defer_email, render_email
 from events_app.registration.mail import checkin_qr, mail_reference
@@ -285,6 +285,10 @@ class DocumentService:
     async def approve(self, event: Event, request: LetterRequest, by: Account) -> IssuedDocument:
         if request.purged_at is not None:
             raise Conflict("status", _("The data of this request has been deleted."))
+        try:  # refused now, with what to install, rather than a failed mail in the worker later
+            renderer(self.settings.font_dirs).fonts.check([request.passport_name or "", request.purpose])
+        except MissingFontError as exc:
+            raise Conflict("status", str(exc)) from exc
         await self._decide(request, LetterStatus.APPROVED, by)
         document = IssuedDocument(reference=new_reference(), kind=DocumentKind.LETTER, event_id=event.id,
                                   holder_name=request.passport_name or "", email=request.email,
@@ -495,10 +499,21 @@ class DocumentService:
         return sent
 
     async def certificate_for_registration(self, registration: Registration, event: Event) -> IssuedDocument:
-        for document in await self.issue_certificates(event):
-            if document.registration_id == registration.id:
-                return document
-        raise Conflict("document", _("A certificate is issued to attendees who were checked in."))
+        """The attendee's own certificate, issued now if it was not yet (the same rule as issue_certificates)."""
+        existing = await self.session.scalar(select(IssuedDocument).where(
+            IssuedDocument.event_id == event.id, IssuedDocument.kind == DocumentKind.CERTIFICATE,
+            IssuedDocument.registration_id == registration.id))
+        if existing is not None:
+            return existing
+        options = await self.settings_for(event)
+        attended = registration.checked_in_at is not None or (
+            options.certificates_for_confirmed and registration.status == RegistrationStatus.CONFIRMED)
+        if not attended:
+            raise Conflict("document", _("A certificate is issued to attendees who were checked in."))
+        document = self._certificate(event, dt.datetime.now(dt.UTC), registration.name, registration.email,
+                                     registration.locale, registration_id=registration.id)
+        await self.session.flush()
+        return document
 
     # ---- badges --------------------------------------------------------------------------------------------
     async def badge_people(self, event: Event, *, registration_id: int | None = None) -> list[dict[str, str]]:

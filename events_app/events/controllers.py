@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post, route
@@ -23,6 +24,7 @@ from events_app.events.models import Event, EventKind, EventStatus, kind_label
 from events_app.events.services import (
     EventFilters,
     EventService,
+    SeriesChoice,
     SeriesService,
     ensure_can_manage,
 )
@@ -31,6 +33,7 @@ from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, serve_file
 from events_app.web.forms import flash_wall_time_warnings, form_page, is_confirmed, read_form
+from events_app.web.fragments import kept_fragment, kept_value
 from events_app.web.params import Page, SearchText
 from events_app.web.urls import redirect_to
 
@@ -52,6 +55,7 @@ class PublicEventPages(Controller):
     @get("/", name="home", opt=READS)
     async def home(
         self,
+        request: Request,
         events: EventService,
         series_service: SeriesService,
         kind: str | None = None,
@@ -60,11 +64,12 @@ class PublicEventPages(Controller):
         q: SearchText = None,
         page: Page = 1,
     ) -> Template:
-        return await self._listing(events, series_service, kind, series, month, q, page, past=False)
+        return await self._listing(request, events, series_service, kind, series, month, q, page, past=False)
 
     @get("/past", name="past", opt=READS)
     async def past(
         self,
+        request: Request,
         events: EventService,
         series_service: SeriesService,
         kind: str | None = None,
@@ -72,15 +77,16 @@ class PublicEventPages(Controller):
         q: SearchText = None,
         page: Page = 1,
     ) -> Template:
-        return await self._listing(events, series_service, kind, series, None, q, page, past=True)
+        return await self._listing(request, events, series_service, kind, series, None, q, page, past=True)
 
-    async def _listing(self, events: EventService, series_service: SeriesService, kind: str | None,
+    async def _listing(self, request: Request, events: EventService, series_service: SeriesService, kind: str | None,
                        series: str | None, month: str | None, q: str | None, page: int, *, past: bool) -> Template:
         filters = EventFilters(
             kind=kind, series=series, month=month, q=q, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         rows, total = await events.search(filters)
-        all_series = await series_service.all_series()
+        # The filter menus change rarely: kept between requests (web/fragments.py), as plain values.
+        all_series = await kept_value(request, "series-menu", series_service.series_menu)
         return Template(
             template_name="events/index.html",
             context={
@@ -91,7 +97,7 @@ class PublicEventPages(Controller):
                 "filters": {"kind": kind or "", "series": series or "", "month": month or "", "q": q or ""},
                 "kinds": list(EventKind),
                 "all_series": all_series,
-                "months": [] if past else await events.months_with_events(),
+                "months": () if past else await kept_value(request, "months-menu", events.months_with_events),
                 "past": past,
                 "feed": listing_feed(kind, series, all_series),
             },
@@ -104,10 +110,14 @@ class PublicEventPages(Controller):
         if (file := await serve_file(request, slug, events.repository.session)) is not None:
             return file
         event = await events.public_event(slug)
-        listing = await events.programme_listing(event, limit=settings.event_page_talk_limit)
-        context: dict[str, Any] = {"event": event, "talks": listing.talks, "speakers": listing.speakers,
-                                   "programme_size": 0 if listing.listed else listing.size,
-                                   "past": event.ends_at <= dt.datetime.now(dt.UTC)}
+        context: dict[str, Any] = {"event": event, "past": event.ends_at <= dt.datetime.now(dt.UTC)}
+        # The programme part of the page kept rendered (web/fragments.py): no need to read the programme.
+        if (programme := kept_fragment(request, "event-more", event.id)) is not None:
+            context["kept_fragments"] = {("event-more", event.id): programme}
+        else:
+            listing = await events.programme_listing(event, limit=settings.event_page_talk_limit)
+            context.update({"talks": listing.talks, "speakers": listing.speakers,
+                            "programme_size": 0 if listing.listed else listing.size})
         for contribution in await event_page_shown.send(events.repository.session, event=event, settings=settings):
             context.update(contribution)
         return Template(template_name="events/detail.html", context=context)
@@ -126,7 +136,7 @@ class PublicEventPages(Controller):
         )
 
 
-def listing_feed(kind: str | None, series: str | None, all_series: list) -> dict[str, str | None]:
+def listing_feed(kind: str | None, series: str | None, all_series: Sequence[SeriesChoice]) -> dict[str, str | None]:
     """The calendar feed matching the listing's filters (kind, series); unknown values are left out, since
     the feed answers 404 to them. Month and text search have no feed: the subscription takes every date."""
     kinds = {k.value: k for k in EventKind}

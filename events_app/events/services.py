@@ -209,6 +209,11 @@ class SeriesService(SQLAlchemyAsyncRepositoryService[Series]):
     async def all_series(self) -> list[Series]:
         return list(await self.repository.session.scalars(select(Series).order_by(Series.title)))
 
+    async def series_menu(self) -> tuple[SeriesChoice, ...]:
+        """Every series' address and title, for filter menus (plain values, safe to keep between requests)."""
+        rows = await self.repository.session.execute(select(Series.slug, Series.title).order_by(Series.title))
+        return tuple(SeriesChoice(slug, title) for slug, title in rows)
+
     async def editable_by(self, account: Account, *, also: int | None = None) -> list[Series]:
         """The series this account may edit and put events into (plus `also`, an event's current series)."""
         condition = series_editable_by(account)
@@ -509,14 +514,22 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     ) -> tuple[list[Event], int]:
         session = self.repository.session
         statement = self._filtered(filters, public=public, account=account)
-        total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
         order = Event.starts_at.desc() if filters.past else Event.starts_at.asc()
-        rows = await session.scalars(
-            statement.order_by(order, Event.id).limit(filters.limit).offset(filters.offset)
-        )
-        return list(rows), int(total or 0)
+        # The total comes with each row (a window over the whole match), saving a second statement; the joins
+        # are to-one (series), so they do not multiply rows.
+        found = (await session.execute(
+            statement.add_columns(func.count().over().label("total"))
+            .order_by(order, Event.id).limit(filters.limit).offset(filters.offset)
+        )).all()
+        if found:
+            return [row[0] for row in found], int(found[0][1])
+        if not filters.offset:
+            return [], 0
+        # A page past the end: still say how many there are.
+        total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+        return [], int(total or 0)
 
-    async def months_with_events(self) -> list[str]:
+    async def months_with_events(self) -> tuple[str, ...]:
         now = dt.datetime.now(dt.UTC)
         # Distinct months in SQL: the home page must not fetch every upcoming event to fill one menu.
         rows = await self.repository.session.scalars(
@@ -524,7 +537,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             .where(Event.is_public, Event.ends_at >= now)
             .distinct()
         )
-        return sorted(rows)
+        return tuple(sorted(rows))
 
     async def speakers_of(self, event: Event) -> list:
         """Distinct speakers in programme order (from already loaded talks: no extra query)."""
@@ -578,6 +591,12 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             return ProgrammeListing(talks=[], speakers=[], size=int(size or 0), listed=False)
         return ProgrammeListing(talks=list(talks.values()), speakers=list(speakers.values()), size=len(talks),
                                 listed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesChoice:
+    slug: str
+    title: str
 
 
 @dataclass(slots=True)

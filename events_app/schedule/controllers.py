@@ -25,7 +25,7 @@ from events_app.events.services import EventService
 from events_app.schedule.conflicts import event_problems
 from events_app.schedule.exports import frab_json, frab_xml
 from events_app.schedule.grid import grid_cells, session_items
-from events_app.schedule.models import ScheduleSession, Talk
+from events_app.schedule.models import Room, ScheduleSession, Talk
 from events_app.schedule.programme import ProgrammeHead, ProgrammeStore, load_programme, programme_head
 from events_app.schedule.services import (
     ProgrammeVersionService,
@@ -34,6 +34,7 @@ from events_app.schedule.services import (
     ScheduleSessionService,
     TalkService,
     event_days,
+    venue_of,
 )
 from events_app.settings import Settings
 from events_app.speakers.services import PersonService
@@ -43,8 +44,9 @@ from events_app.web.forms import flash_wall_time_warnings, form_page, read_form
 from events_app.web.params import SearchText
 from events_app.web.urls import redirect_to
 
-TALK_FORM_FIELDS = ("title", "abstract", "starts_at", "ends_at", "kind", "room", "session_id", "speaker_ids")
-SESSION_FORM_FIELDS = ("title", "track", "room_id", "starts_at", "ends_at", "chair_ids")
+TALK_FORM_FIELDS = ("title", "abstract", "starts_at", "ends_at", "kind", "room_id", "new_room", "session_id",
+                    "speaker_ids")
+SESSION_FORM_FIELDS = ("title", "track", "room_id", "new_room", "starts_at", "ends_at", "chair_ids")
 
 
 # ---- public programme ------------------------------------------------------------------------------------
@@ -158,6 +160,11 @@ def noon(day: dt.date, zone: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), ZoneInfo(zone))
 
 
+async def venue_rooms(services: TimetableServices, event: Event, current: Any = None) -> list[Room]:
+    """The rooms the room control offers: the event venue's (and the item's own room, wherever it is)."""
+    return [r for r in await services.rooms.all_rooms() if r.venue.name == venue_of(event) or str(r.id) == str(current)]
+
+
 def _override(values: dict) -> bool:
     return values.get("override") in ("1", "on", "true")
 
@@ -222,8 +229,8 @@ class OrganiserTimetablePages(Controller):
                 }
         everyone, _total = await services.people.search(None, limit=1000)
         return form_page("schedule/session_form.html", errors=errors, status=409 if problems else None, event=event,
-                         item=item, values=values, people=everyone, rooms=await services.rooms.all_rooms(),
-                         problems=problems or [])
+                         item=item, values=values, people=everyone,
+                         venue_rooms=await venue_rooms(services, event, values.get("room_id")), problems=problems or [])
 
     @get("/sessions/new", name="session_new")
     async def new_session(self, slug: str, services: TimetableServices, organiser: Account) -> Template:
@@ -287,15 +294,18 @@ class OrganiserTalkPages(Controller):
                     problems: Sequence[Any] | None = None, back: str = "", room: str = "",
                     day: dt.date | None = None) -> Template:
         everyone, _total = await services.people.search(None, limit=1000)
+        offered = await venue_rooms(services, event)
         if values is None:
             starts, ends = await services.talks.first_free_slot(event, room=room, day=day)
-            values = {"starts_at": local_input_value(starts, event.timezone), "room": room,
+            room_id = next((str(r.id) for r in offered if r.name.casefold() == room.strip().casefold()), "") if room else ""
+            values = {"starts_at": local_input_value(starts, event.timezone), "room_id": room_id,
                       "ends_at": local_input_value(ends, event.timezone), "speaker_ids": [], "kind": "talk"}
             if talk is not None:
                 values = self._talk_values(talk, event)
         values.setdefault("back", back)
         return form_page("organiser/talk_form.html", errors=errors, status=409 if problems else None, event=event,
-                         talk=talk, values=values, people=everyone, rooms=await services.rooms.all_rooms(),
+                         talk=talk, values=values, people=everyone, rooms=offered,
+                         venue_rooms=await venue_rooms(services, event, values.get("room_id")),
                          sessions=await services.sessions.sessions_of(event), problems=problems or [],
                          event_days=[{"iso": d.isoformat(), "noon": noon(d, event.timezone)} for d in event_days(event)],
                          slot={"room": room, "day": day.isoformat() if day else ""})
@@ -309,7 +319,7 @@ class OrganiserTalkPages(Controller):
             "title": talk.title,
             "abstract": talk.abstract,
             "kind": talk.kind,
-            "room": talk.room_name if talk.room_id else "",
+            "room_id": str(talk.room_id or ""),
             "session_id": str(talk.session_id or ""),
             # An unscheduled talk: both empty (filled in, the talk is scheduled).
             "starts_at": local_input_value(talk.starts_at, event.timezone),
@@ -382,9 +392,7 @@ class OrganiserTalkPages(Controller):
             form_values.update(starts_at=local_input_value(starts, event.timezone),
                                ends_at=local_input_value(ends, event.timezone))
             if values.get("room_id"):
-                change["room_id"] = values.get("room_id")
-                chosen = next((r for r in await services.rooms.all_rooms() if str(r.id) == str(values.get("room_id"))), None)
-                form_values["room"] = chosen.name if chosen else form_values["room"]
+                change["room_id"] = form_values["room_id"] = str(values.get("room_id"))
             await services.talks.update_talk(event, talk, change, override=_override(values))
         except ValidationFailed as exc:
             return await self._form(services, event, talk=talk, values=form_values, errors=exc.errors)

@@ -111,6 +111,42 @@ def _clean_optional_id(errors: Errors, field: str, value: Any) -> int | None:
     return clean_id(errors, field, value, _("Choose from the list."))
 
 
+# The room control's choice for a room that does not exist yet (its name comes in ``new_room``).
+NEW_ROOM = "new"
+
+
+def venue_of(event: Event) -> str:
+    """The venue whose rooms an event's forms offer (and where a new room is added)."""
+    return (event.venue_name or event.title)[:200]
+
+
+async def clean_room_choice(session: AsyncSession, errors: Errors, data: Mapping[str, Any]) -> tuple[int | None, str]:
+    """The one room control of the talk and session forms: a room id, or "new" with the name typed in
+    ``new_room`` (a name typed with no room chosen counts too: without JavaScript both fields show). Answers
+    (room id, "") or (None, the new room's name)."""
+    choice = data.get("room_id")
+    typed = data.get("new_room")
+    if choice == NEW_ROOM or (choice in (None, "") and typed not in (None, "")):
+        name = clean_text(errors, "new_room", typed, max_length=200, multiline=False)
+        if not name and "new_room" not in errors:
+            errors.add("new_room", _("Type the name of the new room."))
+        return None, name
+    room_id = _clean_optional_id(errors, "room_id", choice)
+    if room_id is not None and await session.get(Room, room_id) is None:
+        errors.add("room_id", _("Choose a room from the list."))
+    return room_id, ""
+
+
+async def room_named(session: AsyncSession, event: Event, name: str) -> Room:
+    """That room of the event's venue, added when new."""
+    room = await session.scalar(
+        select(Room).join(Venue, Venue.id == Room.venue_id).where(Venue.name == venue_of(event), Room.name == name)
+    )
+    if room is None:
+        room = await RoomService(session=session).create_room({"venue": venue_of(event), "name": name})
+    return room
+
+
 def _raise_if_blocking(problems: list[ScheduleProblem], override: bool) -> None:
     blocking = [p for p in problems if p.blocking]
     if blocking and not override:
@@ -186,11 +222,9 @@ class ScheduleSessionService(SQLAlchemyAsyncRepositoryService[ScheduleSession]):
             cleaned["title"] = clean_text(errors, "title", data.get("title"), max_length=300, required=True, multiline=False)
         if given("track"):
             cleaned["track"] = clean_text(errors, "track", data.get("track"), max_length=100, multiline=False)
-        if given("room_id"):
-            room_id = _clean_optional_id(errors, "room_id", data.get("room_id"))
-            if room_id is not None and await session.get(Room, room_id) is None:
-                errors.add("room_id", _("Choose a room from the list."))
-            cleaned["room_id"] = room_id
+        new_room = ""
+        if given("room_id") or data.get("new_room"):
+            cleaned["room_id"], new_room = await clean_room_choice(session, errors, data)
         for name in ("starts_at", "ends_at"):
             if given(name):
                 cleaned[name] = parse_instant(errors, name, data.get(name), event.timezone)
@@ -198,6 +232,8 @@ class ScheduleSessionService(SQLAlchemyAsyncRepositoryService[ScheduleSession]):
         if "chair_ids" in data:
             cleaned["chairs"] = await _people(session, errors, "chair_ids", data.get("chair_ids"))
         errors.raise_if_any()
+        if new_room:
+            cleaned["room_id"] = (await room_named(session, event, new_room)).id
         return cleaned
 
     async def _check(self, event: Event, item: ScheduleSession, cleaned: dict[str, Any], override: bool) -> None:
@@ -342,12 +378,9 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             if kind not in {k.value for k in TalkKind}:
                 errors.add("kind", _("Choose talk, lecture or break."))
             cleaned["kind"] = kind
-        if "room_id" in data:
-            room_id = _clean_optional_id(errors, "room_id", data.get("room_id"))
-            room = await session.get(Room, room_id) if room_id is not None else None
-            if room_id is not None and room is None:
-                errors.add("room_id", _("Choose a room from the list."))
-            cleaned["room_id"] = room_id
+        new_room = ""
+        if "room_id" in data or data.get("new_room"):
+            cleaned["room_id"], new_room = await clean_room_choice(session, errors, data)
         if "session_id" in data:
             session_id = _clean_optional_id(errors, "session_id", data.get("session_id"))
             parent = await session.get(ScheduleSession, session_id) if session_id is not None else None
@@ -364,6 +397,8 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
         if "speaker_ids" in data:
             cleaned["speakers"] = await _people(session, errors, "speaker_ids", data.get("speaker_ids"))
         errors.raise_if_any()
+        if new_room:
+            cleaned["room_id"] = (await room_named(session, event, new_room)).id
         return cleaned
 
     async def _effective_room(self, room_id: int | None, session_id: int | None) -> Room | None:
@@ -397,21 +432,15 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
         talk.speaker_links = [TalkSpeaker(person=p, person_id=p.id, position=i) for i, p in enumerate(speakers)]
 
     async def _resolve_room(self, event: Event, cleaned: dict[str, Any], data: Mapping[str, Any]) -> None:
-        """A room typed by name is that room of the event's venue (created when new), so clash checks see it."""
-        if "room" not in cleaned or data.get("room_id") not in (None, ""):
-            return  # nothing typed, or an explicit room record, which wins
+        """The API's ``room`` typed by name is that room of the event's venue (created when new), so clash
+        checks see it. The forms send the room control's choice instead (clean_room_choice)."""
+        if "room" not in cleaned or data.get("room_id") not in (None, "") or data.get("new_room"):
+            return  # nothing typed, or an explicit room record (or a new one), which wins
         if not cleaned["room"]:
-            cleaned["room_id"] = None
+            if "room_id" not in cleaned:
+                cleaned["room_id"] = None
             return
-        venue_name = event.venue_name or event.title
-        session = self.repository.session
-        room = await session.scalar(
-            select(Room).join(Venue, Venue.id == Room.venue_id)
-            .where(Venue.name == venue_name[:200], Room.name == cleaned["room"])
-        )
-        if room is None:
-            room = await RoomService(session=session).create_room({"venue": venue_name[:200], "name": cleaned["room"]})
-        cleaned["room_id"] = room.id
+        cleaned["room_id"] = (await room_named(self.repository.session, event, cleaned["room"])).id
 
     async def create_talk(self, event: Event, data: Mapping[str, Any], *, override: bool = False) -> Talk:
         cleaned = await self.clean(event, data)

@@ -66,6 +66,8 @@ _generation = 0
 # Hard changes of one event's page: event id -> value of _event_sequence when it changed.
 _event_sequence = 0
 _event_changed: dict[int, int] = {}
+# Seat counts changed by this process's own commits (shown at once here): event id -> _event_sequence then.
+_own_seats_changed: dict[int, int] = {}
 # Seat counts changed: event id (or ANY_EVENT) -> time.monotonic() when this process learnt of it.
 _seats_changed: dict[int | str, float] = {}
 ANY_EVENT = "*"
@@ -87,13 +89,18 @@ def current_event_sequence() -> int:
     return _event_sequence
 
 
+def event_changed_since(event_id: int | None, sequence: int) -> bool:
+    """Whether that event's page changed (not only its seats) after `current_event_sequence()` was `sequence`."""
+    return event_id is not None and _event_changed.get(event_id, -1) > sequence
+
+
 def pages_changed() -> None:
     global _generation
     _generation += 1
 
 
-def apply_changes(changes: set[Any]) -> None:
-    """Applies what a committed transaction changed (from this process or, through NOTIFY, another)."""
+def apply_changes(changes: set[Any], *, own: bool = False) -> None:
+    """Applies what a committed transaction changed (from this process, `own`, or, through NOTIFY, another)."""
     global _event_sequence
     if ALL in changes:
         pages_changed()
@@ -102,6 +109,11 @@ def apply_changes(changes: set[Any]) -> None:
     for kind, event_id in changes:
         if kind == "seats":
             _seats_changed[event_id] = now
+            if own and event_id != ANY_EVENT:
+                # Read your own writes: the process that took a registration shows its event's new seats at
+                # once (the person who just took the last seat sees the waitlist button); others may lag.
+                _event_sequence += 1
+                _own_seats_changed[event_id] = _event_sequence
         elif kind == "event":
             _event_sequence += 1
             _event_changed[event_id] = _event_sequence
@@ -185,10 +197,7 @@ def _notify_other_processes(session: Session) -> None:
 def _apply_after_commit(session: Session) -> None:
     changes = session.info.pop("page_changes", None)
     if changes:
-        # Read your own writes: the process that took a registration shows its event's new seats at once (the
-        # person who just took the last seat sees the waitlist button); other processes may lag.
-        apply_changes({("event", event_id) if kind == "seats" and event_id != ANY_EVENT else (kind, event_id)
-                       for kind, event_id in changes} if ALL not in changes else changes)
+        apply_changes(changes, own=True)
 
 
 def _forget_after_rollback(session: Session, _previous_transaction: Any) -> None:
@@ -253,8 +262,13 @@ class PageCache:
             flight.set_result(None)
 
     @property
+    def changes_known(self) -> bool:
+        """Whether this process hears of every committed write (web/fragments.py relies on it too)."""
+        return self.listening or not self.needs_listener
+
+    @property
     def active(self) -> bool:
-        return self.seconds > 0 and (self.listening or not self.needs_listener)
+        return self.seconds > 0 and self.changes_known
 
     def _sync(self) -> None:
         if self.generation != _generation:
@@ -266,7 +280,7 @@ class PageCache:
             return False
         if page.event_id is None:
             return True
-        if _event_changed.get(page.event_id, -1) > page.sequence:
+        if max(_event_changed.get(page.event_id, -1), _own_seats_changed.get(page.event_id, -1)) > page.sequence:
             return False
         seats = max(_seats_changed.get(page.event_id, 0.0), _seats_changed.get(ANY_EVENT, 0.0))
         return seats <= page.read_at or now <= page.read_at + self.seat_lag_seconds
@@ -473,10 +487,13 @@ async def _listen(cache: PageCache, dsn: str, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=5)
 
 
-def page_cache_lifespan(cache: PageCache, database_url: str) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+def page_cache_lifespan(cache: PageCache, database_url: str, *,
+                        fragments: bool = False) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Runs the listener while the app serves, if pages (or, with `fragments`, parts of pages) are kept."""
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
-        if not cache.needs_listener or cache.seconds <= 0:
+        if not cache.needs_listener or (cache.seconds <= 0 and not fragments):
             yield
             return
         stop = asyncio.Event()

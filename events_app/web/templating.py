@@ -15,6 +15,7 @@ from events_app.core import timefmt
 from events_app.core.i18n import LANGUAGES, current_locale, gettext, ngettext
 from events_app.core.markdown import render_markdown
 from events_app.core.validation import country_names, country_with_code, language_names
+from events_app.web.fragments import cached_fragment
 from events_app.web.urls import absolute_url, url_path
 
 # Globals a domain contributes (calendar's calendar_links), added by the composition root (events_app.wiring)
@@ -86,7 +87,7 @@ def build_environment(templates_dir: Path) -> Environment:
     )
     env.globals.update(LANGUAGES=LANGUAGES, current_locale=current_locale.get, query_string=query_string,
                        country_names=lambda: country_names(current_locale.get()),
-                       country_options=country_options,
+                       country_options=country_options, cached_fragment=cached_fragment,
                        timezones=timefmt.common_timezones)
     env.globals.update(DOMAIN_GLOBALS)
     # Links by route name (web/urls.py): {{ url_for("event", slug=event.slug) }}; e-mails, which leave the

@@ -39,7 +39,8 @@ def demo_addresses(site) -> dict[str, str]:
                 "talk form": f"/organiser/events/{conference}/talks/new",
                 "programme": f"/events/{conference}/programme",
                 "timetable": f"/organiser/events/{conference}/timetable",
-                "speaker board": f"/organiser/events/{conference}/speakers"}
+                "speaker board": f"/organiser/events/{conference}/speakers",
+                "letters and certificates": f"/organiser/events/{conference}/documents"}
 
     return site.arrange(find)
 
@@ -56,6 +57,7 @@ PAGES = {
     "programme": (None, False),
     "timetable": (None, True),
     "speaker board": (None, True),
+    "letters and certificates": (None, True),
 }
 
 
@@ -118,7 +120,7 @@ def talk_form_warning_of_a_room_clash(site, page) -> None:
     page.get_by_label("Title").fill("Linked open data in practice")
     page.get_by_label("Starts").fill("2031-05-12T10:30")
     page.get_by_label("Ends").fill("2031-05-12T11:30")
-    page.get_by_label("Room").fill("Room 201")
+    page.get_by_label("Room", exact=True).select_option(label="Room 201")
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".error-summary")).to_contain_text("Room 201 is booked twice at the same time")
 

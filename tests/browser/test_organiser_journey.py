@@ -38,7 +38,7 @@ def fill_talk(page, title: str, starts: str, ends: str, room: str, speaker: str)
     page.get_by_label("Title").fill(title)
     page.get_by_label("Starts").fill(starts)
     page.get_by_label("Ends").fill(ends)
-    page.get_by_label("Room").fill(room)
+    page.get_by_label("Room", exact=True).select_option(label=room)
     page.get_by_label("Speakers").select_option(label=speaker)
     page.get_by_role("button", name="Save").click()
 
@@ -99,7 +99,7 @@ def test_organiser_sets_up_rooms_and_talks_is_warned_of_a_room_clash_fixes_it_an
     expect(warning.get_by_label("I know; schedule it anyway")).not_to_be_checked()
     # What the organiser typed is kept; they move the talk to the other room and save again.
     expect(page.get_by_label("Title")).to_have_value("Linked open data in practice")
-    page.get_by_label("Room").fill("Room 305")
+    page.get_by_label("Room", exact=True).select_option(label="Room 305")
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(rf"/organiser/events/{SLUG}/timetable$"))
     expect(page.get_by_role("status")).to_contain_text("Talk added.")

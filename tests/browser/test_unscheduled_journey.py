@@ -62,7 +62,7 @@ def test_organiser_schedules_a_talk_from_the_to_be_scheduled_list(site, browser_
 
     item = waiting.get_by_role("listitem").filter(has_text=PROPOSAL)
     item.get_by_label("Start").fill("14:00")
-    item.get_by_label("Room").select_option(label="Room 305")
+    item.get_by_label("Room", exact=True).select_option(label="Room 305")
     item.get_by_role("button", name=re.compile("Schedule")).click()
     expect(page).to_have_url(re.compile(rf"/organiser/events/{slug}/timetable$"))
     expect(page.get_by_role("status")).to_contain_text(f"“{PROPOSAL}” is scheduled.")
@@ -144,3 +144,50 @@ def test_the_talk_form_starts_at_the_rooms_first_free_slot_for_the_events_talk_l
     page.get_by_label("Where").select_option("Room 305")
     page.get_by_role("button", name="Find the first free slot").click()
     expect(page.get_by_label("Starts")).to_have_value("2031-05-12T11:00")  # 305 is taken 10:00-11:00 too
+
+
+NEW_ROOM = "Seminar room 3 · 研讨室"
+
+
+@pytest.mark.parametrize("browser_page", ["page", "page_without_javascript"])
+def test_one_room_control_adds_a_room_from_the_talk_form_and_offers_it_to_sessions(
+    site, browser_page: str, request, axe_script: str
+):
+    page = request.getfixturevalue(browser_page)
+    workshop = workshop_with_two_rooms(site)
+    slug = workshop["slug"]
+    log_in(page, workshop["organiser"])
+    page.goto(f"/organiser/events/{slug}/talks/new?back=timetable")
+    room = page.get_by_label("Room", exact=True)
+    name = page.get_by_label("Name of the new room")
+    expect(room.locator("option")).to_have_text(
+        ["None of its own (the session's room)", "Room 201", "Room 305", "New room…"])
+    if browser_page == "page":
+        expect(name).to_be_hidden()  # shown only for "New room…"
+        room.select_option(label="New room…")
+        expect(name).to_be_visible()
+        expect(name).to_be_focused()
+        assert axe_violations(page, axe_script) == []
+        assert unlabelled_fields(page) == []
+    else:
+        expect(name).to_be_visible()
+        room.select_option(label="New room…")
+    page.get_by_label("Title").fill("Reading old catalogues")
+    page.get_by_label("Starts").fill("2031-05-12T14:00")
+    page.get_by_label("Ends").fill("2031-05-12T14:30")
+    name.fill(NEW_ROOM)
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(rf"/organiser/events/{slug}/timetable$"))
+    expect(page.get_by_role("row", name=re.compile("Reading old catalogues"))).to_contain_text(NEW_ROOM)
+
+    page.get_by_role("link", name="Add session").click()
+    room = page.get_by_label("Room", exact=True)
+    expect(room.locator("option")).to_have_text(["No room", "Room 201", "Room 305", NEW_ROOM, "New room…"])
+    page.get_by_label("Title").fill("Afternoon session")
+    page.get_by_label("Starts").fill("2031-05-12T15:00")  # after the talk in that room
+    page.get_by_label("Ends").fill("2031-05-12T16:30")
+    room.select_option(label=NEW_ROOM)
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(rf"/organiser/events/{slug}/timetable$"))
+    sessions = page.locator("section", has=page.get_by_role("heading", name="Sessions"))
+    expect(sessions).to_contain_text(f"Afternoon session, {NEW_ROOM}")

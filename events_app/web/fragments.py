@@ -1,0 +1,126 @@
+"""Rendered parts of public pages kept in each worker's memory, for pages rendered on every request.
+
+The page cache (web/page_cache.py) keeps whole pages for anonymous visitors; when it cannot help (its entry was
+dropped because the seats of the event changed during a registration rush, an organiser's request, the cache
+turned off), the parts of a page that change rarely are still not rendered again:
+
+    {% call cached_fragment("event-body", event.id, past) %} ... {% endcall %}
+
+renders the block once per key and interface language and serves it again for as long as nothing it may
+show has changed. It follows the page cache's record of committed writes: any write that is not known to be
+narrower drops every fragment, a change of an event's registration settings drops that event's fragments,
+and a registration (seat counts) drops none — so a fragment must never show seat counts or registration
+state, nor anything per visitor (CSRF token, session, flash messages) or per request (query string, clock,
+except through its key). Fragments also expire after `seconds`, as a bound for changes made outside the ORM.
+On PostgreSQL fragments are served only while the worker's LISTEN connection is up (web/page_cache.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from jinja2 import pass_context
+from markupsafe import Markup
+
+from events_app.core.i18n import current_locale
+from events_app.web import page_cache
+
+MAX_FRAGMENTS = 5000
+T = TypeVar("T")
+
+
+@dataclass
+class FragmentCache:
+    seconds: float
+    # Kept fragments (or read-only values, see `kept_value`): key -> (html, expires, generation, event sequence
+    # when rendered).
+    fragments: OrderedDict[tuple, tuple[Any, float, int, int]] = field(default_factory=OrderedDict)
+
+    def get(self, key: tuple, event_id: int | None) -> Any:
+        found = self.fragments.get(key)
+        if found is None:
+            return None
+        html, expires, generation, sequence = found
+        if (expires < time.monotonic() or generation != page_cache.current_generation()
+                or page_cache.event_changed_since(event_id, sequence)):
+            del self.fragments[key]
+            return None
+        self.fragments.move_to_end(key)
+        return html
+
+    def put(self, key: tuple, html: Any, generation: int, sequence: int) -> None:
+        if generation != page_cache.current_generation():
+            return  # a write committed while it was being rendered: it may be stale already
+        self.fragments[key] = (html, time.monotonic() + self.seconds, generation, sequence)
+        while len(self.fragments) > MAX_FRAGMENTS:
+            self.fragments.popitem(last=False)
+
+    def clear(self) -> None:
+        self.fragments.clear()
+
+
+def _usable_cache(context: Any) -> FragmentCache | None:
+    request = context.get("request")
+    return None if request is None else _cache_of(request)
+
+
+def _cache_of(request: Any) -> FragmentCache | None:
+    state = request.app.state
+    cache = state.get("fragments")
+    pages = state.get("page_cache")
+    if cache is None or cache.seconds <= 0 or pages is None or not pages.changes_known:
+        return None
+    return cache
+
+
+def _event_of(key: tuple) -> int | None:
+    return key[0] if key and isinstance(key[0], int) else None
+
+
+def kept_fragment(request: Any, name: str, *key: Hashable) -> Markup | None:
+    """For a handler that can skip reading what a fragment shows: the fragment, if kept. Pass it to the
+    template as ``kept_fragments={(name, *key): html}`` so the page shows this very copy (it may be dropped
+    between this call and the rendering)."""
+    cache = _cache_of(request)
+    html = None if cache is None else cache.get((name, *key, current_locale.get()), _event_of(key))
+    return None if html is None else Markup(html)
+
+
+async def kept_value(request: Any, name: str, read: Callable[[], Awaitable[T]]) -> T:
+    """A value read from the database that every page shows alike (the series menu, the months with events),
+    kept like a fragment of no single event: read again after any write that may change it. It is shared by
+    concurrent requests: it must be immutable (tuples, not ORM objects)."""
+    cache = _cache_of(request)
+    if cache is None:
+        return await read()
+    key = ("value", name)
+    value = cache.get(key, None)
+    if value is None:
+        generation, sequence = page_cache.current_generation(), page_cache.current_event_sequence()
+        value = await read()
+        cache.put(key, value, generation, sequence)
+    return cast("T", value)
+
+
+@pass_context
+def cached_fragment(context: Any, name: str, *key: Hashable, caller: Callable[[], str]) -> Markup:
+    """Jinja global for a call block: the block's output for (name, key, language), rendered once. The first
+    key part is the event the fragment shows (its id), or None for a fragment of no single event."""
+    kept = (context.get("kept_fragments") or {}).get((name, *key))
+    if kept is not None:
+        return Markup(kept)
+    cache = _usable_cache(context)
+    if cache is None:
+        return Markup(caller())
+    full_key = (name, *key, current_locale.get())
+    event_id = _event_of(key)
+    html = cache.get(full_key, event_id)
+    if html is None:
+        generation, sequence = page_cache.current_generation(), page_cache.current_event_sequence()
+        html = str(caller())
+        cache.put(full_key, html, generation, sequence)
+    return Markup(html)

@@ -1,0 +1,124 @@
+"""Parts of public pages kept rendered (web/fragments.py) when the page itself is rendered on every request:
+what they show changes at once, seat counts are always read, languages and escaping are kept."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import re
+
+import pytest
+
+from events_app.settings import Settings
+from tests.conftest import make_event
+from tests.registration_helpers import make_registration_event, register
+from tests.test_query_counts import counted_statements
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, page_cache_seconds=0)  # every request renders the page
+
+
+async def settled_statements(app, client, url: str, expected: int) -> tuple[list[str], str]:
+    """The statements of a request for `url` once the notifications of the arrangement's commits have arrived
+    (on PostgreSQL they reach the app's listener asynchronously and drop what was kept before)."""
+    for _ in range(20):
+        with counted_statements(app) as statements:
+            page = await client.get(url)
+        if len(statements) == expected:
+            break
+        await asyncio.sleep(0.1)
+    return statements, page.text
+
+
+def without_csrf(html: str) -> str:
+    return re.sub(r'value="[^"]{40,}"', 'value="token"', html)
+
+
+async def add_talk(db, event, title: str) -> None:
+    from events_app.schedule.services import TalkService
+
+    start = event.starts_at + dt.timedelta(hours=1)
+    await TalkService(session=db).create_talk(event, {
+        "title": title, "starts_at": start.astimezone(event.zone).replace(tzinfo=None).isoformat(),
+        "ends_at": (start + dt.timedelta(minutes=30)).astimezone(event.zone).replace(tzinfo=None).isoformat(),
+    })
+    await db.commit()
+
+
+async def test_an_event_page_rendered_again_reads_no_programme_and_reads_the_same(app, client, db, organiser, settings):
+    event = await make_registration_event(db, organiser, settings, capacity=50)
+    await add_talk(db, event, "Catalysis at scale")
+    with counted_statements(app) as first_statements:
+        first = await client.get(f"/events/{event.slug}")
+    statements, again = await settled_statements(app, client, f"/events/{event.slug}", len(first_statements) - 1)
+    assert "Catalysis at scale" in again and 'name="country"' in again
+    assert without_csrf(again) == without_csrf(first.text)
+    assert len(statements) == len(first_statements) - 1  # the programme was not read again
+    assert not any("talk_speaker" in statement.lower() for statement in statements), statements
+
+
+async def test_a_new_talk_and_a_renamed_event_show_at_once(client, db, organiser, settings):
+    from events_app.events.services import EventService
+
+    event = await make_registration_event(db, organiser, settings, capacity=50)
+    await client.get(f"/events/{event.slug}")
+    await add_talk(db, event, "A talk added later")
+    assert "A talk added later" in (await client.get(f"/events/{event.slug}")).text
+    await EventService(session=db).update_event(event, {"title": "Renamed <Lecture>"})
+    await db.commit()
+    for url in (f"/events/{event.slug}", "/"):
+        page = (await client.get(url)).text
+        assert "Renamed &lt;Lecture&gt;" in page and "Renamed <Lecture>" not in page
+
+
+async def test_seat_counts_are_read_on_every_request_while_the_programme_is_kept(app, client, db, organiser, settings):
+    event = await make_registration_event(db, organiser, settings, capacity=2)
+    await add_talk(db, event, "Catalysis at scale")
+    assert "2 seats left" in (await client.get(f"/events/{event.slug}")).text
+    await register(db, settings, event, "Ada")
+    with counted_statements(app) as statements:
+        page = (await client.get(f"/events/{event.slug}")).text
+    assert "1 seat left" in page and "Catalysis at scale" in page
+    assert not any("talk_speaker" in statement.lower() for statement in statements), statements
+    await register(db, settings, event, "Grace")
+    page = (await client.get(f"/events/{event.slug}")).text
+    assert "Join the waitlist" in page and "Catalysis at scale" in page
+
+
+async def test_a_new_registration_question_shows_at_once(client, db, organiser, settings):
+    from events_app.registration.services import RegistrationService
+
+    event = await make_registration_event(db, organiser, settings, capacity=50)
+    assert "Dietary needs" not in (await client.get(f"/events/{event.slug}")).text
+    await RegistrationService(db, settings).update_settings(event, {"questions": [
+        {"key": "diet", "label": "Dietary needs", "kind": "short_text", "required": False, "options": []}]})
+    await db.commit()
+    assert "Dietary needs" in (await client.get(f"/events/{event.slug}")).text
+
+
+async def test_each_language_gets_its_own_fragments(client, db, organiser, settings):
+    event = await make_registration_event(db, organiser, settings, capacity=50)
+    await make_event(db, organiser, title="Second lecture")
+    english = (await client.get(f"/events/{event.slug}")).text
+    chinese = (await client.get(f"/events/{event.slug}?lang=zh")).text
+    assert "Add to your calendar" in english and "Add to your calendar" not in chinese
+    assert '<option value="DE">Germany</option>' in english and '<option value="DE">德国</option>' in chinese
+    assert 'lang="zh"' in (await client.get("/?lang=zh")).text
+    assert "Upcoming" in (await client.get("/?lang=en")).text
+
+
+async def test_the_home_page_rendered_again_reads_only_the_events_and_a_new_series_shows_at_once(app, client, db,
+                                                                                                organiser):
+    from events_app.events.services import SeriesService
+
+    await make_event(db, organiser, title="Open Science Lecture")
+    first = await client.get("/")
+    statements, again = await settled_statements(app, client, "/", 1)
+    assert len(statements) == 1 and "Open Science Lecture" in again  # the menus were kept
+    assert without_csrf(again) == without_csrf(first.text)
+    await SeriesService(session=db).create_series({"title": "Distinguished <Lectures>"}, creator=organiser)
+    await db.commit()
+    assert "Distinguished &lt;Lectures&gt;</option>" in (await client.get("/")).text
