@@ -114,8 +114,12 @@ async def test_published_version_tells_attendees_what_moved_was_added_or_cancell
     page = (await client.get(f"/events/{event.slug}/programme")).text
     assert "Changed since version 1" in page and "Room change after lunch" in page
     changes = page[page.index('id="changes-title"'):page.index("</section>", page.index('id="changes-title"'))]
-    assert "Moved talk" in changes and "was 2030-03-04 10:00, Hall A" in changes
+    # Dates in the reader's locale (en-GB; zh below), not ISO.
+    assert "Moved talk" in changes and "was 4 Mar 2030 10:00, Hall A" in changes
     assert "New talk" in changes and "Cancelled talk" in changes
+    assert "cancelled (4 Mar 2030 11:00, Hall A)" in changes and "2030-03-04" not in changes
+    zh = (await client.get(f"/events/{event.slug}/programme", params={"lang": "zh"})).text
+    assert "2030年3月4日 10:00, Hall A" in zh and "2030年3月4日 11:00" in zh and "2030-03-04 1" not in zh
     assert "Unchanged talk" not in changes
     assert stays.id  # still listed in the grid
     assert "Unchanged talk" in page

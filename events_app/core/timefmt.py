@@ -94,6 +94,21 @@ def format_day(value: dt.datetime, zone: str, fmt: str = "full") -> str:
     return _format_day(value, zone, fmt, current_locale.get())
 
 
+def format_calendar_day(value: dt.date | str | None, fmt: str = "medium") -> str:
+    """A date without a time or zone (a birth date, a stay's first day) in the reader's locale: "7 Dec 2026",
+    "2026年12月7日". A date kept as ISO text (an encrypted birth date) is read first; other text is shown as is."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            day = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    else:
+        day = value
+    return format_date(day, format=_date_format(fmt), locale=date_locale(current_locale.get()))
+
+
 def format_clock(value: dt.datetime, zone: str) -> str:
     return _format_clock(value, zone, current_locale.get())
 

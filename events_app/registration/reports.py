@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from events_app.core.csv_cells import csv_text
 from events_app.core.i18n import current_locale
 from events_app.core.i18n import gettext as _
+from events_app.core.timefmt import format_when
 from events_app.core.validation import country_names
 from events_app.events.models import Event
 from events_app.registration.base import RegistrationBase
@@ -85,7 +86,10 @@ class ReportRules(RegistrationBase):
         # after the columns they always had, so a column's position in an older import still holds.
         header = [_("Name"), _("E-mail"), _("Affiliation"), _("Country"), _("Status"), _("Waitlist position"),
                   _("Registered at (UTC)"), _("Checked in at (UTC)"), _("Country name"), _("Status (in words)"),
-                  *[q["label"] for q in questions]]
+                  *[q["label"] for q in questions],
+                  # For people: the same instants in the event's zone and the reader's locale ("7 Dec 2026 14:00");
+                  # the UTC columns above stay as they were for sorting and imports.
+                  _("Registered at (event time)"), _("Checked in at (event time)")]
         countries = country_names(current_locale.get())
         return csv_text(header, ((
             registration.name, registration.email, registration.affiliation, registration.country,
@@ -94,6 +98,8 @@ class ReportRules(RegistrationBase):
             registration.checked_in_at.strftime("%Y-%m-%d %H:%M") if registration.checked_in_at else "",
             countries.get(registration.country or "", ""), status_label(registration.status),
             *[answer_text(q, registration.answers or {}) for q in questions],
+            format_when(registration.created_at, event.timezone),
+            format_when(registration.checked_in_at, event.timezone) if registration.checked_in_at else "",
         ) for registration, position in await self.list_for_event(event)))
 
 

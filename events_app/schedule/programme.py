@@ -102,7 +102,7 @@ class Item:
     session_id: int | None
     detail: TalkDetail
     change: str = ""  # "new" or "moved" since the previous published version
-    was: str = ""  # where and when a moved item was before
+    was: tuple[dt.datetime, str] | None = None  # when and where a moved item was before (shown in the reader's locale)
     row: tuple = ()  # the layout row it was made from, to reuse it while that row is unchanged
     zone: ZoneInfo | None = None
 
@@ -309,7 +309,7 @@ async def load_programme(session: AsyncSession, event_id: int, store: ProgrammeS
             item = Item(tid, kind or "talk", starts, ends, starts.astimezone(zone), ends.astimezone(zone), room_id,
                         room_name or "", sid, known[tid], row=row, zone=zone)
         else:
-            item.change = item.was = ""
+            item.change, item.was = "", None
         items.append(item)
     if cache is not None:
         cache.items = {item.id: item for item in items}
@@ -425,17 +425,19 @@ async def _version_changes(session: AsyncSession, event_id: int, zone: ZoneInfo)
     return (latest[0], latest[1], latest[2], versions[1][0]), _compare(latest[3] or {}, versions[1][3] or {}, zone)
 
 
-def _compare(now: dict, before: dict, zone: ZoneInfo) -> tuple[dict[int, tuple[str, str]], list[Cancelled]]:
+def _compare(now: dict, before: dict, zone: ZoneInfo
+             ) -> tuple[dict[int, tuple[str, tuple[dt.datetime, str] | None]], list[Cancelled]]:
     def same_item(key: str) -> bool:
         return key in before and before[key][4:5] == now[key][4:5]
 
-    marks: dict[int, tuple[str, str]] = {}
+    # The instant, not a formatted string: this comparison is cached per process and read in every locale.
+    marks: dict[int, tuple[str, tuple[dt.datetime, str] | None]] = {}
     for key, entry in now.items():
         if not same_item(key):
-            marks[int(key)] = ("new", "")
+            marks[int(key)] = ("new", None)
         elif before[key][1:4] != entry[1:4]:
             was_start = dt.datetime.fromisoformat(before[key][1]).astimezone(zone)
-            marks[int(key)] = ("moved", f"{was_start:%Y-%m-%d %H:%M}" + (f", {before[key][3]}" if before[key][3] else ""))
+            marks[int(key)] = ("moved", (was_start, before[key][3] or ""))
     cancelled = [
         Cancelled(title, dt.datetime.fromisoformat(starts).astimezone(zone), room)
         for key, (title, starts, _ends, room, *_created) in before.items()

@@ -76,6 +76,7 @@ def build_environment(templates_dir: Path) -> Environment:
     env.filters.update(
         when=timefmt.format_when,
         day=timefmt.format_day,
+        calendar_day=timefmt.format_calendar_day,
         clock=timefmt.format_clock,
         time_range=timefmt.format_range,
         zone_abbr=timefmt.zone_abbreviation,
