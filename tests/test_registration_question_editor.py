@@ -158,3 +158,22 @@ async def test_api_keeps_its_list_of_objects_and_names_the_bad_question(client, 
     assert ok.json()["questions"] == OLD_QUESTIONS
     bad = await client.put(url, json={"questions": [{"label": "Diet", "kind": "single_choice"}]}, headers=headers)
     assert bad.status_code in (400, 422) and "questions.1.options" in bad.text
+
+
+async def test_rows_shown_again_after_an_error_are_the_sorted_rows_not_the_posted_numbers(
+    client, db, organiser, settings
+):
+    event = await make_registration_event(db, organiser, settings, questions=OLD_QUESTIONS)
+    await login(client, organiser.email)
+    url = f"/organiser/events/{event.slug}/registrations/settings"
+    values = form_values((await client.get(url)).text)
+    # Remove row 2, put row 1 last, and add a choice question without options (an error) in row 3.
+    values |= {"questions.2.remove": "on", "questions.1.order": "9", "questions.3.label": "Workshop",
+               "questions.3.kind": "single_choice", "questions.3.order": "3"}
+    response = await post_form(client, url, values)
+    assert response.status_code == 400
+    again = form_values(response.text)
+    assert again["questions.1.label"] == "Workshop" and again["questions.2.label"] == "Dietary needs"
+    assert again["questions.2.key"] == "dietary-needs"
+    assert again["questions.3.label"] == ""  # not the label posted as row 3
+    assert not any(name.endswith(".remove") for name in again)  # the removed row is gone, no box ticked

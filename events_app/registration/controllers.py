@@ -220,8 +220,11 @@ def settings_values(event: Event, row: RegistrationSettings) -> dict[str, Any]:
 def settings_page(event: Event, organiser: Account, values: dict[str, Any], rows: list[dict[str, str]], *,
                   blank: int = BLANK_ROWS, errors: dict[str, str] | None = None) -> Template:
     row_values, numbers = editor_values(rows, blank)
+    # The posted rows' own names are dropped: the rows come back sorted and numbered again, so a posted
+    # "questions.2.remove" must not tick the box of whichever question is row 2 now.
+    others = {name: value for name, value in values.items() if not name.startswith("questions.")}
     return form_page("registration/settings_form.html", event=event, organiser=organiser, errors=errors,
-                     values={**values, **row_values}, question_rows=numbers, kinds=kind_choices(),
+                     values={**others, **row_values}, question_rows=numbers, kinds=kind_choices(),
                      add_rows=ADD_ROWS)
 
 
