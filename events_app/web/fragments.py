@@ -120,7 +120,8 @@ def cached_fragment(context: Any, name: str, *key: Hashable, caller: Callable[[]
     event_id = _event_of(key)
     html = cache.get(full_key, event_id)
     if html is None:
-        generation, sequence = page_cache.current_generation(), page_cache.current_event_sequence()
+        # What the block shows was read since the request started, maybe before a change that committed since.
+        generation, sequence = page_cache.state_at_request_start()
         html = str(caller())
         cache.put(full_key, html, generation, sequence)
     return Markup(html)
