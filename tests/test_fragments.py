@@ -122,3 +122,24 @@ async def test_the_home_page_rendered_again_reads_only_the_events_and_a_new_seri
     await SeriesService(session=db).create_series({"title": "Distinguished <Lectures>"}, creator=organiser)
     await db.commit()
     assert "Distinguished &lt;Lectures&gt;</option>" in (await client.get("/")).text
+
+
+def test_a_fragment_read_before_a_change_that_committed_during_the_request_is_not_kept():
+    from types import SimpleNamespace
+
+    from events_app.web import page_cache
+    from events_app.web.fragments import FragmentCache, cached_fragment
+
+    fragments = FragmentCache(seconds=30)
+    state = {"fragments": fragments, "page_cache": page_cache.PageCache(seconds=0, needs_listener=False)}
+    context = {"request": SimpleNamespace(app=SimpleNamespace(state=state))}
+    render = cached_fragment  # a plain function under the Jinja marker
+    started = page_cache._request_started.set(page_cache.state_at_request_start())
+    try:
+        page_cache.pages_changed()  # someone commits after this request read its data
+        assert render(context, "event-more", 1, caller=lambda: "<p>old</p>") == "<p>old</p>"
+        assert fragments.fragments == {}
+    finally:
+        page_cache._request_started.reset(started)
+    assert render(context, "event-more", 1, caller=lambda: "<p>new</p>") == "<p>new</p>"
+    assert render(context, "event-more", 1, caller=lambda: "<p>not rendered</p>") == "<p>new</p>"

@@ -112,8 +112,8 @@ class PublicEventPages(Controller):
         event = await events.public_event(slug)
         context: dict[str, Any] = {"event": event, "past": event.ends_at <= dt.datetime.now(dt.UTC)}
         # The programme part of the page kept rendered (web/fragments.py): no need to read the programme.
-        if (programme := kept_fragment(request, "event-more", event.id)) is not None:
-            context["kept_fragments"] = {("event-more", event.id): programme}
+        if (programme := kept_fragment(request, "event-more", event.id, event.created_at)) is not None:
+            context["kept_fragments"] = {("event-more", event.id, event.created_at): programme}
         else:
             listing = await events.programme_listing(event, limit=settings.event_page_talk_limit)
             context.update({"talks": listing.talks, "speakers": listing.speakers,

@@ -4,7 +4,7 @@ The page cache (web/page_cache.py) keeps whole pages for anonymous visitors; whe
 dropped because the seats of the event changed during a registration rush, an organiser's request, the cache
 turned off), the parts of a page that change rarely are still not rendered again:
 
-    {% call cached_fragment("event-body", event.id, past) %} ... {% endcall %}
+    {% call cached_fragment("event-body", event.id, event.created_at, past) %} ... {% endcall %}
 
 renders the block once per key and interface language and serves it again for as long as nothing it may
 show has changed. It follows the page cache's record of committed writes: any write that is not known to be
@@ -109,7 +109,8 @@ async def kept_value(request: Any, name: str, read: Callable[[], Awaitable[T]]) 
 @pass_context
 def cached_fragment(context: Any, name: str, *key: Hashable, caller: Callable[[], str]) -> Markup:
     """Jinja global for a call block: the block's output for (name, key, language), rendered once. The first
-    key part is the event the fragment shows (its id), or None for a fragment of no single event."""
+    key part is the event the fragment shows (its id), or None for a fragment of no single event; with the id,
+    its created_at, so an id handed out again (a restored backup, an emptied test database) is another key."""
     kept = (context.get("kept_fragments") or {}).get((name, *key))
     if kept is not None:
         return Markup(kept)
@@ -120,7 +121,8 @@ def cached_fragment(context: Any, name: str, *key: Hashable, caller: Callable[[]
     event_id = _event_of(key)
     html = cache.get(full_key, event_id)
     if html is None:
-        generation, sequence = page_cache.current_generation(), page_cache.current_event_sequence()
+        # What the block shows was read since the request started, maybe before a change that committed since.
+        generation, sequence = page_cache.state_at_request_start()
         html = str(caller())
         cache.put(full_key, html, generation, sequence)
     return Markup(html)

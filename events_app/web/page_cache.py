@@ -89,6 +89,16 @@ def current_event_sequence() -> int:
     return _event_sequence
 
 
+# What was current when this request started (set by serve_cached_page, the app's before_request hook): what the
+# request reads may be older than a change that commits while it runs, so what it keeps must carry this.
+_request_started: ContextVar[tuple[int, int] | None] = ContextVar("page_cache_request_started", default=None)
+
+
+def state_at_request_start() -> tuple[int, int]:
+    """(generation, event sequence) when the current request started; the current ones outside a request."""
+    return _request_started.get() or (_generation, _event_sequence)
+
+
 def event_changed_since(event_id: int | None, sequence: int) -> bool:
     """Whether that event's page changed (not only its seats) after `current_event_sequence()` was `sequence`."""
     return event_id is not None and _event_changed.get(event_id, -1) > sequence
@@ -352,6 +362,7 @@ async def serve_cached_page(request: Request) -> Response | None:
     """before_request hook: answer from memory, or note that the page may be stored."""
     _pending.set(None)
     _current_request.set(request)
+    _request_started.set((_generation, _event_sequence))
     cache = _cache_of(request)
     if cache is None or not _cacheable(request):
         return None
