@@ -4,8 +4,6 @@ somewhere, and the public URLs people have bookmarked and subscribed to stay exa
 from __future__ import annotations
 
 import re
-from collections import deque
-from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -15,10 +13,7 @@ from events_app.routes import build_route_table, named_paths, route_handlers
 from events_app.settings import Settings
 from events_app.web.urls import RouteTable, absolute_url, url_path
 from tests.conftest import login, make_account
-
-LINK = re.compile(r'\b(href|src|action)="([^"]*)"')
-HOST = "testserver.local"
-
+from tests.crawl import HOST, LINK, crawl, site_links
 
 # ---- the public URLs, pinned ----------------------------------------------------------------------------------
 PUBLIC_URLS = [
@@ -98,33 +93,11 @@ def test_no_template_writes_a_site_path_by_hand():
 
 
 # ---- every link on the demo programme resolves ----------------------------------------------------------------
-def _site_links(page: str, base: str) -> list[tuple[str, str]]:
-    found = []
-    for attribute, value in LINK.findall(page):
-        url = urljoin(base, value.replace("&amp;", "&"))
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https") and parts.netloc == HOST:
-            found.append((attribute, parts.path + (f"?{parts.query}" if parts.query else "")))
-    return found
-
-
 async def _crawl(client, start: list[str], *, limit: int = 400) -> tuple[set[str], set[str]]:
-    """GETs every same-site href/src reachable from `start`; returns (pages seen, form actions seen)."""
-    queue, seen, actions = deque(start), set(start), set()
-    while queue and len(seen) <= limit:
-        path = queue.popleft()
-        response = await client.get(path)
-        assert response.status_code == 200, (path, response.status_code)
-        if "text/html" not in response.headers.get("content-type", ""):
-            continue
-        for attribute, link in _site_links(response.text, f"http://{HOST}{path}"):
-            if attribute == "action":
-                actions.add(link)
-            # ?lang= only switches the language of a page already crawled
-            elif link not in seen and not link.startswith("/schema") and "lang=" not in link:
-                seen.add(link)
-                queue.append(link)
-    return seen, actions
+    """The pages reachable from `start` (each answered 200) and the form actions seen on them."""
+    pages, actions = await crawl(client, start, limit=limit)
+    return set(start) | set(pages) | {link for page in pages for _, link in
+                                      site_links(pages[page], f"http://{HOST}{page}")}, actions
 
 
 async def _check_actions(client, actions: set[str]) -> None:
