@@ -86,10 +86,11 @@ class ReportRules(RegistrationBase):
         # after the columns they always had, so a column's position in an older import still holds.
         header = [_("Name"), _("E-mail"), _("Affiliation"), _("Country"), _("Status"), _("Waitlist position"),
                   _("Registered at (UTC)"), _("Checked in at (UTC)"), _("Country name"), _("Status (in words)"),
-                  *[q["label"] for q in questions],
                   # For people: the same instants in the event's zone and the reader's locale ("7 Dec 2026 14:00");
-                  # the UTC columns above stay as they were for sorting and imports.
-                  _("Registered at (event time)"), _("Checked in at (event time)")]
+                  # the UTC columns stay where they were for sorting and imports. The questions, which differ
+                  # from event to event, stay last.
+                  _("Registered at (event time)"), _("Checked in at (event time)"),
+                  *[q["label"] for q in questions]]
         countries = country_names(current_locale.get())
         return csv_text(header, ((
             registration.name, registration.email, registration.affiliation, registration.country,
@@ -97,9 +98,9 @@ class ReportRules(RegistrationBase):
             registration.created_at.strftime("%Y-%m-%d %H:%M"),
             registration.checked_in_at.strftime("%Y-%m-%d %H:%M") if registration.checked_in_at else "",
             countries.get(registration.country or "", ""), status_label(registration.status),
-            *[answer_text(q, registration.answers or {}) for q in questions],
             format_when(registration.created_at, event.timezone),
             format_when(registration.checked_in_at, event.timezone) if registration.checked_in_at else "",
+            *[answer_text(q, registration.answers or {}) for q in questions],
         ) for registration, position in await self.list_for_event(event)))
 
 
