@@ -16,6 +16,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.template.config import TemplateConfig
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.cli import EventsCLIPlugin
 from events_app.core.crypto import configure_data_keys
@@ -23,7 +24,7 @@ from events_app.core.outages import is_outage
 from events_app.core.rate_limits import store_registry
 from events_app.core.secret_key import check_secret_key
 from events_app.core.security_headers import SecurityHeaders
-from events_app.db import sqlalchemy_config
+from events_app.db import create_engine, sqlalchemy_config
 from events_app.settings import Settings
 from events_app.web.auth import SESSION_MAX_AGE
 from events_app.web.edge import check_request_input
@@ -86,7 +87,7 @@ def dispose_engine_on_shutdown(db_config: SQLAlchemyAsyncConfig) -> Lifespan:
     return lifespan
 
 
-def data_key_check(db_config: SQLAlchemyAsyncConfig) -> Lifespan:
+def data_key_check(settings: Settings) -> Lifespan:
     """Refuses to start when encrypted personal data is stored and the configured keys cannot read it."""
 
     @asynccontextmanager
@@ -95,8 +96,11 @@ def data_key_check(db_config: SQLAlchemyAsyncConfig) -> Lifespan:
         from events_app.models import metadata
 
         if encrypted_columns(metadata):  # no query at all until a model declares an encrypted column
+            # A connection of its own, closed at once: one left in the request pool would belong to the event loop
+            # of the start-up, which need not be the one that serves requests (a test client's portal thread).
+            engine = create_engine(settings, pooled=False)
             try:
-                async with db_config.get_session() as session:
+                async with AsyncSession(engine) as session:
                     await ensure_data_key_opens_stored_data(session, metadata)
             except Exception as exc:
                 # A database that cannot be reached now must not stop the start: pages answer 503 until it is
@@ -104,6 +108,8 @@ def data_key_check(db_config: SQLAlchemyAsyncConfig) -> Lifespan:
                 if not is_outage(exc):
                     raise
                 logger.warning("data key check skipped: the database is unreachable (%s)", exc)
+            finally:
+                await engine.dispose()
         yield
 
     return lifespan
@@ -151,7 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                            seat_lag_seconds=settings.page_cache_seat_lag_seconds)
     lifespan = [
         dispose_engine_on_shutdown(db_config),
-        data_key_check(db_config),
+        data_key_check(settings),
         page_cache_lifespan(page_cache, settings.database_url, fragments=settings.fragment_cache_seconds > 0),
     ]
     if settings.run_worker_in_process:
