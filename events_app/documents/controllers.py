@@ -3,6 +3,7 @@ organisers' queue and template, and the public verification page."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -68,6 +69,22 @@ async def document_pdf(documents: DocumentService, document: IssuedDocument) -> 
     return pdf_response(content, f"{document.kind.value}-{document.reference}.pdf")
 
 
+
+async def ask_for_letter(request: Request, token: str, page: Callable[..., Awaitable[Template]],
+                         documents: DocumentService, ask: Callable[[dict[str, Any]], Awaitable[object]], *,
+                         done_route: str) -> Template | Redirect:
+    """The letter form of a private link (registration or invitation): the page again with messages, or done."""
+    values = {k: v for k, v in (await read_form(request)).items() if k in LETTER_FIELDS}
+    try:
+        await ask(values)
+    except ValidationFailed as exc:
+        return await page(documents, token, values=values, errors=exc.errors)
+    except Conflict as exc:
+        return await page(documents, token, values=values, errors={exc.field: exc.message}, status=409)
+    flash(request, _("Your request is sent; the organisers will answer by e-mail."), "success")
+    return redirect_to(done_route, token=token)
+
+
 # ---- the person's pages ------------------------------------------------------------------------------------
 class RegistrationDocumentPages(Controller):
     """Reached only through the registration's private manage link."""
@@ -102,15 +119,9 @@ class RegistrationDocumentPages(Controller):
     async def request_letter(self, request: Request, token: str, documents: DocumentService) -> Template | Redirect:
         registration = await RegistrationService(documents.session, documents.settings).by_token(token)
         event = await EventService(session=documents.session).load(registration.event_id)
-        values = {k: v for k, v in (await read_form(request)).items() if k in LETTER_FIELDS}
-        try:
-            await documents.request_for_registration(registration, event, values)
-        except ValidationFailed as exc:
-            return await self._page(documents, token, values=values, errors=exc.errors)
-        except Conflict as exc:
-            return await self._page(documents, token, values=values, errors={exc.field: exc.message}, status=409)
-        flash(request, _("Your request is sent; the organisers will answer by e-mail."), "success")
-        return redirect_to("registration_documents", token=token)
+        return await ask_for_letter(
+            request, token, self._page, documents,
+            lambda values: documents.request_for_registration(registration, event, values), done_route="registration_documents")
 
     @post("/certificate", name="registration_certificate")
     async def certificate(self, request: Request, token: str, documents: DocumentService) -> Redirect:
@@ -165,15 +176,9 @@ class InvitationDocumentPages(Controller):
     async def request_letter(self, request: Request, token: str, documents: DocumentService) -> Template | Redirect:
         invitation = await InvitationService(session=documents.session).by_token(token)
         event = await EventService(session=documents.session).load(invitation.event_id)
-        values = {k: v for k, v in (await read_form(request)).items() if k in LETTER_FIELDS}
-        try:
-            await documents.request_for_invitation(invitation, event, values)
-        except ValidationFailed as exc:
-            return await self._page(documents, token, values=values, errors=exc.errors)
-        except Conflict as exc:
-            return await self._page(documents, token, values=values, errors={exc.field: exc.message}, status=409)
-        flash(request, _("Your request is sent; the organisers will answer by e-mail."), "success")
-        return redirect_to("invitation_letter", token=token)
+        return await ask_for_letter(
+            request, token, self._page, documents,
+            lambda values: documents.request_for_invitation(invitation, event, values), done_route="invitation_letter")
 
     @get("/{reference:str}/pdf", name="invitation_document_pdf")
     async def download(self, token: str, reference: str, documents: DocumentService) -> Response[bytes]:

@@ -215,24 +215,21 @@ class DocumentService:
             raise Conflict("passport_name", _("This event does not issue invitation letters to attendees."))
         if registration.status not in ACTIVE:
             raise Conflict("passport_name", _("Your registration is no longer active."))
-        cleaned = clean_letter_values(values, event)
-        if await self._open_request_exists(LetterRequest.registration_id == registration.id):
-            raise Conflict("passport_name", _("You have already asked for a letter."))
-        request = LetterRequest(event_id=event.id, registration_id=registration.id, email=registration.email,
-                                status=LetterStatus.PENDING, **cleaned)
-        self.session.add(request)
-        await self.session.flush()
-        return request
+        return await self._new_request(event, values, registration.email, registration_id=registration.id)
 
     async def request_for_invitation(self, invitation: Invitation, event: Event,
                                      values: Mapping[str, Any]) -> LetterRequest:
         if invitation.status == InvitationStatus.DECLINED.value:
             raise Conflict("passport_name", _("You declined this invitation."))
+        return await self._new_request(event, values, invitation.email, invitation_id=invitation.id)
+
+    async def _new_request(self, event: Event, values: Mapping[str, Any], email: str, **owner: int) -> LetterRequest:
+        """A pending request of a registration or an invitation (`owner`: its one id), one open at a time."""
         cleaned = clean_letter_values(values, event)
-        if await self._open_request_exists(LetterRequest.invitation_id == invitation.id):
+        [(owner_column, owner_id)] = owner.items()
+        if await self._open_request_exists(getattr(LetterRequest, owner_column) == owner_id):
             raise Conflict("passport_name", _("You have already asked for a letter."))
-        request = LetterRequest(event_id=event.id, invitation_id=invitation.id, email=invitation.email,
-                                status=LetterStatus.PENDING, **cleaned)
+        request = LetterRequest(event_id=event.id, email=email, status=LetterStatus.PENDING, **owner, **cleaned)
         self.session.add(request)
         await self.session.flush()
         return request
