@@ -25,7 +25,7 @@ from events_app.events.models import event_managers
 from events_app.registration.models import Registration
 from events_app.settings import Settings
 from events_app.speakers.services import InvitationService
-from tests.conftest import deliver_outbox, login, make_account, make_token, post_form
+from tests.conftest import csrf_token_from, deliver_outbox, login, make_account, make_token, post_form
 from tests.registration_helpers import make_registration_event, register
 from tests.schedule_support import conference, person
 
@@ -225,6 +225,22 @@ async def test_letter_form_refuses_bad_input_naming_the_field_and_keeps_it(clien
     assert nul.status_code == 422 and "NUL" in nul.text  # refused at the edge (web/edge.py)
     assert await db.scalar(select(func.count()).select_from(LetterRequest)) == 0
 
+
+
+async def test_asking_twice_for_a_letter_answers_409_with_the_form_and_keeps_one_request(client, db, organiser,
+                                                                                       settings):
+    event = await conference(db, organiser)
+    _invitation, token = await invited_speaker(db, organiser, settings, event)
+    page = await client.get(f"/invitations/{token}/letter")
+    csrf = csrf_token_from(page.text)
+    first = await client.post(f"/invitations/{token}/letter", data={**letter_form(), "_csrf_token": csrf},
+                              follow_redirects=False)
+    assert first.status_code in (302, 303)
+    # The same form sent again (a second tab, a double click): the page no longer offers it, the rule still holds.
+    again = await client.post(f"/invitations/{token}/letter",
+                              data={**letter_form(purpose="Second try"), "_csrf_token": csrf})
+    assert again.status_code == 409 and "You have already asked for a letter." in again.text
+    assert await db.scalar(select(func.count()).select_from(LetterRequest)) == 1
 
 async def test_registrants_ask_only_when_the_event_offers_letters_and_reject_is_mailed(client, db, organiser,
                                                                                      settings, smtp_server):
