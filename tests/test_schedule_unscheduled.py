@@ -254,3 +254,16 @@ async def test_only_the_events_managers_may_schedule_its_talks(client, db, organ
                             action=f"/organiser/events/{event.slug}/talks/{created.id}/schedule")
     assert response.status_code in (403, 404)
     assert (await TalkService(session=db).by_id(created.id)).starts_at is None
+
+
+async def test_managers_lists_put_scheduled_talks_by_time_then_unscheduled_ones_on_every_database(client, db, organiser):
+    # SQLite sorts NULL times first and PostgreSQL last: the lists spell the order out, so both agree.
+    event = await conference(db, organiser)
+    await unscheduled(db, event, "Still to be placed")
+    await talk(db, event, "Afternoon", "2030-03-04T14:00", "2030-03-04T14:30")
+    await talk(db, event, "Morning", "2030-03-04T09:00", "2030-03-04T09:30")
+    token = await make_token(db, organiser)
+    listed = (await client.get(f"/api/events/{event.slug}/talks", headers=auth(token))).json()
+    assert [t["title"] for t in listed] == ["Morning", "Afternoon", "Still to be placed"]
+    detail = (await client.get(f"/api/events/{event.slug}", headers=auth(token))).json()
+    assert [t["title"] for t in detail["talks"]] == ["Morning", "Afternoon", "Still to be placed"]

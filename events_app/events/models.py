@@ -118,7 +118,8 @@ class Event(Base):
         back_populates="event",
         lazy="noload",
         cascade="all, delete-orphan",
-        order_by="Talk.starts_at",
+        # Scheduled talks by time, then the unscheduled ones (SQLite and PostgreSQL place NULLs apart otherwise).
+        order_by="[Talk.starts_at.is_(None), Talk.starts_at, Talk.id]",
     )
 
     @property

@@ -19,7 +19,7 @@ from events_app.core.validation import ValidationFailed
 from events_app.events.models import Event
 from events_app.events.services import EventService
 from events_app.schedule import materials
-from events_app.schedule.models import Material, Talk, TalkSpeaker
+from events_app.schedule.models import Material, Talk, TalkSpeaker, timetable_order
 from events_app.settings import Settings
 from events_app.speakers.services import InvitationService
 from events_app.web.auth import provide_organiser, requires_login
@@ -48,7 +48,7 @@ class OrganiserMaterialPages(Controller):
 
     async def _page(self, db_session: AsyncSession, event: Event, organiser: Account, *,
                     values: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> Template:
-        talks = list(await db_session.scalars(select(Talk).where(Talk.event_id == event.id).order_by(Talk.starts_at)))
+        talks = list(await db_session.scalars(select(Talk).where(Talk.event_id == event.id).order_by(*timetable_order())))
         return form_page("schedule/materials.html", errors=errors, event=event, organiser=organiser,
                          values=values or {"kind": "slides"}, talks=talks, kinds=materials.kind_labels(),
                          materials=await materials.materials_of_event(db_session, event.id))
@@ -93,7 +93,7 @@ class SpeakerMaterialPages(Controller):
             raise NotFoundException("No such invitation.")
         own = select(TalkSpeaker.talk_id).where(TalkSpeaker.person_id == invitation.person_id)
         talks = list(await db_session.scalars(select(Talk).where(
-            Talk.event_id == event.id, or_(Talk.id.in_(own), Talk.id == invitation.talk_id)).order_by(Talk.starts_at)))
+            Talk.event_id == event.id, or_(Talk.id.in_(own), Talk.id == invitation.talk_id)).order_by(*timetable_order())))
         return invitation, event, talks
 
     async def _page(self, db_session: AsyncSession, token: str, *, values: dict[str, Any] | None = None,

@@ -117,6 +117,12 @@ class Talk(Base):
         return self.starts_at is not None and self.ends_at is not None
 
 
+def timetable_order() -> tuple:
+    """How talks are listed everywhere: scheduled ones by time, then the unscheduled ones, each by id
+    (spelled out: SQLite sorts NULL first and PostgreSQL last)."""
+    return Talk.starts_at.is_(None), Talk.starts_at, Talk.id
+
+
 class TalkSpeaker(Base):
     """Ordered link between a talk and its speakers."""
 

@@ -30,6 +30,7 @@ from events_app.schedule.models import (
     TalkKind,
     TalkSpeaker,
     Venue,
+    timetable_order,
 )
 from events_app.schedule.signals import talk_deleted, talk_unscheduled
 from events_app.speakers.models import Person
@@ -573,7 +574,7 @@ class TalkService(SQLAlchemyAsyncRepositoryService[Talk]):
             .where(TalkSpeaker.person_id == person_id)
             # The talk's event is joined in (its managers are not needed); speakers come by Talk's own selectin.
             .options(joinedload(Talk.event).raiseload(Event.managers))
-            .order_by(Talk.starts_at.is_(None), Talk.starts_at, Talk.id)
+            .order_by(*timetable_order())
         )
         return list(rows)
 

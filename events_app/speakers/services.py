@@ -35,7 +35,7 @@ from events_app.core.validation import (
 )
 from events_app.events.models import Event
 from events_app.events.services import EARLIEST_YEAR, LATEST_YEAR
-from events_app.schedule.models import Talk, TalkSpeaker, session_chair
+from events_app.schedule.models import Talk, TalkSpeaker, session_chair, timetable_order
 from events_app.settings import Settings
 from events_app.speakers.access import may_change_email, public_people
 from events_app.speakers.models import Invitation, InvitationStatus, Person
@@ -477,7 +477,7 @@ async def speakers_csv(session: AsyncSession, event: Event) -> bytes:
         select(TalkSpeaker.person_id, Talk.title)
         .join(Talk, Talk.id == TalkSpeaker.talk_id)
         .where(Talk.event_id == event.id)
-        .order_by(Talk.starts_at)
+        .order_by(*timetable_order())
     )
     talks: dict[int, list[str]] = {}
     for person_id, title in talk_rows:
