@@ -154,3 +154,31 @@ async def test_the_public_event_page_links_the_calls_open_now(client, db, organi
     assert f'href="/calls/{call.id}"' in page.text and "Closed call" not in page.text
     zh = await client.get(f"/events/{event.slug}?lang=zh")  # type: ignore[union-attr]
     assert "摘要征集与申请" in zh.text and "截止" in zh.text
+
+
+async def test_an_organiser_account_finds_the_calls_it_reviews_under_reviews(client, db, organiser, settings):
+    from events_app.calls import services
+
+    call = await make_call(db, organiser)
+    other_call = await make_call(db, organiser, title="Exchange programme", kind="applications")
+    event = await db.get(Event, call.event_id)
+    await submit(db, settings, call)
+    second, _ = await submit(db, settings, call, name="Li Na", email="li.na@example.cn", title="Second")
+    reviewer_account = await make_account(db, "ada@example.org")
+    await services.appoint_reviewer(db, settings, call, event, {"account_id": reviewer_account.id})
+    await db.commit()
+    await login(client, reviewer_account.email)
+    page = await client.get("/organiser/reviews")
+    assert page.status_code == 200 and 'href="/organiser/reviews"' in page.text  # the area's menu links to it
+    assert f'href="/organiser/reviews/{call.id}"' in page.text and "Call for abstracts" in page.text
+    assert "0 of 2" in page.text and "Exchange programme" not in page.text  # only its own appointments
+    saved = await post_form(client, f"/organiser/reviews/{call.id}/{second.id}",
+                            {"scores.relevance": "4", "scores.quality": "5"})
+    assert saved.status_code in (302, 303)
+    assert "1 of 2" in (await client.get("/organiser/reviews")).text
+    # An organiser who reviews nothing sees that, and no call; without a login the page is closed.
+    await login(client, organiser.email)
+    mine = await client.get("/organiser/reviews")
+    assert "You are not a reviewer of any call." in mine.text and f"/organiser/reviews/{other_call.id}" not in mine.text
+    client.cookies.clear()
+    assert (await client.get("/organiser/reviews", follow_redirects=False)).status_code in (302, 303)

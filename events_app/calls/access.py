@@ -84,6 +84,21 @@ async def reviewer_for_account(session: AsyncSession, account: Account | None, c
     return reviewer
 
 
+async def appointments_of(session: AsyncSession, account: Account) -> list[tuple[Reviewer, Call, Event, int, int]]:
+    """The calls an organiser account reviews, newest event first: each with what it may review and has reviewed."""
+    rows = (await session.execute(
+        select(Reviewer, Call, Event).join(Call, Call.id == Reviewer.call_id).join(Event, Event.id == Call.event_id)
+        .where(Reviewer.account_id == account.id).order_by(Event.starts_at.desc(), Call.id))).all()
+    appointments = []
+    for reviewer, call, event in rows:
+        to_review = await session.scalar(select(func.count()).select_from(Submission).where(reviewable_by(reviewer)))
+        own_reviews = select(Review.submission_id).where(Review.reviewer_id == reviewer.id).scalar_subquery()
+        reviewed = await session.scalar(select(func.count()).select_from(Submission).where(
+            reviewable_by(reviewer), Submission.id.in_(own_reviews)))
+        appointments.append((reviewer, call, event, to_review or 0, reviewed or 0))
+    return appointments
+
+
 async def submissions_for_reviewer(session: AsyncSession, reviewer: Reviewer) -> list[Submission]:
     return list(await session.scalars(
         select(Submission).where(reviewable_by(reviewer)).order_by(Submission.submitted_at, Submission.id)))

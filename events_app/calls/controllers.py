@@ -332,6 +332,15 @@ class AccountReviewPages(Controller):
         return file_response(settings, await file_of_submission(db_session, submission, file_id))
 
 
+@get("/organiser/reviews", name="my_reviews", guards=[requires_login], include_in_schema=False,
+     dependencies={"organiser": Provide(provide_organiser)})
+async def my_reviews(organiser: Account, db_session: AsyncSession) -> Template:
+    """Where an organiser account finds the calls it reviews, without the appointment mail at hand."""
+    appointments = await access.appointments_of(db_session, organiser)
+    return Template(template_name="calls/my_reviews.html",
+                    context={"organiser": organiser, "appointments": appointments}, headers=NO_STORE)
+
+
 # ---- organisers ---------------------------------------------------------------------------------------------------
 def kind_options() -> list[tuple[str, str]]:
     return [(CallKind.ABSTRACTS.value, _("Abstracts (proposals of talks)")),
@@ -500,4 +509,4 @@ class OrganiserCallPages(Controller):
         return redirect_to("call_reviewers", call_id=call.id)
 
 
-route_handlers = [CallPages, ReviewPages, AccountReviewPages, OrganiserCallPages]
+route_handlers = [CallPages, ReviewPages, AccountReviewPages, my_reviews, OrganiserCallPages]
