@@ -210,7 +210,29 @@ async def load_demo_data(session: AsyncSession, *, only_if_empty: bool = True, t
     await session.flush()
     await open_demo_registration(session, conference, workshop, [lecture for lecture, _ in lecture_events],
                                  settings or Settings())
+    await open_demo_call(session, conference, today)
     return True
+
+
+async def open_demo_call(session: AsyncSession, conference: Event, today: dt.date) -> None:
+    """The conference's call for abstracts, open now and closing three weeks before the conference."""
+    from events_app.calls.services import create_call
+
+    zone = ZoneInfo(conference.timezone)
+    closes = dt.datetime.combine(conference.local_start.date() - dt.timedelta(days=21), dt.time(23, 59), zone)
+    await create_call(session, conference, {
+        "kind": "abstracts", "title": "Call for abstracts",
+        "description": "Submit an abstract for a 20-minute talk in one of the parallel tracks. "
+                       "Abstracts are reviewed double-blind by the programme committee.",
+        "opens_at": dt.datetime.combine(today - dt.timedelta(days=7), dt.time(0, 0), zone).isoformat(),
+        "closes_at": closes.isoformat(),
+        "tracks": ["Research data", "Identifiers and metadata", "Open access"],
+        "fields": [{"label": "Extended abstract (PDF, optional)", "kind": "file", "required": False,
+                    "types": ["pdf"], "max_mb": 5}],
+        "co_authors_allowed": True, "languages": "en, zh", "max_abstract_chars": 2500, "blind_authors": True,
+        "criteria": [{"label": "Relevance", "min": 1, "max": 5}, {"label": "Originality", "min": 1, "max": 5},
+                     {"label": "Clarity", "min": 1, "max": 5}],
+    })
 
 
 async def open_demo_registration(session: AsyncSession, conference: Event, workshop: Event, lectures: list[Event],

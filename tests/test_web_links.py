@@ -115,6 +115,7 @@ async def test_every_link_on_the_public_demo_pages_resolves(app, client, db):
     seen, actions = await _crawl(client, ["/", "/past"])
     assert any(p.endswith(".ics") for p in seen) and any("/programme" in p for p in seen)
     assert any(p.startswith("/speakers/") for p in seen) and any(p.startswith("/series/") for p in seen)
+    assert any(p.startswith("/calls/") for p in seen)  # the conference's call for abstracts is open
     await _check_actions(client, actions)
 
 
@@ -124,6 +125,7 @@ async def test_every_link_in_the_organiser_area_resolves(app, client, db):
     await login(client, "admin@example.org")
     seen, actions = await _crawl(client, ["/organiser"])
     assert any(p.endswith("/timetable") for p in seen) and any(p.endswith("export.csv") for p in seen)
+    assert any(p.startswith("/organiser/calls/") for p in seen)
     await _check_actions(client, {a for a in actions if a != url_path("logout")})
 
 
