@@ -744,9 +744,16 @@ async def submissions_csv(session: AsyncSession, call: Call) -> str:
     return csv_text(CSV_COLUMNS, rows)
 
 
-async def event_page_context(session: AsyncSession, *, event: Any, **_: Any) -> dict[str, Any]:
-    """Receiver of events.signals.event_page_shown: the event's calls open now, linked from its public page."""
+async def event_page_context(session: AsyncSession, *, event: Any, kept_parts: frozenset[str] = frozenset(),
+                             **_: Any) -> dict[str, Any]:
+    """Receiver of events.signals.event_page_shown: the event's calls open now, linked from its public page, and
+    when that list next changes by the clock (a call opens or closes), so the page keeps it no longer. Nothing
+    when the page keeps the list rendered."""
+    if "event-calls" in kept_parts:
+        return {}
     now = dt.datetime.now(dt.UTC)
-    return {"open_calls": list(await session.scalars(
-        select(Call).where(Call.event_id == event.id, Call.opens_at <= now, Call.closes_at > now)
-        .order_by(Call.closes_at, Call.id)))}
+    calls = list(await session.scalars(
+        select(Call).where(Call.event_id == event.id, Call.closes_at > now).order_by(Call.closes_at, Call.id)))
+    open_calls = [call for call in calls if call.opens_at <= now]
+    changes = [call.closes_at for call in open_calls] + [call.opens_at for call in calls if call.opens_at > now]
+    return {"open_calls": open_calls, "calls_change_at": min(changes, default=None)}

@@ -67,10 +67,11 @@ class EventApi(Controller):
         filters = EventFilters(kind=kind, series=series, month=month, q=q, past=past, limit=limit, offset=offset)
         if maybe_account is not None and not past:
             # Organisers see drafts and every date; the public sees upcoming (or past with ?past=true).
-            rows, total = await events.search(filters, public=False, account=maybe_account)
+            rows, total = await events.search(filters, account=maybe_account)
+            items = [event_out(e, settings.base_url) for e in rows]
         else:
-            rows, total = await events.search(filters, public=True)
-        items = [event_out(e, settings.base_url) for e in rows]
+            public_rows, total = await events.public_listing(filters)
+            items = [event_out(e, settings.base_url) for e in public_rows]
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
 
     @post("/", status_code=HTTP_201_CREATED, summary="Create an event (you become its manager)", name="api_create_event")

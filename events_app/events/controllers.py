@@ -38,6 +38,9 @@ from events_app.web.params import Page, SearchText
 from events_app.web.urls import redirect_to
 
 PAGE_SIZE = 20
+# The event page's parts that are kept rendered and whose reading the handler (and event_page_shown's
+# receivers, through `kept_parts`) can skip: the programme, the materials, the calls open now.
+KEPT_EVENT_PARTS = ("event-more", "event-materials", "event-calls")
 
 
 async def provide_event_service(db_session: AsyncSession, settings: Settings) -> EventService:
@@ -84,7 +87,7 @@ class PublicEventPages(Controller):
         filters = EventFilters(
             kind=kind, series=series, month=month, q=q, past=past, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
-        rows, total = await events.search(filters)
+        rows, total = await events.public_listing(filters)
         # The filter menus change rarely: kept between requests (web/fragments.py), as plain values.
         all_series = await kept_value(request, "series-menu", series_service.series_menu)
         return Template(
@@ -109,16 +112,23 @@ class PublicEventPages(Controller):
                          settings: Settings) -> Template | Response:
         if (file := await serve_file(request, slug, events.repository.session)) is not None:
             return file
-        event = await events.public_event(slug)
+        # The event's row is kept between requests like a fragment (any change to an event drops it).
+        event = await kept_value(request, "public-event", lambda: events.public_event(slug), slug)
         context: dict[str, Any] = {"event": event, "past": event.ends_at <= dt.datetime.now(dt.UTC)}
-        # The programme part of the page kept rendered (web/fragments.py): no need to read the programme.
-        if (programme := kept_fragment(request, "event-more", event.id, event.created_at)) is not None:
-            context["kept_fragments"] = {("event-more", event.id, event.created_at): programme}
-        else:
+        # Parts of the page kept rendered (web/fragments.py): what they show need not be read. The page shows
+        # these very copies (one may be dropped between here and the rendering).
+        kept: dict[tuple, Any] = {}
+        for part in KEPT_EVENT_PARTS:
+            if (html := kept_fragment(request, part, event.id, event.created_at)) is not None:
+                kept[(part, event.id, event.created_at)] = html
+        context["kept_fragments"] = kept
+        if ("event-more", event.id, event.created_at) not in kept:
             listing = await events.programme_listing(event, limit=settings.event_page_talk_limit)
             context.update({"talks": listing.talks, "speakers": listing.speakers,
                             "programme_size": 0 if listing.listed else listing.size})
-        for contribution in await event_page_shown.send(events.repository.session, event=event, settings=settings):
+        # Receivers skip reading what a kept part shows (`kept_parts`).
+        for contribution in await event_page_shown.send(events.repository.session, event=event, settings=settings,
+                                                        kept_parts=frozenset(key[0] for key in kept)):
             context.update(contribution)
         return Template(template_name="events/detail.html", context=context)
 
@@ -128,8 +138,8 @@ class PublicEventPages(Controller):
         if (file := await serve_file(request, slug, events.repository.session)) is not None:
             return file
         series = await series_service.by_slug(slug)
-        upcoming, _ = await events.search(EventFilters(series=slug, limit=100))
-        past, _ = await events.search(EventFilters(series=slug, past=True, limit=100))
+        upcoming, _ = await events.public_listing(EventFilters(series=slug, limit=100))
+        past, _ = await events.public_listing(EventFilters(series=slug, past=True, limit=100))
         return Template(
             template_name="events/series.html",
             context={"series": series, "upcoming": upcoming, "past_events": past},
@@ -195,8 +205,8 @@ class OrganiserEventPages(Controller):
         self, events: EventService, organiser: Account, q: SearchText = None, page: Page = 1
     ) -> Template:
         filters = EventFilters(q=q, upcoming_only=True, limit=50, offset=(page - 1) * 50)
-        rows, total = await events.search(filters, public=False, account=organiser)
-        past_rows, _ = await events.search(EventFilters(q=q, past=True, limit=20), public=False, account=organiser)
+        rows, total = await events.search(filters, account=organiser)
+        past_rows, _ = await events.search(EventFilters(q=q, past=True, limit=20), account=organiser)
         return Template(
             template_name="organiser/dashboard.html",
             context={

@@ -7,6 +7,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from events_app.events.models import Event, Series
+from events_app.events.public import PublicEvent
 from events_app.schedule.models import Talk
 from events_app.speakers.models import Person
 from events_app.web.urls import absolute_url
@@ -161,7 +162,8 @@ def listed_talks(talks: list[Talk], *, private: bool) -> list[Talk]:
     return list(talks) if private else [t for t in talks if t.starts_at is not None]
 
 
-def event_out(event: Event, base_url: str, *, with_talks: bool = False, private: bool = False) -> EventOut:
+def event_out(event: Event | PublicEvent, base_url: str, *, with_talks: bool = False,
+              private: bool = False) -> EventOut:
     zone = event.zone
     return EventOut(
         id=event.id,
@@ -192,7 +194,7 @@ def event_out(event: Event, base_url: str, *, with_talks: bool = False, private:
         geo_lon=event.geo_lon,
         default_talk_minutes=event.default_talk_minutes,
         talks=[talk_out(t, event.timezone, private=private) for t in listed_talks(event.talks, private=private)]
-        if with_talks else UNSET,
+        if with_talks and isinstance(event, Event) else UNSET,
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Select, String, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import joinedload, raiseload, selectinload
+from sqlalchemy.orm import raiseload, selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
 from events_app.accounts.models import Account
@@ -32,6 +32,7 @@ from events_app.events.access import (
     series_editable_by,
 )
 from events_app.events.models import Event, EventKind, EventStatus, Series
+from events_app.events.public import EARLIEST_YEAR, LATEST_YEAR, PublicEvent, public_event, public_events
 from events_app.events.signals import (
     event_audience_counted,
     event_changed,
@@ -59,8 +60,8 @@ CALENDAR_FIELDS = {
 }
 
 
-# Instants outside these years are typing slips or probes; beyond them offsets like +01:25 can overflow.
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+# Instants outside EARLIEST_YEAR..LATEST_YEAR (events/public.py) are typing slips or probes; beyond them offsets
+# like +01:25 can overflow.
 
 
 def parse_instant(errors: Errors, field: str, value: Any, zone: str | None) -> dt.datetime | None:
@@ -123,11 +124,6 @@ def clean_partners(errors: Errors, value: Any) -> list[str]:
 
 # Public pages never ask who manages an event: skip that query, and fail loudly if a page starts to.
 PUBLIC_EVENT_LOADING = raiseload(Event.managers)
-# Lists of events and the event page's event never show the talks through the relationship, nor the series'
-# events: an empty collection set up for each `noload` relationship costs more than reading the row.
-EVENT_WITHOUT_COLLECTIONS = (
-    raiseload(Event.managers), raiseload(Event.talks), joinedload(Event.series).raiseload(Series.events),
-)
 
 
 class utc_year_month(FunctionElement):
@@ -470,16 +466,12 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         ensure_may_see_event(account, event)
         return event
 
-    def _filtered(self, filters: EventFilters, *, public: bool, account: Account | None = None) -> Select:
-        statement = select(Event)
-        if public:
-            statement = statement.where(Event.is_public).options(*EVENT_WITHOUT_COLLECTIONS)
-        elif account is not None:
-            statement = statement.where(events_visible_to(account))
+    def _filtered(self, filters: EventFilters, *, account: Account) -> Select:
+        statement = select(Event).where(events_visible_to(account))
         now = dt.datetime.now(dt.UTC)
         if filters.past:
             statement = statement.where(Event.ends_at < now)
-        elif public or filters.upcoming_only:
+        elif filters.upcoming_only:
             statement = statement.where(Event.ends_at >= now)
         if filters.kind in {k.value for k in EventKind}:
             statement = statement.where(Event.kind == EventKind(filters.kind))
@@ -509,11 +501,11 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             )
         return statement
 
-    async def search(
-        self, filters: EventFilters, *, public: bool = True, account: Account | None = None
-    ) -> tuple[list[Event], int]:
+    async def search(self, filters: EventFilters, *, account: Account) -> tuple[list[Event], int]:
+        """The organisers' search: the events this account may see (drafts of those it manages too), as ORM
+        objects. The public listing is `public_listing`."""
         session = self.repository.session
-        statement = self._filtered(filters, public=public, account=account)
+        statement = self._filtered(filters, account=account)
         order = Event.starts_at.desc() if filters.past else Event.starts_at.asc()
         # The total comes with each row (a window over the whole match), saving a second statement; the joins
         # are to-one (series), so they do not multiply rows.
@@ -547,17 +539,15 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
                 seen.setdefault(link.person.id, link.person)
         return list(seen.values())
 
-    async def public_event(self, slug: str) -> Event:
-        """The public event page's event with its series, without talks (see `programme_listing`)."""
-        event = await self.repository.session.scalar(
-            select(Event).where(Event.slug == slug, Event.is_public)
-            .options(*EVENT_WITHOUT_COLLECTIONS)
-        )
-        if event is None:
-            raise NotFoundException("No such event.")
-        return event
+    async def public_event(self, slug: str) -> PublicEvent:
+        """The public event page's event with its series, as plain values (events/public.py)."""
+        return await public_event(self.repository.session, slug)
 
-    async def programme_listing(self, event: Event, *, limit: int) -> ProgrammeListing:
+    async def public_listing(self, filters: EventFilters) -> tuple[list[PublicEvent], int]:
+        """A page of upcoming (or past) public events and their number (events/public.py)."""
+        return await public_events(self.repository.session, filters)
+
+    async def programme_listing(self, event: Event | PublicEvent, *, limit: int) -> ProgrammeListing:
         """Talks in time order with their speakers, and the distinct speakers in programme order: one query of
         plain rows (no ORM objects per talk and person, which cost more than the page's whole template).
         A programme of more than `limit` talks is not listed (the page links to the programme instead): then

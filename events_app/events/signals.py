@@ -15,8 +15,10 @@ event_changed = Signal("event changed", "An event's fields or status changed (se
 # calendar it is gone, whatever the organiser calls it.
 event_withdrawn = Signal("event withdrawn", "A published or cancelled event was taken back to draft.")
 
-# payload: event, settings. Each receiver answers a dict merged into the public event page's context (the
-# registration panel), so the page shows what other domains have to say without events importing them.
+# payload: event (a PublicEvent: events/public.py), settings, kept_parts (names of the page's parts kept rendered,
+# web/fragments.py: a receiver whose part is kept need not read it). Each receiver answers a dict merged into the
+# public event page's context (the registration panel), so the page shows what other domains have to say
+# without events importing them.
 event_page_shown = Signal("event page shown", "The public page of an event is being rendered.")
 
 # payload: event. Like event_page_shown, for the organisers' page of the event (the announcements sent).

@@ -374,7 +374,8 @@ async def personal_feed(request: Request, feed_token: str, db_session: AsyncSess
 personal_feed_files = [FileRoute(name="personal_calendar_feed", route="my_calendar", suffix=".ics", serve=personal_feed)]
 
 
-def _is_new_registration(request: Request) -> bool:
+async def _is_new_registration(request: Request) -> bool:
+    # Async on purpose: Litestar runs a sync check in a worker thread, a thread hand-off on every request.
     # The form (POST /events/{slug}/register) and the API (POST /api/events/{slug}/registrations).
     path = request.scope["path"].rstrip("/")
     return request.method == "POST" and (

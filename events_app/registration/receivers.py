@@ -86,8 +86,10 @@ async def registration_panel(session: AsyncSession, event: Event, settings: Sett
     return {"availability": await service.availability_in_one_query(event), "values": {}, "errors": {}}
 
 
-async def registration_page_context(session: AsyncSession, *, event: Event, settings: Settings) -> dict[str, Any]:
-    """Receives events' ``event_page_shown``: the registration panel of the public event page."""
+async def registration_page_context(session: AsyncSession, *, event: Event, settings: Settings,
+                                    **_: Any) -> dict[str, Any]:
+    """Receives events' ``event_page_shown``: the registration panel of the public event page (read on every
+    request: seat counts are never kept)."""
     return {"registration": await registration_panel(session, event, settings)}
 
 

@@ -199,6 +199,10 @@ def public_href(settings: Settings, material: Material) -> str:
                                         base_url=settings.base_url)
 
 
-async def event_page_context(session: AsyncSession, *, event: Any, **_: Any) -> dict[str, Any]:
-    """Receiver of events.signals.event_page_shown: the materials, on the public page."""
+async def event_page_context(session: AsyncSession, *, event: Any, kept_parts: frozenset[str] = frozenset(),
+                             **_: Any) -> dict[str, Any]:
+    """Receiver of events.signals.event_page_shown: the materials, on the public page (unless the page keeps
+    them rendered: a change of materials is a write that drops it)."""
+    if "event-materials" in kept_parts:
+        return {}
     return {"materials": await materials_of_event(session, event.id), "material_kinds": kind_labels()}

@@ -17,6 +17,7 @@ On PostgreSQL fragments are served only while the worker's LISTEN connection is 
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -52,10 +53,15 @@ class FragmentCache:
         self.fragments.move_to_end(key)
         return html
 
-    def put(self, key: tuple, html: Any, generation: int, sequence: int) -> None:
+    def put(self, key: tuple, html: Any, generation: int, sequence: int, *, until: dt.datetime | None = None) -> None:
+        """Keeps `html` for at most `seconds`, and not past `until` (a UTC instant when what it shows changes
+        by the clock alone, such as a call for abstracts closing)."""
         if generation != page_cache.current_generation():
             return  # a write committed while it was being rendered: it may be stale already
-        self.fragments[key] = (html, time.monotonic() + self.seconds, generation, sequence)
+        expires = time.monotonic() + self.seconds
+        if until is not None:
+            expires = min(expires, time.monotonic() + (until - dt.datetime.now(dt.UTC)).total_seconds())
+        self.fragments[key] = (html, expires, generation, sequence)
         while len(self.fragments) > MAX_FRAGMENTS:
             self.fragments.popitem(last=False)
 
@@ -90,14 +96,16 @@ def kept_fragment(request: Any, name: str, *key: Hashable) -> Markup | None:
     return None if html is None else Markup(html)
 
 
-async def kept_value(request: Any, name: str, read: Callable[[], Awaitable[T]]) -> T:
-    """A value read from the database that every page shows alike (the series menu, the months with events),
-    kept like a fragment of no single event: read again after any write that may change it. It is shared by
-    concurrent requests: it must be immutable (tuples, not ORM objects)."""
+async def kept_value(request: Any, name: str, read: Callable[[], Awaitable[T]], *key_parts: Hashable) -> T:
+    """A value read from the database that every page shows alike (the series menu, the months with events, a
+    public event's row by its address, `key_parts`), kept like a fragment of no single event: read again after
+    any write that may change it (any write that is not a registration or an event's registration settings).
+    It is shared by concurrent requests: it must be immutable (tuples, frozen dataclasses, not ORM objects).
+    What `read` raises (a 404) is not kept."""
     cache = _cache_of(request)
     if cache is None:
         return await read()
-    key = ("value", name)
+    key = ("value", name, *key_parts)
     value = cache.get(key, None)
     if value is None:
         generation, sequence = page_cache.current_generation(), page_cache.current_event_sequence()
@@ -107,10 +115,11 @@ async def kept_value(request: Any, name: str, read: Callable[[], Awaitable[T]]) 
 
 
 @pass_context
-def cached_fragment(context: Any, name: str, *key: Hashable, caller: Callable[[], str]) -> Markup:
+def cached_fragment(context: Any, name: str, *key: Hashable, caller: Callable[[], str], until: Any = None) -> Markup:
     """Jinja global for a call block: the block's output for (name, key, language), rendered once. The first
     key part is the event the fragment shows (its id), or None for a fragment of no single event; with the id,
-    its created_at, so an id handed out again (a restored backup, an emptied test database) is another key."""
+    its created_at, so an id handed out again (a restored backup, an emptied test database) is another key.
+    `until`: a UTC instant at which the block would read differently by the clock alone (kept no longer)."""
     kept = (context.get("kept_fragments") or {}).get((name, *key))
     if kept is not None:
         return Markup(kept)
@@ -124,5 +133,5 @@ def cached_fragment(context: Any, name: str, *key: Hashable, caller: Callable[[]
         # What the block shows was read since the request started, maybe before a change that committed since.
         generation, sequence = page_cache.state_at_request_start()
         html = str(caller())
-        cache.put(full_key, html, generation, sequence)
+        cache.put(full_key, html, generation, sequence, until=until if isinstance(until, dt.datetime) else None)
     return Markup(html)

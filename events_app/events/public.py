@@ -1,0 +1,189 @@
+"""The public read path: events as anyone may see them, read as plain rows for the public pages and the public API.
+
+Pages rendered on every request (issue 12) cannot afford the ORM: building a statement, hydrating an `Event`
+with its identity map entry and its collections costs more than the page's template. Here each public read is
+one Core statement, built once per shape with bound parameters (so SQLAlchemy's compiled cache answers at once),
+run on the request session's connection, and its rows become `PublicEvent`s: frozen, so they may be kept
+between requests (web/fragments.py) and shared by concurrent ones.
+
+Who may see an event is decided in one place, `events_visible_to(None)` (events/access.py: published or
+cancelled, never a draft, so an event taken back to draft disappears at once); every statement here carries it.
+The organisers' reads (drafts, managers) stay on the ORM in events/services.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from litestar.exceptions import NotFoundException
+from sqlalchemy import BindParameter, ColumnElement, Integer, Select, bindparam, func, or_, select
+
+from events_app.events.access import events_visible_to
+from events_app.events.models import Event, EventKind, EventStatus, Series
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from events_app.events.services import EventFilters
+
+# Instants outside these years are typing slips or probes (events/services.py validates with the same bounds).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
+@dataclass(frozen=True, slots=True)
+class PublicSeries:
+    id: int
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublicEvent:
+    """An event as the public sees it: the columns of `Event` (the same names, so templates and `event_out`
+    read either) and its series, without managers or talks."""
+
+    id: int
+    slug: str
+    kind: EventKind
+    title: str
+    summary: str
+    description: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    timezone: str
+    venue_name: str
+    venue_address: str
+    online_url: str
+    online_url_private: bool
+    geo_lat: float | None
+    geo_lon: float | None
+    language: str
+    organiser: str
+    partners: tuple[str, ...]
+    status: EventStatus
+    series_id: int | None
+    default_talk_minutes: int
+    revision: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    series: PublicSeries | None
+
+    # The model's own properties (not fields): one rule for zones, local times and what "cancelled" means.
+    zone = Event.__dict__["zone"]
+    local_start = Event.__dict__["local_start"]
+    local_end = Event.__dict__["local_end"]
+    is_cancelled = Event.__dict__["is_cancelled"]
+
+    @property
+    def is_public(self) -> bool:
+        return self.status != EventStatus.DRAFT  # always, by construction: every read carries the rule
+
+
+_EVENT_COLUMNS = (
+    Event.id, Event.slug, Event.kind, Event.title, Event.summary, Event.description, Event.starts_at, Event.ends_at,
+    Event.timezone, Event.venue_name, Event.venue_address, Event.online_url, Event.online_url_private,
+    Event.geo_lat, Event.geo_lon, Event.language, Event.organiser, Event.partners, Event.status, Event.series_id,
+    Event.default_talk_minutes, Event.revision, Event.created_at, Event.updated_at,
+)
+_SERIES_COLUMNS = (Series.slug, Series.title)
+_WIDTH = len(_EVENT_COLUMNS)
+
+
+def _public_event(row: Sequence[Any]) -> PublicEvent:
+    (id_, slug, kind, title, summary, description, starts_at, ends_at, timezone, venue_name, venue_address,
+     online_url, online_url_private, geo_lat, geo_lon, language, organiser, partners, status, series_id,
+     default_talk_minutes, revision, created_at, updated_at, series_slug, series_title) = row[:_WIDTH + 2]
+    return PublicEvent(
+        id_, slug, kind, title, summary, description, starts_at, ends_at, timezone, venue_name, venue_address,
+        online_url, online_url_private, geo_lat, geo_lon, language, organiser, tuple(partners or ()), status,
+        series_id, default_talk_minutes, revision, created_at, updated_at,
+        PublicSeries(series_id, series_slug, series_title) if series_slug is not None else None,
+    )
+
+
+def _public_select(*extra: Any) -> Select:
+    return (select(*_EVENT_COLUMNS, *_SERIES_COLUMNS, *extra)
+            .outerjoin(Series, Series.id == Event.series_id)
+            .where(events_visible_to(None)))
+
+
+# Built once: executing the same statement object skips building it and computing its cache key.
+_BY_SLUG = _public_select().where(Event.slug == bindparam("slug"))
+
+
+async def public_event(session: AsyncSession, slug: str) -> PublicEvent:
+    """A published or cancelled event by its address; a draft is as unknown as an address that does not exist."""
+    connection = await session.connection()
+    row = (await connection.execute(_BY_SLUG, {"slug": slug})).first()
+    if row is None:
+        raise NotFoundException("No such event.")
+    return _public_event(row)
+
+
+@lru_cache(maxsize=128)
+def _listing_statement(past: bool, kind: bool, series: bool, month: bool, text: bool) -> Select:
+    """The statement of one shape of listing (which filters are given); values are bound at execution."""
+    now: BindParameter[dt.datetime] = bindparam("now", type_=Event.ends_at.type)
+    statement = _public_select(func.count().over().label("total"))
+    statement = statement.where(Event.ends_at < now) if past else statement.where(Event.ends_at >= now)
+    if kind:
+        statement = statement.where(Event.kind == bindparam("kind", type_=Event.kind.type))
+    if series:
+        statement = statement.where(Series.slug == bindparam("series"))
+    if month:
+        # Month boundaries in UTC, widened by a day so events near midnight in far zones still show.
+        statement = statement.where(Event.starts_at < bindparam("month_end", type_=Event.starts_at.type),
+                                    Event.ends_at >= bindparam("month_start", type_=Event.ends_at.type))
+    if text:
+        pattern: BindParameter[str] = bindparam("pattern")
+        conditions: list[ColumnElement[bool]] = [func.lower(column).like(pattern) for column in
+                                                 (Event.title, Event.summary, Event.venue_name, Event.organiser)]
+        statement = statement.where(or_(*conditions))
+    order = (Event.starts_at.desc(), Event.id) if past else (Event.starts_at.asc(), Event.id)
+    return statement.order_by(*order).limit(bindparam("limit", type_=Integer())).offset(bindparam("offset", type_=Integer()))
+
+
+def listing_parameters(filters: EventFilters, now: dt.datetime) -> tuple[tuple[bool, ...], dict[str, Any]]:
+    """The shape of a public listing and its values; a filter that cannot match anything real is left out, as
+    the organisers' search does (an unknown kind, a month outside the years an event may have)."""
+    values: dict[str, Any] = {"now": now, "limit": filters.limit, "offset": filters.offset}
+    kind = filters.kind in {k.value for k in EventKind}
+    if kind:
+        values["kind"] = EventKind(filters.kind)
+    if filters.series:
+        values["series"] = filters.series
+    month = False
+    if filters.month:
+        try:
+            first = dt.datetime.strptime(filters.month, "%Y-%m").replace(tzinfo=dt.UTC)
+        except ValueError:
+            first = None
+        if first and EARLIEST_YEAR <= first.year <= LATEST_YEAR:
+            following = (first + dt.timedelta(days=32)).replace(day=1)
+            values["month_end"] = following + dt.timedelta(hours=14)
+            values["month_start"] = first - dt.timedelta(hours=14)
+            month = True
+    if filters.q:
+        values["pattern"] = f"%{filters.q.strip().lower()}%"
+    return (filters.past, kind, bool(filters.series), month, bool(filters.q)), values
+
+
+async def public_events(session: AsyncSession, filters: EventFilters) -> tuple[list[PublicEvent], int]:
+    """A page of the public listing (upcoming, or past with `filters.past`) and the number of events in it."""
+    shape, values = listing_parameters(filters, dt.datetime.now(dt.UTC))
+    connection = await session.connection()
+    rows = (await connection.execute(_listing_statement(*shape), values)).all()
+    if rows:
+        return [_public_event(row) for row in rows], int(rows[0][-1])
+    if not filters.offset:
+        return [], 0
+    # A page past the end: still say how many there are.
+    total = await connection.scalar(
+        select(func.count()).select_from(_listing_statement(*shape).order_by(None).limit(None).offset(None)
+                                         .subquery()),
+        values)
+    return [], int(total or 0)
