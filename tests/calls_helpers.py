@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+
+from pypdf import PdfWriter
 
 from events_app.calls import services
 from events_app.calls.models import Call
 from tests.conftest import make_event
 
-# A tiny but real PDF: what the upload check looks for is the content, not the name.
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+def make_pdf(**metadata: str) -> bytes:
+    """A real one-page PDF (pypdf), with document information such as Author="..." when given, else none."""
+    writer = PdfWriter()
+    writer.add_blank_page(72, 72)
+    writer.metadata = {f"/{key}": value for key, value in metadata.items()} or None
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# What the upload check looks for is the content, not the name.
+PDF = make_pdf()
 
 
 def local(moment: dt.datetime) -> str:

@@ -37,6 +37,7 @@ from events_app.calls.models import (
     SubmissionState,
 )
 from events_app.core.csv_cells import csv_text
+from events_app.core.file_metadata import UnreadableDocument, without_author_metadata
 from events_app.core.i18n import current_locale, speaking
 from events_app.core.i18n import gettext as _
 from events_app.core.slugs import slug_base
@@ -365,6 +366,12 @@ def clean_submission(call: Call, data: Mapping[str, Any], uploads: Mapping[str, 
         if found is None or found[1] not in spec["types"]:
             errors.add(name, _("Upload one of: %(types)s.", types=", ".join(t.upper() for t in spec["types"])))
             continue
+        if call.blind_authors:  # double-blind: reviewers download the file, so its metadata must not name anyone
+            try:
+                upload = without_author_metadata(upload, found[1])
+            except UnreadableDocument:
+                errors.add(name, _("This file could not be read. Save or export it again and upload it."))
+                continue
         files[key] = (upload, found[0], found[1])
     errors.raise_if_any()
     return Cleaned(cleaned, people, files)
