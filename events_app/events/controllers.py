@@ -94,6 +94,8 @@ class PublicEventPages(Controller):
             template_name="events/index.html",
             context={
                 "events": rows,
+                # The cards of this page, kept as one block (each card is kept on its own too).
+                "cards_key": tuple((event.id, event.created_at) for event in rows),
                 "total": total,
                 "page": page,
                 "pages": max(1, -(-total // PAGE_SIZE)),

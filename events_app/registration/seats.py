@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import raiseload
 
@@ -47,6 +47,22 @@ def new_checkin_code() -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return "".join(secrets.choice(alphabet) for _ in range(10))
 
+
+
+def _count_of(*statuses: RegistrationStatus) -> ScalarSelect[int]:
+    # Equalities, not IN: an IN list is expanded again on every execution.
+    return (select(func.count()).select_from(Registration)
+            .where(Registration.event_id == bindparam("event_id"),
+                   or_(*(Registration.status == status for status in statuses))).scalar_subquery())
+
+
+# Read on every view of an event page (seat counts are never kept): built once, so executing it skips building
+# the statement and its cache key.
+_AVAILABILITY = (
+    select(RegistrationSettings, _count_of(RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED),
+           _count_of(RegistrationStatus.WAITLISTED))
+    .where(RegistrationSettings.event_id == bindparam("event_id"))
+)
 
 
 class SeatRules(WaitlistRules, LinkRules):
@@ -138,16 +154,7 @@ class SeatRules(WaitlistRules, LinkRules):
 
     async def availability_in_one_query(self, event: Event) -> Availability:
         """`availability` for the public event page: the settings and both counts in one statement."""
-
-        def count(*statuses: RegistrationStatus) -> ScalarSelect[int]:
-            return (select(func.count()).select_from(Registration)
-                    .where(Registration.event_id == event.id, Registration.status.in_(statuses)).scalar_subquery())
-
-        found = (await self.session.execute(
-            select(RegistrationSettings, count(RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED),
-                   count(RegistrationStatus.WAITLISTED))
-            .where(RegistrationSettings.event_id == event.id)
-        )).first()
+        found = (await self.session.execute(_AVAILABILITY, {"event_id": event.id})).first()
         if found is None:
             return self._availability(event, never_configured(event), 0, 0)
         row, confirmed, waitlisted = found
