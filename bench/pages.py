@@ -19,9 +19,9 @@ What it does, all on loopback and bounded in time:
    overbooking (exit status 1 if confirmed seats exceed the capacity or an address is registered twice).
 5. The big conference: 10 wrk connections on its feed and 10 on its page at once, while one client asks for
    /healthz and / in turn (20 requests/s) and reports their p50/p99.
-6. Stops the server, then measures the home and event pages on a second server started with
-   EVENTS_PAGE_CACHE_SECONDS=0, so every request queries the database and renders the template (the parts
-   kept rendered by web/fragments.py excepted), and on a third with EVENTS_FRAGMENT_CACHE_SECONDS=0 too, which
+6. Stops the server, then measures the home and event pages and GET /api/events on a second server started
+   with EVENTS_PAGE_CACHE_SECONDS=0, so every request queries the database and renders the template (the parts
+   kept rendered by web/fragments.py excepted), and the home and event pages on a third with EVENTS_FRAGMENT_CACHE_SECONDS=0 too, which
    keeps nothing.
 
 Targets (issue 12), as ratios to the floor: home and event page (cached) 25%, also during the rush; rendered
@@ -570,6 +570,7 @@ def main() -> None:
     uncached = [
         ("home page, cache off", "/", "Upcoming events"),
         ("event page, cache off", f"/events/{slug}", 'name="country"'),
+        ("GET /api/events, cache off", "/api/events", '"items"'),
     ]
     # And from a server that keeps nothing at all (no pages, no fragments: web/fragments.py).
     nothing_kept = [

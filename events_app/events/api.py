@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from advanced_alchemy.service import OffsetPagination
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
@@ -33,8 +34,9 @@ from events_app.web.params import Offset, SearchText
 from events_app.web.schemas import provided_fields
 
 
-async def provide_event_service(db_session: AsyncSession, settings: Settings) -> EventService:
-    return EventService(session=db_session, settings=settings)
+async def provide_event_service(db_session: AsyncSession, state: State) -> EventService:
+    # Settings from `state`: see events/controllers.py (one chain of dependencies, no task group per request).
+    return EventService(session=db_session, settings=state.settings)
 
 
 async def provide_series_service(db_session: AsyncSession) -> SeriesService:
@@ -53,9 +55,8 @@ class EventApi(Controller):
     @get("/", summary="List events (public: published and cancelled; with a token also your drafts)", name="api_list_events", opt=READS)
     async def list_events(
         self,
+        request: Request,
         events: EventService,
-        settings: Settings,
-        maybe_account: Account | None,
         kind: str | None = None,
         series: str | None = None,
         month: str | None = Parameter(default=None, pattern=r"^\d{4}-\d{2}$"),
@@ -65,13 +66,16 @@ class EventApi(Controller):
         offset: Offset = 0,
     ) -> OffsetPagination[EventOut]:
         filters = EventFilters(kind=kind, series=series, month=month, q=q, past=past, limit=limit, offset=offset)
+        # The token's owner read here, not as a second dependency beside `events` (see provide_event_service).
+        maybe_account = await provide_optional_api_account(request, events.repository.session)
+        base_url = request.app.state.settings.base_url
         if maybe_account is not None and not past:
             # Organisers see drafts and every date; the public sees upcoming (or past with ?past=true).
             rows, total = await events.search(filters, account=maybe_account)
-            items = [event_out(e, settings.base_url) for e in rows]
+            items = [event_out(e, base_url) for e in rows]
         else:
             public_rows, total = await events.public_listing(filters)
-            items = [event_out(e, settings.base_url) for e in public_rows]
+            items = [event_out(e, base_url) for e in public_rows]
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
 
     @post("/", status_code=HTTP_201_CREATED, summary="Create an event (you become its manager)", name="api_create_event")

@@ -124,11 +124,18 @@ async def public_event(session: AsyncSession, slug: str) -> PublicEvent:
     return _public_event(row)
 
 
-@lru_cache(maxsize=128)
-def _listing_statement(past: bool, kind: bool, series: bool, month: bool, text: bool) -> Select:
-    """The statement of one shape of listing (which filters are given); values are bound at execution."""
+@lru_cache(maxsize=256)
+def _listing_statement(keys_only: bool, past: bool, kind: bool, series: bool, month: bool, text: bool) -> Select:
+    """The statement of one shape of listing (which filters are given); values are bound at execution. With
+    `keys_only`, each event's id and created_at (what its kept card is known by) instead of the whole row."""
     now: BindParameter[dt.datetime] = bindparam("now", type_=Event.ends_at.type)
-    statement = _public_select(func.count().over().label("total"))
+    total = func.count().over().label("total")
+    if keys_only:
+        statement = select(Event.id, Event.created_at, total).where(events_visible_to(None))
+        if series:
+            statement = statement.join(Series, Series.id == Event.series_id)
+    else:
+        statement = _public_select(total)
     statement = statement.where(Event.ends_at < now) if past else statement.where(Event.ends_at >= now)
     if kind:
         statement = statement.where(Event.kind == bindparam("kind", type_=Event.kind.type))
@@ -172,18 +179,38 @@ def listing_parameters(filters: EventFilters, now: dt.datetime) -> tuple[tuple[b
     return (filters.past, kind, bool(filters.series), month, bool(filters.q)), values
 
 
-async def public_events(session: AsyncSession, filters: EventFilters) -> tuple[list[PublicEvent], int]:
-    """A page of the public listing (upcoming, or past with `filters.past`) and the number of events in it."""
+async def _listing(session: AsyncSession, filters: EventFilters, *, keys_only: bool) -> tuple[Sequence[Any], int]:
     shape, values = listing_parameters(filters, dt.datetime.now(dt.UTC))
     connection = await session.connection()
-    rows = (await connection.execute(_listing_statement(*shape), values)).all()
+    statement = _listing_statement(keys_only, *shape)
+    rows = (await connection.execute(statement, values)).all()
     if rows:
-        return [_public_event(row) for row in rows], int(rows[0][-1])
+        return rows, int(rows[0][-1])
     if not filters.offset:
         return [], 0
     # A page past the end: still say how many there are.
     total = await connection.scalar(
-        select(func.count()).select_from(_listing_statement(*shape).order_by(None).limit(None).offset(None)
-                                         .subquery()),
-        values)
+        select(func.count()).select_from(statement.order_by(None).limit(None).offset(None).subquery()), values)
     return [], int(total or 0)
+
+
+async def public_events(session: AsyncSession, filters: EventFilters) -> tuple[list[PublicEvent], int]:
+    """A page of the public listing (upcoming, or past with `filters.past`) and the number of events in it."""
+    rows, total = await _listing(session, filters, keys_only=False)
+    return [_public_event(row) for row in rows], total
+
+
+async def public_event_keys(session: AsyncSession, filters: EventFilters) -> tuple[list[tuple[int, dt.datetime]], int]:
+    """The same page as `public_events`, as each event's (id, created_at): enough when its cards are kept."""
+    rows, total = await _listing(session, filters, keys_only=True)
+    return [(row[0], row[1]) for row in rows], total
+
+
+_BY_IDS = _public_select().where(Event.id.in_(bindparam("ids", expanding=True)))
+
+
+async def public_events_by_id(session: AsyncSession, ids: Sequence[int]) -> list[PublicEvent]:
+    """These public events, in the order given (those no longer public are left out)."""
+    connection = await session.connection()
+    found = {row[0]: _public_event(row) for row in await connection.execute(_BY_IDS, {"ids": list(ids)})}
+    return [found[event_id] for event_id in ids if event_id in found]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Annotated
 
 import msgspec
@@ -136,6 +137,13 @@ class EventPatch(Struct, forbid_unknown_fields=True):
     notify_attendees: bool = True
 
 
+@lru_cache(maxsize=4096)
+def event_url(slug: str, base_url: str) -> str:
+    """An event page's address, remembered: a list of events builds twenty on every request (the route table is
+    the same for every app of a process)."""
+    return absolute_url("event", slug=slug, base_url=base_url)
+
+
 def series_out(series: Series, base_url: str) -> SeriesOut:
     return SeriesOut(slug=series.slug, title=series.title, description=series.description,
                      url=absolute_url("series", slug=series.slug, base_url=base_url))
@@ -187,7 +195,7 @@ def event_out(event: Event | PublicEvent, base_url: str, *, with_talks: bool = F
         series=event.series.slug if event.series else None,
         partners=list(event.partners or []),
         revision=event.revision,
-        url=absolute_url("event", slug=event.slug, base_url=base_url),
+        url=event_url(event.slug, base_url),
         created_at=event.created_at,
         updated_at=event.updated_at,
         geo_lat=event.geo_lat,

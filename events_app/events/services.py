@@ -32,7 +32,15 @@ from events_app.events.access import (
     series_editable_by,
 )
 from events_app.events.models import Event, EventKind, EventStatus, Series
-from events_app.events.public import EARLIEST_YEAR, LATEST_YEAR, PublicEvent, public_event, public_events
+from events_app.events.public import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    PublicEvent,
+    public_event,
+    public_event_keys,
+    public_events,
+    public_events_by_id,
+)
 from events_app.events.signals import (
     event_audience_counted,
     event_changed,
@@ -466,12 +474,12 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         ensure_may_see_event(account, event)
         return event
 
-    def _filtered(self, filters: EventFilters, *, account: Account) -> Select:
+    def _filtered(self, filters: EventFilters, *, account: Account | None) -> Select:
         statement = select(Event).where(events_visible_to(account))
         now = dt.datetime.now(dt.UTC)
         if filters.past:
             statement = statement.where(Event.ends_at < now)
-        elif filters.upcoming_only:
+        elif account is None or filters.upcoming_only:
             statement = statement.where(Event.ends_at >= now)
         if filters.kind in {k.value for k in EventKind}:
             statement = statement.where(Event.kind == EventKind(filters.kind))
@@ -501,9 +509,10 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             )
         return statement
 
-    async def search(self, filters: EventFilters, *, account: Account) -> tuple[list[Event], int]:
-        """The organisers' search: the events this account may see (drafts of those it manages too), as ORM
-        objects. The public listing is `public_listing`."""
+    async def search(self, filters: EventFilters, *, account: Account | None = None) -> tuple[list[Event], int]:
+        """The events this account may see (drafts of those it manages too; without one, what the public sees:
+        upcoming unless `filters.past`), as ORM objects, for the organisers' pages and the API with a token. The
+        public pages and API read `public_listing` (plain rows, the same access rule)."""
         session = self.repository.session
         statement = self._filtered(filters, account=account)
         order = Event.starts_at.desc() if filters.past else Event.starts_at.asc()
@@ -546,6 +555,13 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     async def public_listing(self, filters: EventFilters) -> tuple[list[PublicEvent], int]:
         """A page of upcoming (or past) public events and their number (events/public.py)."""
         return await public_events(self.repository.session, filters)
+
+    async def public_listing_keys(self, filters: EventFilters) -> tuple[list[tuple[int, dt.datetime]], int]:
+        """`public_listing` as each event's (id, created_at), for a page whose cards may be kept rendered."""
+        return await public_event_keys(self.repository.session, filters)
+
+    async def public_events_by_id(self, ids: list[int]) -> list[PublicEvent]:
+        return await public_events_by_id(self.repository.session, ids)
 
     async def programme_listing(self, event: Event | PublicEvent, *, limit: int) -> ProgrammeListing:
         """Talks in time order with their speakers, and the distinct speakers in programme order: one query of
