@@ -99,3 +99,39 @@ async def test_ids_no_row_can_have_are_nothing_not_an_error(client, db, organise
                                  json={"submission_ids": [2**63, 0, -5], "decision": "rejected"})
     assert response.status_code == 200 and response.json() == {"changed": 0}
     assert (await client.get(f"/api/calls/{2**64}/submissions", headers=bearer(token))).status_code == 404
+
+
+async def test_managers_open_and_change_a_call_through_the_api_by_the_forms_rules(client, db, organiser):
+    from tests.conftest import make_event
+
+    event = await make_event(db, organiser, title="Symposium on Catalysis", kind="conference",
+                             starts_at="2030-03-04T08:00", ends_at="2030-03-06T18:00", timezone="Asia/Shanghai")
+    token = await make_token(db, organiser)
+    base = f"/api/events/{event.slug}/calls"
+    payload = {"kind": "abstracts", "title": "征稿：催化 — Call for abstracts", "opens_at": "2030-01-01T00:00:00",
+               "closes_at": "2030-02-01T23:59:00", "tracks": ["Catalysis"], "blind_authors": True,
+               "fields": [{"label": "Paper", "kind": "file", "required": False, "types": ["pdf"], "max_mb": 5}],
+               "criteria": [{"label": "Relevance", "min": 1, "max": 5}]}
+    created = await client.post(base, json=payload, headers=bearer(token))
+    assert created.status_code == 201, created.text
+    call = created.json()
+    # Wall times are read in the event's zone (Asia/Shanghai, UTC+8).
+    assert call["title"] == payload["title"] and call["opens_at"].startswith("2029-12-31T16:00")
+    assert call["blind_authors"] is True and [c["label"] for c in call["criteria"]] == ["Relevance"]
+    assert [c["id"] for c in (await client.get(base, headers=bearer(token))).json()] == [call["id"]]
+    # The form's rules, each error naming its field; nothing is stored by a refused request.
+    wrong = await client.post(base, json={**payload, "kind": "poems", "closes_at": "2029-12-01T00:00:00"},
+                              headers=bearer(token))
+    assert wrong.status_code == 422 and {e["field"] for e in wrong.json()["errors"]} == {"kind", "closes_at"}
+    unknown = await client.post(base, json={**payload, "secret": 1}, headers=bearer(token))
+    assert unknown.status_code == 400 and "secret" in unknown.text
+    changed = await client.put(f"/api/calls/{call['id']}", json={**payload, "title": "Call for posters"},
+                               headers=bearer(token))
+    assert changed.status_code == 200 and changed.json()["title"] == "Call for posters"
+    assert len((await client.get(base, headers=bearer(token))).json()) == 1
+    # Who may: the event's managers; another organiser is refused, and so is a request without a token.
+    stranger = await make_token(db, await make_account(db, "stranger@example.org"))
+    assert (await client.post(base, json=payload, headers=bearer(stranger))).status_code == 403
+    assert (await client.put(f"/api/calls/{call['id']}", json=payload, headers=bearer(stranger))).status_code == 403
+    assert (await client.post(base, json=payload)).status_code == 401
+    assert (await client.get(base, headers=bearer(token))).json()[0]["title"] == "Call for posters"

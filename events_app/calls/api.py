@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Response, get, post, put
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
@@ -17,6 +18,7 @@ from events_app.calls import access, services
 from events_app.calls.models import Call, Submission
 from events_app.calls.schemas import (
     AuthorOut,
+    CallIn,
     CallOut,
     DecisionIn,
     DecisionOut,
@@ -51,6 +53,11 @@ class CallApi(Controller):
     path = "/calls/{call_id:int}"
     tags = ["calls"]
     dependencies = {"account": Provide(provide_api_account)}
+
+    @put("/", summary="Change the call: every field, as when it was opened (organisers)", name="api_call_update")
+    async def update(self, call_id: int, data: CallIn, account: Account, db_session: AsyncSession) -> CallOut:
+        call, event = await access.managed_call(db_session, account, call_id)
+        return call_out(await services.update_call(db_session, event, call, msgspec.structs.asdict(data)))
 
     @get("/submissions", summary="Submissions: all, with mean scores (organisers); or those you may review "
                                  "(reviewers: no authors when double-blind)", name="api_call_submissions")
@@ -127,6 +134,11 @@ class EventCallApi(Controller):
     async def list_calls(self, slug: str, account: Account, db_session: AsyncSession) -> list[CallOut]:
         event = await EventService(session=db_session).managed_by_slug(slug, account)
         return [call_out(c) for c in await services.calls_of_event(db_session, event)]
+
+    @post("/", summary="Open a call on the event (its managers)", name="api_event_call_create")
+    async def create_call(self, slug: str, data: CallIn, account: Account, db_session: AsyncSession) -> CallOut:
+        event = await EventService(session=db_session).managed_by_slug(slug, account)
+        return call_out(await services.create_call(db_session, event, msgspec.structs.asdict(data)))
 
 
 __all__ = ["CallApi", "EventCallApi"]

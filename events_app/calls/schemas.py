@@ -73,6 +73,29 @@ class MailDecisionsOut(Struct):
     mailed: int
 
 
+class CallIn(Struct, forbid_unknown_fields=True):
+    """A call as the organisers' form makes it; checked by the same rules (services.clean_call)."""
+
+    kind: Annotated[str, Meta(description="abstracts or applications")]
+    title: str
+    opens_at: Annotated[dt.datetime, Meta(description="ISO 8601; without an offset it is read in the event's zone")]
+    closes_at: dt.datetime
+    description: str = ""
+    fields: Annotated[list[dict[str, Any]], Meta(
+        description="Questions as for registration (label, kind, required, options), or uploads: "
+                    '{"label": ..., "kind": "file", "required": ..., "types": ["pdf"], "max_mb": 10}')] = \
+        msgspec.field(default_factory=list)
+    tracks: list[str] = msgspec.field(default_factory=list)
+    co_authors_allowed: bool = False
+    criteria: Annotated[list[dict[str, Any]], Meta(
+        description='Review criteria, {"label": ..., "min": 1, "max": 5}; none: the default ones')] = \
+        msgspec.field(default_factory=list)
+    languages: list[str] = msgspec.field(default_factory=list)
+    max_abstract_chars: int = 3000
+    blind_authors: Annotated[bool, Meta(description="Double-blind: reviewers see no author")] = False
+    blind_reviewers: Annotated[bool, Meta(description="Reviewers do not see each other's names")] = False
+
+
 class CallOut(Struct):
     id: int
     kind: str
