@@ -38,9 +38,9 @@ async def test_public_reads_never_return_a_draft_and_do_return_a_cancelled_event
         await public_event(db, draft.slug)
     assert (await public_event(db, cancelled.slug)).is_cancelled
     listed, total = await public_events(db, EventFilters(limit=20))
-    assert [e.slug for e in listed] == [cancelled.slug] and total == 1
+    assert [e.slug for e in listed] == [cancelled.slug] and total.count == 1
     found, total = await public_events(db, EventFilters(q="secret", limit=20))
-    assert found == [] and total == 0
+    assert found == [] and total.count == 0
 
 
 async def test_an_event_taken_back_to_draft_leaves_its_page_the_list_and_the_api_at_once(client, db, organiser):
@@ -73,6 +73,24 @@ async def test_the_api_shows_a_public_row_exactly_as_it_showed_the_model(db, org
     row = await public_event(db, event.slug)
     assert event_out(row, settings.base_url) == event_out(model, settings.base_url)
     assert event_out(row, settings.base_url).online_url == ""  # kept for registered attendees
+
+
+async def test_an_upcoming_listing_counts_its_events_once_and_again_after_a_change(app, client, db, organiser):
+    from tests.test_query_counts import counted_statements
+
+    await make_event(db, organiser, title="First Lecture", starts_at=_in_future(3), ends_at=_in_future(3, 16))
+    assert "1 event" in (await client.get("/")).text
+    for url in ("/", "/api/events"):
+        for _ in range(20):  # on PostgreSQL the arrangement's own notifications arrive asynchronously
+            await client.get(url)
+            with counted_statements(app) as statements:
+                await client.get(url)
+            if not any("count(" in statement.lower() for statement in statements):
+                break
+        assert len(statements) == 1 and "count(" not in statements[0].lower(), statements  # the total was kept
+    await make_event(db, organiser, title="Second Lecture", starts_at=_in_future(4), ends_at=_in_future(4, 16))
+    assert "2 events" in (await client.get("/")).text
+    assert (await client.get("/api/events")).json()["total"] == 2
 
 
 async def test_seat_counts_are_fresh_on_every_request_while_the_event_row_is_kept(client, db, organiser, settings):

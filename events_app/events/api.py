@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account
 from events_app.db import READS
 from events_app.events.access import ensure_may_edit_series, may_manage_event
+from events_app.events.controllers import keep_listing_total, kept_listing_total
 from events_app.events.models import EventStatus
 from events_app.events.schemas import (
     EventIn,
@@ -74,7 +75,10 @@ class EventApi(Controller):
             rows, total = await events.search(filters, account=maybe_account)
             items = [event_out(e, base_url) for e in rows]
         else:
-            public_rows, total = await events.public_listing(filters)
+            known_total, total_key = kept_listing_total(request, filters)
+            public_rows, listing_total = await events.public_listing(filters, known_total=known_total)
+            keep_listing_total(request, listing_total, total_key, known_total)
+            total = listing_total.count
             items = [event_out(e, base_url) for e in public_rows]
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
 

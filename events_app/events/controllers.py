@@ -22,7 +22,7 @@ from events_app.core.validation import Conflict, ValidationFailed
 from events_app.db import READS
 from events_app.events.access import ensure_may_edit_series, may_manage_event
 from events_app.events.models import Event, EventKind, EventStatus, kind_label
-from events_app.events.public import PublicEvent
+from events_app.events.public import ListingTotal, PublicEvent, listing_total_key
 from events_app.events.services import (
     EventFilters,
     EventService,
@@ -35,7 +35,7 @@ from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, serve_file
 from events_app.web.forms import flash_wall_time_warnings, form_page, is_confirmed, read_form
-from events_app.web.fragments import kept_fragment, kept_value
+from events_app.web.fragments import keep_value, kept_fragment, kept_value, kept_value_if_any
 from events_app.web.params import Page, SearchText
 from events_app.web.urls import redirect_to
 
@@ -91,7 +91,10 @@ class PublicEventPages(Controller):
         )
         # The page's events by their keys first: their cards are kept rendered as one block (web/fragments.py),
         # and the rows are read only when it is not.
-        keys, total = await events.public_listing_keys(filters)
+        known_total, total_key = kept_listing_total(request, filters)
+        keys, listing_total = await events.public_listing_keys(filters, known_total=known_total)
+        keep_listing_total(request, listing_total, total_key, known_total)
+        total = listing_total.count
         cards_key = tuple(keys)
         rows: list[PublicEvent] = []
         kept: dict[tuple, Any] = {}
@@ -151,12 +154,25 @@ class PublicEventPages(Controller):
         if (file := await serve_file(request, slug, events.repository.session)) is not None:
             return file
         series = await SeriesService(session=events.repository.session).by_slug(slug)
-        upcoming, _ = await events.public_listing(EventFilters(series=slug, limit=100))
-        past, _ = await events.public_listing(EventFilters(series=slug, past=True, limit=100))
+        upcoming, _total = await events.public_listing(EventFilters(series=slug, limit=100))
+        past, _total = await events.public_listing(EventFilters(series=slug, past=True, limit=100))
         return Template(
             template_name="events/series.html",
             context={"series": series, "upcoming": upcoming, "past_events": past},
         )
+
+
+# An upcoming listing's total needs a count over every match (a scan of the upcoming events for PostgreSQL); the
+# page itself only the first rows. The total is kept like a fragment (dropped by any write that is not a
+# registration) and until the first of the matched events ends.
+def kept_listing_total(request: Request, filters: EventFilters) -> tuple[ListingTotal | None, tuple | None]:
+    key = listing_total_key(filters)
+    return (None if key is None else kept_value_if_any(request, "listing-total", *key)), key
+
+
+def keep_listing_total(request: Request, total: ListingTotal, key: tuple | None, known: ListingTotal | None) -> None:
+    if key is not None and known is None:
+        keep_value(request, total, "listing-total", *key, until=total.changes_at)
 
 
 def listing_feed(kind: str | None, series: str | None, all_series: Sequence[SeriesChoice]) -> dict[str, str | None]:

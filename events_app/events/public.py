@@ -125,17 +125,20 @@ async def public_event(session: AsyncSession, slug: str) -> PublicEvent:
 
 
 @lru_cache(maxsize=256)
-def _listing_statement(keys_only: bool, past: bool, kind: bool, series: bool, month: bool, text: bool) -> Select:
+def _listing_statement(keys_only: bool, with_total: bool, past: bool, kind: bool, series: bool, month: bool,
+                       text: bool) -> Select:
     """The statement of one shape of listing (which filters are given); values are bound at execution. With
-    `keys_only`, each event's id and created_at (what its kept card is known by) instead of the whole row."""
+    `keys_only`, each event's id and created_at (what its kept card is known by) instead of the whole row; with
+    `with_total`, two last columns: the number of events matched and the first end among them (a window over
+    the whole match, which costs PostgreSQL a scan of it; without, the index on starts_at stops at the page)."""
     now: BindParameter[dt.datetime] = bindparam("now", type_=Event.ends_at.type)
-    total = func.count().over().label("total")
+    totals = (func.count().over().label("total"), func.min(Event.ends_at).over().label("first_end")) if with_total else ()
     if keys_only:
-        statement = select(Event.id, Event.created_at, total).where(events_visible_to(None))
+        statement = select(Event.id, Event.created_at, *totals).where(events_visible_to(None))
         if series:
             statement = statement.join(Series, Series.id == Event.series_id)
     else:
-        statement = _public_select(total)
+        statement = _public_select(*totals)
     statement = statement.where(Event.ends_at < now) if past else statement.where(Event.ends_at >= now)
     if kind:
         statement = statement.where(Event.kind == bindparam("kind", type_=Event.kind.type))
@@ -152,6 +155,23 @@ def _listing_statement(keys_only: bool, past: bool, kind: bool, series: bool, mo
         statement = statement.where(or_(*conditions))
     order = (Event.starts_at.desc(), Event.id) if past else (Event.starts_at.asc(), Event.id)
     return statement.order_by(*order).limit(bindparam("limit", type_=Integer())).offset(bindparam("offset", type_=Integer()))
+
+
+@dataclass(frozen=True, slots=True)
+class ListingTotal:
+    """How many events a listing matches, and when that number changes by the clock alone (the first of
+    them to end leaves an upcoming listing); None when not known."""
+
+    count: int
+    changes_at: dt.datetime | None = None
+
+
+def listing_total_key(filters: EventFilters) -> tuple | None:
+    """What an upcoming listing's total depends on besides the database and the clock (its filters, not its
+    page); None for a past listing, whose total grows whenever any event ends."""
+    if filters.past:
+        return None
+    return (filters.kind, filters.series, filters.month, filters.q)
 
 
 def listing_parameters(filters: EventFilters, now: dt.datetime) -> tuple[tuple[bool, ...], dict[str, Any]]:
@@ -179,30 +199,36 @@ def listing_parameters(filters: EventFilters, now: dt.datetime) -> tuple[tuple[b
     return (filters.past, kind, bool(filters.series), month, bool(filters.q)), values
 
 
-async def _listing(session: AsyncSession, filters: EventFilters, *, keys_only: bool) -> tuple[Sequence[Any], int]:
+async def _listing(session: AsyncSession, filters: EventFilters, *, keys_only: bool,
+                   known_total: ListingTotal | None) -> tuple[Sequence[Any], ListingTotal]:
     shape, values = listing_parameters(filters, dt.datetime.now(dt.UTC))
     connection = await session.connection()
-    statement = _listing_statement(keys_only, *shape)
+    if known_total is not None:
+        return (await connection.execute(_listing_statement(keys_only, False, *shape), values)).all(), known_total
+    statement = _listing_statement(keys_only, True, *shape)
     rows = (await connection.execute(statement, values)).all()
     if rows:
-        return rows, int(rows[0][-1])
+        return rows, ListingTotal(int(rows[0][-2]), None if filters.past else rows[0][-1])
     if not filters.offset:
-        return [], 0
+        return [], ListingTotal(0)
     # A page past the end: still say how many there are.
-    total = await connection.scalar(
+    count = await connection.scalar(
         select(func.count()).select_from(statement.order_by(None).limit(None).offset(None).subquery()), values)
-    return [], int(total or 0)
+    return [], ListingTotal(int(count or 0))
 
 
-async def public_events(session: AsyncSession, filters: EventFilters) -> tuple[list[PublicEvent], int]:
-    """A page of the public listing (upcoming, or past with `filters.past`) and the number of events in it."""
-    rows, total = await _listing(session, filters, keys_only=False)
+async def public_events(session: AsyncSession, filters: EventFilters, *,
+                        known_total: ListingTotal | None = None) -> tuple[list[PublicEvent], ListingTotal]:
+    """A page of the public listing (upcoming, or past with `filters.past`) and the number of events in it
+    (counted unless `known_total` is given, kept from an earlier request)."""
+    rows, total = await _listing(session, filters, keys_only=False, known_total=known_total)
     return [_public_event(row) for row in rows], total
 
 
-async def public_event_keys(session: AsyncSession, filters: EventFilters) -> tuple[list[tuple[int, dt.datetime]], int]:
+async def public_event_keys(session: AsyncSession, filters: EventFilters, *, known_total: ListingTotal | None = None,
+                            ) -> tuple[list[tuple[int, dt.datetime]], ListingTotal]:
     """The same page as `public_events`, as each event's (id, created_at): enough when its cards are kept."""
-    rows, total = await _listing(session, filters, keys_only=True)
+    rows, total = await _listing(session, filters, keys_only=True, known_total=known_total)
     return [(row[0], row[1]) for row in rows], total
 
 

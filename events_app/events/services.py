@@ -35,6 +35,7 @@ from events_app.events.models import Event, EventKind, EventStatus, Series
 from events_app.events.public import (
     EARLIEST_YEAR,
     LATEST_YEAR,
+    ListingTotal,
     PublicEvent,
     public_event,
     public_event_keys,
@@ -552,13 +553,15 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         """The public event page's event with its series, as plain values (events/public.py)."""
         return await public_event(self.repository.session, slug)
 
-    async def public_listing(self, filters: EventFilters) -> tuple[list[PublicEvent], int]:
+    async def public_listing(self, filters: EventFilters, *, known_total: ListingTotal | None = None,
+                             ) -> tuple[list[PublicEvent], ListingTotal]:
         """A page of upcoming (or past) public events and their number (events/public.py)."""
-        return await public_events(self.repository.session, filters)
+        return await public_events(self.repository.session, filters, known_total=known_total)
 
-    async def public_listing_keys(self, filters: EventFilters) -> tuple[list[tuple[int, dt.datetime]], int]:
+    async def public_listing_keys(self, filters: EventFilters, *, known_total: ListingTotal | None = None,
+                                  ) -> tuple[list[tuple[int, dt.datetime]], ListingTotal]:
         """`public_listing` as each event's (id, created_at), for a page whose cards may be kept rendered."""
-        return await public_event_keys(self.repository.session, filters)
+        return await public_event_keys(self.repository.session, filters, known_total=known_total)
 
     async def public_events_by_id(self, ids: list[int]) -> list[PublicEvent]:
         return await public_events_by_id(self.repository.session, ids)

@@ -114,6 +114,22 @@ async def kept_value(request: Any, name: str, read: Callable[[], Awaitable[T]], 
     return cast("T", value)
 
 
+def kept_value_if_any(request: Any, name: str, *key_parts: Hashable) -> Any:
+    """A value kept by `keep_value` (None if there is none): for a handler that reads it together with
+    something else when it is not kept."""
+    cache = _cache_of(request)
+    return None if cache is None else cache.get(("value", name, *key_parts), None)
+
+
+def keep_value(request: Any, value: Any, name: str, *key_parts: Hashable, until: dt.datetime | None = None) -> None:
+    """Keeps an immutable value read during this request, as `kept_value` does, and not past `until` (a UTC
+    instant when it changes by the clock alone)."""
+    cache = _cache_of(request)
+    if cache is not None:
+        generation, sequence = page_cache.state_at_request_start()
+        cache.put(("value", name, *key_parts), value, generation, sequence, until=until)
+
+
 @pass_context
 def cached_fragment(context: Any, name: str, *key: Hashable, caller: Callable[[], str], until: Any = None) -> Markup:
     """Jinja global for a call block: the block's output for (name, key, language), rendered once. The first
