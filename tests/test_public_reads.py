@@ -93,6 +93,24 @@ async def test_an_upcoming_listing_counts_its_events_once_and_again_after_a_chan
     assert (await client.get("/api/events")).json()["total"] == 2
 
 
+async def test_the_event_list_answers_the_same_bytes_from_kept_items_and_shows_a_change_at_once(client, db, organiser):
+    from events_app.events.services import EventService
+
+    for number in range(3):
+        await make_event(db, organiser, title=f"Lecture <{number}>", starts_at=_in_future(3 + number),
+                         ends_at=_in_future(3 + number, 16), partners=["TIB", "中国科学院"])
+    first = (await client.get("/api/events?limit=2")).content
+    for _ in range(3):  # the total and the items kept (on PostgreSQL once the arrangement's notifications arrived)
+        assert (await client.get("/api/events?limit=2")).content == first
+    assert [e["title"] for e in (await client.get("/api/events?limit=2&offset=2")).json()["items"]] == ["Lecture <2>"]
+    listed = (await client.get("/api/events?limit=2")).json()["items"][0]
+    await EventService(session=db).update_event(await EventService(session=db).load(listed["id"]),
+                                                {"title": "Renamed"})
+    await db.commit()
+    body = (await client.get("/api/events?limit=2")).json()
+    assert body["items"][0]["title"] == "Renamed" and body["total"] == 3
+
+
 async def test_seat_counts_are_fresh_on_every_request_while_the_event_row_is_kept(client, db, organiser, settings):
     event = await make_registration_event(db, organiser, settings, capacity=3)
     assert "3 seats left" in (await client.get(f"/events/{event.slug}")).text

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import cast
+
+import msgspec
 from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
@@ -13,6 +16,7 @@ from events_app.db import READS
 from events_app.events.access import ensure_may_edit_series, may_manage_event
 from events_app.events.controllers import keep_listing_total, kept_listing_total
 from events_app.events.models import EventStatus
+from events_app.events.public import PublicEvent
 from events_app.events.schemas import (
     EventIn,
     EventOut,
@@ -31,6 +35,7 @@ from events_app.events.services import (
 )
 from events_app.settings import Settings
 from events_app.web.auth import provide_api_account, provide_optional_api_account
+from events_app.web.fragments import keep_value, kept_value_if_any
 from events_app.web.params import Offset, SearchText
 from events_app.web.schemas import provided_fields
 
@@ -42,6 +47,34 @@ async def provide_event_service(db_session: AsyncSession, state: State) -> Event
 
 async def provide_series_service(db_session: AsyncSession) -> SeriesService:
     return SeriesService(session=db_session)
+
+
+async def public_items(request: Request, events: EventService, filters: EventFilters,
+                       base_url: str) -> tuple[list[msgspec.Raw], int]:
+    """The public list's events as encoded JSON, each kept like an event's card on the home page
+    (web/fragments.py: dropped by any write to events), and their total. While the listing's total is kept,
+    only the page's keys are read, and the rows of events whose JSON is not kept; otherwise the page's rows and
+    its total in one statement."""
+    known_total, total_key = kept_listing_total(request, filters)
+    if known_total is None:
+        rows, listing_total = await events.public_listing(filters)
+        items = [_kept_item(request, event, base_url) for event in rows]
+    else:
+        keys, listing_total = await events.public_listing_keys(filters, known_total=known_total)
+        found = [kept_value_if_any(request, "event-json", *key) for key in keys]
+        missing = [key[0] for key, item in zip(keys, found, strict=True) if item is None]
+        fresh = {event.id: _kept_item(request, event, base_url)
+                 for event in (await events.public_events_by_id(missing) if missing else [])}
+        items = [item for key, kept in zip(keys, found, strict=True)
+                 if (item := kept if kept is not None else fresh.get(key[0])) is not None]
+    keep_listing_total(request, listing_total, total_key, known_total)
+    return items, listing_total.count
+
+
+def _kept_item(request: Request, event: PublicEvent, base_url: str) -> msgspec.Raw:
+    item = msgspec.Raw(msgspec.json.encode(event_out(event, base_url)))
+    keep_value(request, item, "event-json", event.id, event.created_at)
+    return item
 
 
 class EventApi(Controller):
@@ -75,11 +108,8 @@ class EventApi(Controller):
             rows, total = await events.search(filters, account=maybe_account)
             items = [event_out(e, base_url) for e in rows]
         else:
-            known_total, total_key = kept_listing_total(request, filters)
-            public_rows, listing_total = await events.public_listing(filters, known_total=known_total)
-            keep_listing_total(request, listing_total, total_key, known_total)
-            total = listing_total.count
-            items = [event_out(e, base_url) for e in public_rows]
+            encoded, total = await public_items(request, events, filters, base_url)
+            items = cast("list[EventOut]", encoded)  # encoded EventOuts, written into the answer as they are
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
 
     @post("/", status_code=HTTP_201_CREATED, summary="Create an event (you become its manager)", name="api_create_event")
