@@ -58,8 +58,11 @@ def _count_of(*statuses: RegistrationStatus) -> ScalarSelect[int]:
 
 # Read on every view of an event page (seat counts are never kept): built once, so executing it skips building
 # the statement and its cache key.
+# What the panel shows of the settings, as plain columns (run on the connection: no ORM loading).
+_PANEL_COLUMNS = ("mode", "opens_at", "closes_at", "capacity", "waitlist_enabled", "questions")
 _AVAILABILITY = (
-    select(RegistrationSettings, _count_of(RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED),
+    select(*(getattr(RegistrationSettings, name) for name in _PANEL_COLUMNS),
+           _count_of(RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED),
            _count_of(RegistrationStatus.WAITLISTED))
     .where(RegistrationSettings.event_id == bindparam("event_id"))
 )
@@ -154,10 +157,12 @@ class SeatRules(WaitlistRules, LinkRules):
 
     async def availability_in_one_query(self, event: Event) -> Availability:
         """`availability` for the public event page: the settings and both counts in one statement."""
-        found = (await self.session.execute(_AVAILABILITY, {"event_id": event.id})).first()
+        connection = await self.session.connection()
+        found = (await connection.execute(_AVAILABILITY, {"event_id": event.id})).first()
         if found is None:
             return self._availability(event, never_configured(event), 0, 0)
-        row, confirmed, waitlisted = found
+        *columns, confirmed, waitlisted = found
+        row = RegistrationSettings(event_id=event.id, **dict(zip(_PANEL_COLUMNS, columns, strict=True)))  # not added
         return self._availability(event, row, int(confirmed or 0), int(waitlisted or 0))
 
     def _availability(self, event: Event, row: RegistrationSettings, confirmed: int, waitlisted: int) -> Availability:
