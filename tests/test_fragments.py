@@ -53,11 +53,13 @@ async def test_an_event_page_rendered_again_reads_no_programme_and_reads_the_sam
     await add_talk(db, event, "Catalysis at scale")
     with counted_statements(app) as first_statements:
         first = await client.get(f"/events/{event.slug}")
-    statements, again = await settled_statements(app, client, f"/events/{event.slug}", 1)
+    # Read again: the seat counts, and on SQLite the event's row (kept only where every process's writes are
+    # heard); not the programme, the materials or the calls (kept).
+    again_read = 1 if app.state.page_cache.needs_listener else 2
+    statements, again = await settled_statements(app, client, f"/events/{event.slug}", again_read)
     assert "Catalysis at scale" in again and 'name="country"' in again
     assert without_csrf(again) == without_csrf(first.text)
-    # Only the seat counts are read again: not the programme, nor the event, its materials or its calls (kept).
-    assert len(statements) == 1 < len(first_statements), statements
+    assert len(statements) == again_read < len(first_statements), statements
     assert not any("talk_speaker" in statement.lower() for statement in statements), statements
 
 

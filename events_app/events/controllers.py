@@ -129,8 +129,9 @@ class PublicEventPages(Controller):
         if (file := await serve_file(request, slug, events.repository.session)) is not None:
             return file
         settings: Settings = request.app.state.settings
-        # The event's row is kept between requests like a fragment (any change to an event drops it).
-        event = await kept_value(request, "public-event", lambda: events.public_event(slug), slug)
+        # The event's row is kept between requests like a fragment (any change to an event drops it), where every
+        # process's writes are heard (an address may name another event after a write elsewhere).
+        event = await kept_value(request, "public-event", lambda: events.public_event(slug), slug, every_process=True)
         context: dict[str, Any] = {"event": event, "past": event.ends_at <= dt.datetime.now(dt.UTC)}
         # Parts of the page kept rendered (web/fragments.py): what they show need not be read. The page shows
         # these very copies (one may be dropped between here and the rendering).
@@ -167,12 +168,12 @@ class PublicEventPages(Controller):
 # registration) and until the first of the matched events ends.
 def kept_listing_total(request: Request, filters: EventFilters) -> tuple[ListingTotal | None, tuple | None]:
     key = listing_total_key(filters)
-    return (None if key is None else kept_value_if_any(request, "listing-total", *key)), key
+    return (None if key is None else kept_value_if_any(request, "listing-total", *key, every_process=True)), key
 
 
 def keep_listing_total(request: Request, total: ListingTotal, key: tuple | None, known: ListingTotal | None) -> None:
     if key is not None and known is None:
-        keep_value(request, total, "listing-total", *key, until=total.changes_at)
+        keep_value(request, total, "listing-total", *key, until=total.changes_at, every_process=True)
 
 
 def listing_feed(kind: str | None, series: str | None, all_series: Sequence[SeriesChoice]) -> dict[str, str | None]:

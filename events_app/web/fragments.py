@@ -74,11 +74,17 @@ def _usable_cache(context: Any) -> FragmentCache | None:
     return None if request is None else _cache_of(request)
 
 
-def _cache_of(request: Any) -> FragmentCache | None:
+def _cache_of(request: Any, *, every_process: bool = False) -> FragmentCache | None:
+    """The cache, if usable. With `every_process`, only while this process hears the writes of every other
+    (PostgreSQL's LISTEN): for values known by a key that another process's write could reuse for other rows (an
+    address, a listing's filters), unlike fragments known by an event's id and created_at. SQLite announces
+    nothing across processes, and a second process writing to it (the browser tests' data helper) is not heard."""
     state = request.app.state
     cache = state.get("fragments")
     pages = state.get("page_cache")
     if cache is None or cache.seconds <= 0 or pages is None or not pages.changes_known:
+        return None
+    if every_process and not pages.listening:
         return None
     return cache
 
@@ -96,13 +102,14 @@ def kept_fragment(request: Any, name: str, *key: Hashable) -> Markup | None:
     return None if html is None else Markup(html)
 
 
-async def kept_value(request: Any, name: str, read: Callable[[], Awaitable[T]], *key_parts: Hashable) -> T:
+async def kept_value(request: Any, name: str, read: Callable[[], Awaitable[T]], *key_parts: Hashable,
+                     every_process: bool = False) -> T:
     """A value read from the database that every page shows alike (the series menu, the months with events, a
     public event's row by its address, `key_parts`), kept like a fragment of no single event: read again after
     any write that may change it (any write that is not a registration or an event's registration settings).
     It is shared by concurrent requests: it must be immutable (tuples, frozen dataclasses, not ORM objects).
-    What `read` raises (a 404) is not kept."""
-    cache = _cache_of(request)
+    What `read` raises (a 404) is not kept. `every_process`: see `_cache_of`."""
+    cache = _cache_of(request, every_process=every_process)
     if cache is None:
         return await read()
     key = ("value", name, *key_parts)
@@ -114,17 +121,18 @@ async def kept_value(request: Any, name: str, read: Callable[[], Awaitable[T]], 
     return cast("T", value)
 
 
-def kept_value_if_any(request: Any, name: str, *key_parts: Hashable) -> Any:
+def kept_value_if_any(request: Any, name: str, *key_parts: Hashable, every_process: bool = False) -> Any:
     """A value kept by `keep_value` (None if there is none): for a handler that reads it together with
-    something else when it is not kept."""
-    cache = _cache_of(request)
+    something else when it is not kept. `every_process`: see `_cache_of`."""
+    cache = _cache_of(request, every_process=every_process)
     return None if cache is None else cache.get(("value", name, *key_parts), None)
 
 
-def keep_value(request: Any, value: Any, name: str, *key_parts: Hashable, until: dt.datetime | None = None) -> None:
+def keep_value(request: Any, value: Any, name: str, *key_parts: Hashable, until: dt.datetime | None = None,
+               every_process: bool = False) -> None:
     """Keeps an immutable value read during this request, as `kept_value` does, and not past `until` (a UTC
     instant when it changes by the clock alone)."""
-    cache = _cache_of(request)
+    cache = _cache_of(request, every_process=every_process)
     if cache is not None:
         generation, sequence = page_cache.state_at_request_start()
         cache.put(("value", name, *key_parts), value, generation, sequence, until=until)
