@@ -29,7 +29,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from events_app.accounts import services as account_services
+from events_app import demo as demo_data
+from events_app.accounts import passwords
 from events_app.app import create_app
 from events_app.db import create_engine
 from events_app.models import metadata
@@ -38,10 +39,12 @@ from events_app.wiring import wire
 
 wire()  # the suite is a composition root too: domain events reach their receivers, jobs are registered
 
-# A cheap argon2 for tests only: the production parameters cost ~0.2 s per hash, paid by every account a test
-# creates and every login. Hashes keep their parameters, so verifying works either way.
-account_services.password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-account_services._DUMMY_HASH = account_services.password_hasher.hash("not-a-real-password")
+# A cheap argon2 for tests only: the production parameters cost ~0.2 s of CPU per hash, paid by every account a
+# test creates and every login. Hashes keep their parameters, so verifying works either way. Set where the hasher
+# lives (accounts/passwords.py) and where it was imported by name (demo.py); setting it on a module that no longer
+# holds it changes nothing, as happened once when the hasher moved out of accounts/services.py.
+passwords.password_hasher = demo_data.password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+passwords._DUMMY_HASH = passwords.password_hasher.hash("not-a-real-password")
 
 TEST_PASSWORD = "correct-horse-battery"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "events_app"
@@ -102,7 +103,9 @@ def _resolve(importer: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def internal_imports() -> list[Import]:
+# The source does not change during a run: each file is parsed once per session, not once per test.
+@cache
+def internal_imports() -> tuple[Import, ...]:
     modules = all_modules()
     found: list[Import] = []
     for name, path in modules.items():
@@ -123,7 +126,7 @@ def internal_imports() -> list[Import]:
                         target = target.rsplit(".", 1)[0]
                     if target != name:
                         found.append(Import(name, target, node.lineno, type_checking))
-    return found
+    return tuple(found)
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
@@ -255,6 +258,7 @@ def test_web_knows_only_the_accounts_domain():
 HANDLER_DECORATORS = {"get", "post", "put", "patch", "delete", "route", "websocket", "head"}
 
 
+@cache
 def defines_routes(path: Path) -> bool:
     """A controller module: it defines a Litestar Controller or a route handler."""
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
