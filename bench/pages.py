@@ -3,7 +3,7 @@ each against the framework floor (/healthz) measured in the same run; then a reg
 conference.
 
     python bench/pages.py [--duration 10] [--connections 64] [--database-url postgresql+asyncpg://...]
-                          [--rush-rate 100] [--no-big] [--no-uncached] [--no-seed]
+                          [--rush-rate 100] [--no-big] [--only-big] [--no-uncached] [--no-seed]
 
 What it does, all on loopback and bounded in time:
 1. Empties the given database (DROP SCHEMA public CASCADE), applies the Alembic migrations and bulk-inserts

@@ -10,6 +10,11 @@ Without --url it creates (and afterwards drops) the database ``<name>_bench`` ne
 it, and starts --servers uvicorn processes on consecutive ports. Clients are spread over them round-robin, as
 a load balancer would: with one port shared by ``uvicorn --workers``, the kernel may hand every keep-alive
 connection to the same process, and the run would measure one process while claiming two.
+
+The clients are wrk processes (one per server, `--seconds` of registrations from a Lua script) when wrk is
+installed, else, or with `--client python`, httpx clients (`--requests` registrations). It also prints the CPU
+each part used per registration (client, server processes, PostgreSQL's backends for this database): on a
+machine where all of them share the cores, that decides how much a second server process can add.
 """
 
 from __future__ import annotations
