@@ -12,12 +12,7 @@ from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
 )
-from advanced_alchemy.extensions.litestar._utils import (
-    delete_aa_scope_state,
-    get_aa_scope_state,
-    set_aa_scope_state,
-)
-from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
+from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state, set_aa_scope_state
 from sqlalchemy import CursorResult, Result, event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -26,10 +21,8 @@ from sqlalchemy.util import await_only
 from events_app.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from litestar.datastructures import State
-    from litestar.types import Message, Scope
+    from litestar.types import Scope
 
 # Every model has a bigint id, created_at and updated_at (UTC, timezone-aware on both databases).
 Base = BigIntAuditBase
@@ -91,23 +84,6 @@ class RequestSessionConfig(SQLAlchemyAsyncConfig):
     reset when it returns)."""
 
     _reading_engine: AsyncEngine | None = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        commit_or_roll_back = cast("Callable[[Message, Scope], Awaitable[None]]", self.before_send_handler)
-        key = self.session_scope_key
-
-        async def before_send(message: Message, scope: Scope) -> None:
-            # A reading session's statements committed one by one (AUTOCOMMIT): nothing is left to commit, so it
-            # is only closed (a COMMIT through the session costs as much as a statement of the page).
-            session = get_aa_scope_state(scope, key)
-            if session is None or self._reading_engine is None or session.bind is not self._reading_engine:
-                await commit_or_roll_back(message, scope)
-            elif message["type"] in SESSION_TERMINUS_ASGI_EVENTS:
-                await session.close()
-                delete_aa_scope_state(scope, key)
-
-        self.before_send_handler = before_send
 
     def provide_session(self, state: State, scope: Scope) -> AsyncSession:
         if (
