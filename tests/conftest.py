@@ -44,7 +44,7 @@ wire()  # the suite is a composition root too: domain events reach their receive
 # lives (accounts/passwords.py) and where it was imported by name (demo.py); setting it on a module that no longer
 # holds it changes nothing, as happened once when the hasher moved out of accounts/services.py.
 passwords.password_hasher = demo_data.password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-passwords._DUMMY_HASH = passwords.password_hasher.hash("not-a-real-password")
+passwords._dummy_hash.cache_clear()  # made with the cheap hasher on first use
 
 TEST_PASSWORD = "correct-horse-battery"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
