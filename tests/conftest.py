@@ -304,8 +304,11 @@ async def client(app) -> AsyncIterator[AsyncTestClient]:
 
 @pytest.fixture
 async def db(clean_db, settings: Settings) -> AsyncIterator[AsyncSession]:
-    """A session for arranging and checking data; commit before the app should see it."""
-    engine = create_engine(settings, pooled=False)
+    """A session for arranging and checking data; commit before the app should see it.
+
+    Pooled for the test's length: the connection a commit hands back serves the next transaction, where an
+    unpooled engine opened a new one (on PostgreSQL a new server process) after every commit of the arranging."""
+    engine = create_engine(settings)
     async with async_sessionmaker(engine, expire_on_commit=False)() as session:
         yield session
     await engine.dispose()
