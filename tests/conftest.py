@@ -320,16 +320,18 @@ def _admin_engine(database_url: str):
     )
 
 
-def recreate_sibling_database(database_url: str, suffix: str) -> str:
-    """An empty PostgreSQL database next to the test database (`<name>_<suffix>`); answers its URL."""
+def recreate_sibling_database(database_url: str, suffix: str, *, template: str | None = None) -> str:
+    """An empty PostgreSQL database next to the test database (`<name>_<suffix>`), or a copy of the database
+    named `template` (nobody may be connected to it); answers its URL."""
     url = make_url(database_url)
     name = f"{url.database}_{suffix}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
 
     async def recreate() -> None:
         admin = _admin_engine(database_url)
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
         await admin.dispose()
 
     asyncio.run(recreate())
