@@ -3,7 +3,7 @@ each against the framework floor (/healthz) measured in the same run; then a reg
 conference.
 
     python bench/pages.py [--duration 10] [--connections 64] [--database-url postgresql+asyncpg://...]
-                          [--rush-rate 100] [--no-big] [--no-uncached] [--no-seed]
+                          [--rush-rate 100] [--no-big] [--only-big] [--no-uncached] [--no-seed]
 
 What it does, all on loopback and bounded in time:
 1. Empties the given database (DROP SCHEMA public CASCADE), applies the Alembic migrations and bulk-inserts
@@ -449,6 +449,8 @@ class Probe:
 
         self.base, self.paths, self.rate = base, paths, rate
         self.latencies: dict[str, list[float]] = {path: [] for path in paths}
+        # (latency, seconds since the probe started) of every request, to tell one slow request from many.
+        self.timeline: dict[str, list[tuple[float, float]]] = {path: [] for path in paths}
         self.failures = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -466,7 +468,7 @@ class Probe:
 
         host, port = self.base.removeprefix("http://").split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=30)
-        number = 0
+        number, first = 0, time.monotonic()
         while not self._stop.is_set():
             path = self.paths[number % len(self.paths)]
             started = time.monotonic()
@@ -477,6 +479,7 @@ class Probe:
                 if answer.status != 200:
                     self.failures += 1
                 self.latencies[path].append(time.monotonic() - started)
+                self.timeline[path].append((time.monotonic() - started, started - first))
             except OSError:
                 self.failures += 1
                 connection.close()
@@ -496,6 +499,8 @@ def run_big_conference(args, base: str, big_slug: str, script: str) -> dict:
 
     feed, page = f"/events/{big_slug}.ics", f"/events/{big_slug}"
     sizes = {feed: check_page(base + feed, "BEGIN:VCALENDAR"), page: check_page(base + page, "</html>")}
+    for _ in range(8):  # as in a full run, where both workers kept the home page measured before
+        check_page(base + "/", "</html>")
     with Probe(base, ["/healthz", "/"]) as probe, concurrent.futures.ThreadPoolExecutor(2) as pool:
         time.sleep(1)
         runs = {path: pool.submit(run_wrk, base + path, seconds=args.duration, connections=10, threads=1,
@@ -517,6 +522,8 @@ def report_big_conference(big: dict) -> None:
         print(f"  probe {path:<10} {len(values):>5} requests  p50 {percentile(values, 0.5) * 1000:>7.1f} ms  "
               f"p99 {p99:>7.1f} ms  max {max(values or [0]) * 1000:>7.1f} ms  "
               f"{'met' if p99 < 100 else 'NOT met'} (p99 < 100 ms)")
+        slowest = sorted(probe.timeline[path], reverse=True)[:3]
+        print("        slowest: " + ", ".join(f"{latency * 1000:.0f} ms at {at:.1f} s" for latency, at in slowest))
     if probe.failures:
         print(f"  probe failures: {probe.failures}")
 
@@ -535,6 +542,8 @@ def main() -> None:
                         help="skip the second server that runs without the rendered-page cache")
     parser.add_argument("--no-big", dest="with_big", action="store_false",
                         help="skip the big-conference scenario (and adding its 2,000 talks when seeding)")
+    parser.add_argument("--only-big", action="store_true",
+                        help="run the big-conference scenario alone (with the floor, measured in the same run)")
     parser.add_argument("--rush-rate", type=float, default=100,
                         help="registrations/s for one event in the rush scenario (0 skips it; default: 100)")
     args = parser.parse_args()
@@ -576,6 +585,8 @@ def main() -> None:
         ("home page, nothing kept", "/", "Upcoming events"),
         ("event page, nothing kept", f"/events/{slug}", 'name="country"'),
     ]
+    if args.only_big:
+        targets, args.with_uncached, args.rush_rate, args.with_big = targets[:1], False, 0, True
     results: list[tuple[str, str, dict, int]] = []
     rush = big = None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:

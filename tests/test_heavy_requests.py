@@ -39,15 +39,69 @@ async def test_concurrent_identical_feed_requests_build_the_feed_once(app, clien
     assert [a.status_code for a in answers] == [200] * 8
     assert len({a.content for a in answers}) == 1 and b"BEGIN:VEVENT" in answers[0].content
     assert builds == 1
-    assert calendar_serving.feed_flights(app).computations == 1
+    assert calendar_serving.feed_flights(app).computations == 2  # one build, one gzip (httpx accepts gzip)
 
     assert len(calendar_serving.feed_flights(app)) == 0  # nothing left in flight
+
+
+async def test_a_repeated_feed_request_is_served_as_it_was_built_until_something_changes(client, db, organiser,
+                                                                                       monkeypatch):
+    from events_app.events.services import EventService
+
+    event = await event_with_programme(db, organiser, title="Summit", talks=3, speakers_per_talk=1, days_ahead=15)
+    original = calendar_feeds.programme_entries
+    builds = 0
+
+    async def counting_programme_entries(*args, **kwargs):
+        nonlocal builds
+        builds += 1
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(calendar_feeds, "programme_entries", counting_programme_entries)
+    first = await client.get(f"/events/{event.slug}.ics")
+    again = await client.get(f"/events/{event.slug}.ics")
+    assert first.status_code == again.status_code == 200 and again.content == first.content
+    assert builds == 1  # the second request read no talks: the finished feed was kept under its ETag
+
+    service = EventService(session=db)
+    await service.update_event(await service.load(event.id), {"title": "Summit renamed"})
+    await db.commit()
+    changed = await client.get(f"/events/{event.slug}.ics")
+    assert builds == 2 and b"Summit renamed" in changed.content
+    assert changed.headers["etag"] != first.headers["etag"]
+    assert (await client.get(f"/events/{event.slug}.ics?lang=zh")).status_code == 200
+    assert builds == 3  # another language is another feed
+
+
+async def test_a_client_accepting_gzip_gets_the_feed_compressed_under_its_own_etag(app, client, db, organiser):
+    import gzip
+
+    event = await event_with_programme(db, organiser, title="Summit", talks=3, speakers_per_talk=1, days_ahead=15)
+    url = f"/events/{event.slug}.ics"
+    plain = await client.get(url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    # Read without decoding, as sent: one gzip member holding exactly the plain feed.
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as raw,
+        raw.stream("GET", url, headers={"Accept-Encoding": "br, gzip;q=0.8"}) as packed,
+    ):
+        body = b"".join([chunk async for chunk in packed.aiter_raw()])
+    assert packed.headers["content-encoding"] == "gzip" and gzip.decompress(body) == plain.content
+    assert int(packed.headers["content-length"]) == len(body) < len(plain.content)
+    assert "Accept-Encoding" in packed.headers["vary"] and "Accept-Encoding" in plain.headers["vary"]
+    assert packed.headers["etag"] != plain.headers["etag"] and packed.headers["etag"].endswith('-gzip"')
+    refused = await client.get(url, headers={"Accept-Encoding": "gzip;q=0, deflate"})
+    assert "content-encoding" not in refused.headers and refused.headers["etag"] == plain.headers["etag"]
+    # Either copy is current: the same feed in another representation.
+    for tag in (plain.headers["etag"], packed.headers["etag"]):
+        assert (await client.get(url, headers={"If-None-Match": tag})).status_code == 304
 
 
 async def test_a_feed_built_in_a_worker_thread_is_the_same_feed(app, client, db, organiser, monkeypatch):
     event = await event_with_programme(db, organiser, title="Summit", talks=6, speakers_per_talk=2, days_ahead=15)
     on_loop = await client.get(f"/events/{event.slug}.ics?lang=zh")
     app.state.pop("calendar_vevent_cache", None)
+    app.state.pop("calendar_feed_bodies", None)  # the finished feed too, or it is served as it was
     monkeypatch.setattr(calendar_services, "OFF_LOOP_ENTRIES", 1)
     monkeypatch.setattr(calendar_serving, "OFF_LOOP_ENTRIES", 1)
     threads = []
@@ -59,8 +113,22 @@ async def test_a_feed_built_in_a_worker_thread_is_the_same_feed(app, client, db,
 
     monkeypatch.setattr(asyncio, "to_thread", counting_to_thread)
     off_loop = await client.get(f"/events/{event.slug}.ics?lang=zh")
-    assert threads == ["build_all", "serialise"]
+    assert threads == ["build_all_paused", "serialise_paused"]
     assert off_loop.status_code == 200 and off_loop.content == on_loop.content  # the language went along too
+
+
+def test_the_garbage_collector_is_paused_while_builds_run_and_resumes_after_the_last():
+    import gc
+
+    from events_app.core.gc_pause import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # two builds at once (two threads)
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first is still running
+    assert gc.isenabled()
 
 
 async def test_a_big_conference_page_links_to_its_programme_instead_of_listing_every_talk(app, client, db, organiser):

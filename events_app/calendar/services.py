@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.calendar import build
 from events_app.calendar.build import SpeakerLine, talk_sequence
 from events_app.calendar.models import CalendarTombstone, WithdrawnEvent
+from events_app.core.gc_pause import collector_paused
 from events_app.events.models import Event, EventKind, EventStatus, Series
 from events_app.schedule.models import Room, Talk, TalkSpeaker
 from events_app.settings import Settings
@@ -521,8 +522,12 @@ async def build_components(
         return _build_components(by_kind, talk_rows, events, speakers, withdrawn, settings, tombstones, stamp,
                                  attendee)
 
+    def build_all_paused() -> dict[tuple, VEvent]:
+        with collector_paused():  # a full collection here would stop the event loop too (core/gc_pause.py)
+            return build_all()
+
     if len(entries) >= OFF_LOOP_ENTRIES:
-        return await asyncio.to_thread(build_all)  # copies the context: the language of the request
+        return await asyncio.to_thread(build_all_paused)  # copies the context: the language of the request
     return build_all()
 
 

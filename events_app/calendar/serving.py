@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gzip
 import hashlib
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from icalendar import Calendar
@@ -27,6 +29,7 @@ from events_app.calendar.services import (
     feed_entries,
     feed_validator,
 )
+from events_app.core.gc_pause import collector_paused
 from events_app.core.i18n import current_locale
 from events_app.core.i18n import gettext as _
 from events_app.core.single_flight import SingleFlight
@@ -37,6 +40,8 @@ from events_app.web.conditional_get import conditional_response
 BUILD_VERSION = "2"
 CACHE_ENTRIES = 50_000  # ~1 KB each: enough for every event of a large programme in every language
 CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
+KEPT_FEED_BYTES = 64 * 1024 * 1024  # finished public feeds kept per process (a 2,000-talk programme: 2 MB)
+OFF_LOOP_BYTES = 256 * 1024  # bodies from this size are compressed in a worker thread
 
 
 # ---- the cache ------------------------------------------------------------------------------------------------
@@ -73,6 +78,93 @@ def feed_cache(app: Litestar) -> VEventCache:
 
 def feed_flights(app: Litestar) -> SingleFlight:
     return app.state.setdefault("calendar_feed_flights", SingleFlight())
+
+
+@dataclass
+class KeptFeed:
+    body: bytes
+    gzipped: bytes | None = None  # made on the first request that accepts gzip
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped or b"")
+
+
+class FeedBodies:
+    """Finished public feeds by ETag, per process and safe to lose.
+
+    The ETag names everything a feed's bytes depend on (the feed, the language, the validator over every row
+    feeds show; see conditional_feed), so while a client's copy with that ETag is current (304), so are these
+    bytes: a repeated request for a big programme costs the validator's one query and the write, instead of
+    reading 2,000 talks, looking up 2,000 VEVENTs and joining 2 MB again. A change gives every feed a new ETag;
+    the old bodies leave least recently used first, within ``max_bytes``. Only touched on the event loop."""
+
+    def __init__(self, max_bytes: int = KEPT_FEED_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._kept: OrderedDict[str, KeptFeed] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, etag: str) -> KeptFeed | None:
+        kept = self._kept.get(etag)
+        if kept is not None:
+            self._kept.move_to_end(etag)
+        return kept
+
+    def put(self, etag: str, kept: KeptFeed) -> KeptFeed:
+        previous = self._kept.pop(etag, None)
+        self._bytes -= previous.size if previous is not None else 0
+        if kept.size <= self.max_bytes:
+            self._kept[etag] = kept
+            self._bytes += kept.size
+        while self._bytes > self.max_bytes:
+            self._bytes -= self._kept.popitem(last=False)[1].size
+        return kept
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+def feed_bodies(app: Litestar) -> FeedBodies:
+    return app.state.setdefault("calendar_feed_bodies", FeedBodies())
+
+
+def _gzip(body: bytes) -> bytes:
+    # mtime=0: the same bytes for the same feed in every process (proxies may compare them).
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+async def _kept_feed(app: Litestar, etag: str, render: Callable[[], Awaitable[bytes]]) -> KeptFeed:
+    bodies = feed_bodies(app)
+    kept = bodies.get(etag)
+    if kept is not None:
+        return kept
+
+    async def render_and_keep() -> KeptFeed:
+        return bodies.put(etag, KeptFeed(await render()))
+
+    # Identical concurrent misses (same feed, same ETag, which includes the language) are built once.
+    return await feed_flights(app).run(etag, render_and_keep)
+
+
+async def _kept_gzip(app: Litestar, etag: str, render: Callable[[], Awaitable[bytes]]) -> bytes:
+    kept = await _kept_feed(app, etag, render)
+    if kept.gzipped is None:  # perhaps compressed by another request since: the kept entry is replaced then
+        kept = feed_bodies(app).get(etag) or kept
+    if kept.gzipped is not None:
+        return kept.gzipped
+
+    async def compress() -> KeptFeed:
+        again = feed_bodies(app).get(etag)
+        if again is not None and again.gzipped is not None:
+            return again
+        body = kept.body
+        # zlib lets go of the GIL while it compresses: off the loop, others are served meanwhile.
+        gzipped = await asyncio.to_thread(_gzip, body) if len(body) >= OFF_LOOP_BYTES else _gzip(body)
+        return feed_bodies(app).put(etag, KeptFeed(body, gzipped))
+
+    compressed = await feed_flights(app).run((etag, "gzip"), compress)
+    assert compressed.gzipped is not None
+    return compressed.gzipped
 
 
 # ---- building -------------------------------------------------------------------------------------------------
@@ -118,8 +210,12 @@ async def render_entries(
                 cache.put((locale, entry.key), parts[entry.key])
         return build.assemble(calendar, [parts[e.key] for e in entries if e.key in parts], span)
 
+    def serialise_paused() -> bytes:
+        with collector_paused():  # see core/gc_pause.py
+            return serialise()
+
     if len(entries) >= OFF_LOOP_ENTRIES:
-        return await asyncio.to_thread(serialise)  # CPU only; other requests go on meanwhile
+        return await asyncio.to_thread(serialise_paused)  # CPU only; other requests go on meanwhile
     return serialise()
 
 
@@ -202,10 +298,20 @@ async def conditional_feed(
         # its address is its only secret, and no other site needs to read it.
         headers["Access-Control-Allow-Origin"] = "*"
     etag = _etag(feed, validator)
+    app = request.app
+    if private:
+        # A registrant's own feed is small and read by one person: built each time, identical misses once.
+        kept_render, gzipped = (lambda: feed_flights(app).run(etag, render)), None
+    else:
+        async def kept_render() -> bytes:
+            return (await _kept_feed(app, etag, render)).body
+
+        async def gzipped() -> bytes:
+            return await _kept_gzip(app, etag, render)
+
     return await conditional_response(
         request, etag=etag, last_modified=last_modified, media_type=CALENDAR_MEDIA_TYPE, headers=headers,
-        # Identical concurrent misses (same feed, same ETag, which includes the language) are built once.
-        render=lambda: feed_flights(request.app).run(etag, render),
+        render=kept_render, gzipped=gzipped,
         # Exactly this type: Litestar would add a second charset to the media type's own.
         body_headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Type": CALENDAR_MEDIA_TYPE},
     )
