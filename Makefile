@@ -48,7 +48,9 @@ TEST_WORKERS ?= 2
 # Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: otherwise every worker of every run compiles the
 # app again and pytest rewrites the asserts of ~350 modules again (its plugins' packages: schemathesis, hypothesis).
 PYTEST         = PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS)
-PYTEST_DB      = $(PYTEST) --ignore=tests/browser $(PYTEST_ARGS)
+# worksteal: a worker that runs out of tests takes some of the other's, so a few slow ones (the API fuzz, the
+# form crawl, the multi-process tests) do not leave one worker busy while the other waits.
+PYTEST_DB      = $(PYTEST) --dist worksteal --ignore=tests/browser $(PYTEST_ARGS)
 # A browser test file shares one server and one Chromium, so a file stays on one worker; -rs names any skip.
 PYTEST_BROWSER = $(PYTEST) --dist loadfile -rs tests/browser $(PYTEST_ARGS)
 

@@ -44,7 +44,7 @@ wire()  # the suite is a composition root too: domain events reach their receive
 # lives (accounts/passwords.py) and where it was imported by name (demo.py); setting it on a module that no longer
 # holds it changes nothing, as happened once when the hasher moved out of accounts/services.py.
 passwords.password_hasher = demo_data.password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-passwords._DUMMY_HASH = passwords.password_hasher.hash("not-a-real-password")
+passwords._dummy_hash.cache_clear()  # made with the cheap hasher on first use
 
 TEST_PASSWORD = "correct-horse-battery"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -304,8 +304,11 @@ async def client(app) -> AsyncIterator[AsyncTestClient]:
 
 @pytest.fixture
 async def db(clean_db, settings: Settings) -> AsyncIterator[AsyncSession]:
-    """A session for arranging and checking data; commit before the app should see it."""
-    engine = create_engine(settings, pooled=False)
+    """A session for arranging and checking data; commit before the app should see it.
+
+    Pooled for the test's length: the connection a commit hands back serves the next transaction, where an
+    unpooled engine opened a new one (on PostgreSQL a new server process) after every commit of the arranging."""
+    engine = create_engine(settings)
     async with async_sessionmaker(engine, expire_on_commit=False)() as session:
         yield session
     await engine.dispose()
@@ -317,16 +320,18 @@ def _admin_engine(database_url: str):
     )
 
 
-def recreate_sibling_database(database_url: str, suffix: str) -> str:
-    """An empty PostgreSQL database next to the test database (`<name>_<suffix>`); answers its URL."""
+def recreate_sibling_database(database_url: str, suffix: str, *, template: str | None = None) -> str:
+    """An empty PostgreSQL database next to the test database (`<name>_<suffix>`), or a copy of the database
+    named `template` (nobody may be connected to it); answers its URL."""
     url = make_url(database_url)
     name = f"{url.database}_{suffix}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
 
     async def recreate() -> None:
         admin = _admin_engine(database_url)
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
         await admin.dispose()
 
     asyncio.run(recreate())

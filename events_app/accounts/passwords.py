@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import string
 from contextlib import suppress
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,8 +19,19 @@ from events_app.core.i18n import gettext as _
 MIN_PASSWORD_LENGTH = 10
 
 password_hasher = PasswordHasher()
-# Verifying against this keeps unknown e-mails as slow as wrong passwords (no account enumeration by timing).
-_DUMMY_HASH = password_hasher.hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps unknown e-mails as slow as wrong passwords (no account enumeration by timing).
+    Made on first use, not at import: a hash costs ~0.3 s, paid by every process that imports the app (each
+    server worker, every CLI command, each test worker) whether or not anyone ever logs in."""
+    return password_hasher.hash("not-a-real-password")
+
+
+def _verify_against_dummy(password: str) -> None:
+    password_hasher.verify(_dummy_hash(), password)  # in the worker thread, the first hash included
+
 
 # The most common passwords and the words they are built from (from public breach top lists), lower case.
 # A password is refused when it is one of these, or one of these followed by digits and punctuation
@@ -52,7 +64,7 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant work whether or not there is a hash to check (pass None for an unknown account)."""
     if password_hash is None:
         with suppress(VerificationError):
-            await asyncio.to_thread(password_hasher.verify, _DUMMY_HASH, password or "")
+            await asyncio.to_thread(_verify_against_dummy, password or "")
         return False
     try:
         return await asyncio.to_thread(password_hasher.verify, password_hash, password or "")

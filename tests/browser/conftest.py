@@ -22,6 +22,7 @@ from tests.browser.live import (
     INSTALL_HINT,
     LiveServer,
     axe_source,
+    copy_database,
     drop_database,
     fresh_database,
     launch_chromium,
@@ -51,8 +52,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(f"browser tests skipped: {reason}", yellow=True)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
+# One Chromium per worker: each test has a context of its own (cookies, storage), so nothing carries over.
+# It asks for database_url so that is set up first: on PostgreSQL that runs asyncio.run, which cannot run on
+# this thread once Playwright's event loop does.
+@pytest.fixture(scope="session")
+def browser(database_url: str) -> Iterator:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -83,12 +87,24 @@ def smtp() -> Iterator[SmtpSink]:
     sink.stop()
 
 
+@pytest.fixture(scope="session")
+def migrated_database(browser, tmp_path_factory, database_url: str) -> Iterator[str]:
+    """The schema as the migrations build it, once per worker; each module's server gets a copy."""
+    postgres_url = database_url if database_url.startswith("postgresql") else None
+    template_url = fresh_database(postgres_url, tmp_path_factory.mktemp("template") / "template.db",
+                                  suffix="browser_template")
+    yield template_url
+    drop_database(template_url)
+
+
 @pytest.fixture(scope="module")
-def live_server(browser, smtp: SmtpSink, tmp_path_factory, database_url: str) -> Iterator[LiveServer]:
+def live_server(migrated_database: str, smtp: SmtpSink, tmp_path_factory,
+                database_url: str) -> Iterator[LiveServer]:
+    """A server process of the module's own: what it keeps in memory (caches, rate-limit counters) starts empty."""
     workdir = tmp_path_factory.mktemp("live")
     # On PostgreSQL, a sibling of this worker's test database (each xdist worker has its own).
     postgres_url = database_url if database_url.startswith("postgresql") else None
-    database_url = fresh_database(postgres_url, workdir / "live.db")
+    database_url = copy_database(migrated_database, postgres_url, workdir / "live.db")
     server = LiveServer(database_url, smtp_url=f"smtp://127.0.0.1:{smtp.port}", workdir=workdir).start()
     yield server
     server.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sqlite3
 import subprocess
 import threading
 from collections.abc import Awaitable, Callable
@@ -73,10 +74,10 @@ def run_in_database(database_url: str, work: Callable[[AsyncSession], Awaitable[
     return in_thread(lambda: asyncio.run(runner()))
 
 
-def fresh_database(base_url: str | None, sqlite_path: Path) -> str:
+def fresh_database(base_url: str | None, sqlite_path: Path, *, suffix: str = "browser") -> str:
     """An empty database built by the migrations, as `events-app db upgrade` builds production.
 
-    SQLite: a new file. PostgreSQL: a sibling database `<name>_browser`, because the main fixtures drop and
+    SQLite: a new file. PostgreSQL: a sibling database `<name>_<suffix>`, because the main fixtures drop and
     create tables in the test database itself while this server process holds connections to its own.
     """
     from alembic import command
@@ -86,7 +87,7 @@ def fresh_database(base_url: str | None, sqlite_path: Path) -> str:
     if base_url and base_url.startswith("postgresql"):
         from tests.conftest import recreate_sibling_database
 
-        database_url = in_thread(lambda: recreate_sibling_database(base_url, "browser"))
+        database_url = in_thread(lambda: recreate_sibling_database(base_url, suffix))
     else:
         sqlite_path.unlink(missing_ok=True)
         database_url = f"sqlite+aiosqlite:///{sqlite_path}"
@@ -95,6 +96,28 @@ def fresh_database(base_url: str | None, sqlite_path: Path) -> str:
     config.attributes["configure_logging"] = False
     in_thread(lambda: command.upgrade(config, "head"))
     return database_url
+
+
+def copy_database(template_url: str, base_url: str | None, sqlite_path: Path) -> str:
+    """A copy of a database fresh_database built: the migrations run once per run, not once per server.
+
+    SQLite: the file copied with SQLite's backup API (whole, whatever its journal holds). PostgreSQL:
+    `<name>_browser` created from the template database."""
+    from sqlalchemy.engine import make_url
+
+    if base_url and base_url.startswith("postgresql"):
+        from tests.conftest import recreate_sibling_database
+
+        template = make_url(template_url).database
+        return in_thread(lambda: recreate_sibling_database(base_url, "browser", template=template))
+    sqlite_path.unlink(missing_ok=True)
+    source, target = sqlite3.connect(make_url(template_url).database), sqlite3.connect(sqlite_path)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return f"sqlite+aiosqlite:///{sqlite_path}"
 
 
 def drop_database(database_url: str) -> None:
