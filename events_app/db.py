@@ -40,7 +40,7 @@ def engine_options(settings: Settings) -> dict:
         return {"connect_args": {"timeout": 30}}
     # No pool_pre_ping: its asyncpg ping is three round trips (BEGIN, ";", ROLLBACK, for pgbouncer's transaction
     # mode, which we do not use); `_ping_on_checkout` does the same job in one.
-    return {"pool_size": settings.db_pool_size, "max_overflow": 10}
+    return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
 
 
 def _ping_on_checkout(_dbapi_connection: Any, _record: Any, proxy: Any) -> None:
