@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.conftest import make_event
+from tests.conftest import make_event, make_token
 
 
 def _in_future(days: int, hour: int = 14) -> str:
@@ -70,6 +70,13 @@ async def test_filters_by_kind_series_month_and_text(client, db, organiser):
     month = (dt.date.today() + dt.timedelta(days=40)).strftime("%Y-%m")
     text = (await client.get("/", params={"month": month})).text
     assert "Beta Lecture" in text
+    if month != (dt.date.today() + dt.timedelta(days=10)).strftime("%Y-%m"):
+        assert "Alpha Workshop" not in text
+    # The public read (anonymous) and the organisers' read (a token) apply the same month window.
+    token = await make_token(db, organiser)
+    for headers in ({}, {"Authorization": f"Bearer {token}"}):
+        listed = (await client.get("/api/events", params={"month": month}, headers=headers)).json()
+        assert "Beta Lecture" in [e["title"] for e in listed["items"]], headers
     text = (await client.get("/", params={"q": "alpha"})).text
     assert "Alpha Workshop" in text and "Beta Lecture" not in text
     series_page = await client.get(f"/series/{series.slug}")

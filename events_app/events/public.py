@@ -124,6 +124,21 @@ async def public_event(session: AsyncSession, slug: str) -> PublicEvent:
     return _public_event(row)
 
 
+def month_window(month: str | None) -> tuple[dt.datetime, dt.datetime] | None:
+    """The UTC instants bounding a listing's month filter ("2030-03"), widened by 14 hours on each side so events
+    near midnight in far zones still show; None for no month or one that is not a month of the accepted years."""
+    if not month:
+        return None
+    try:
+        first = dt.datetime.strptime(month, "%Y-%m").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    if not EARLIEST_YEAR <= first.year <= LATEST_YEAR:
+        return None
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first - dt.timedelta(hours=14), following + dt.timedelta(hours=14)
+
+
 @lru_cache(maxsize=256)
 def _listing_statement(keys_only: bool, with_total: bool, past: bool, kind: bool, series: bool, month: bool,
                        text: bool) -> Select:
@@ -183,17 +198,10 @@ def listing_parameters(filters: EventFilters, now: dt.datetime) -> tuple[tuple[b
         values["kind"] = EventKind(filters.kind)
     if filters.series:
         values["series"] = filters.series
-    month = False
-    if filters.month:
-        try:
-            first = dt.datetime.strptime(filters.month, "%Y-%m").replace(tzinfo=dt.UTC)
-        except ValueError:
-            first = None
-        if first and EARLIEST_YEAR <= first.year <= LATEST_YEAR:
-            following = (first + dt.timedelta(days=32)).replace(day=1)
-            values["month_end"] = following + dt.timedelta(hours=14)
-            values["month_start"] = first - dt.timedelta(hours=14)
-            month = True
+    window = month_window(filters.month)
+    month = window is not None
+    if window is not None:
+        values["month_start"], values["month_end"] = window
     if filters.q:
         values["pattern"] = f"%{filters.q.strip().lower()}%"
     return (filters.past, kind, bool(filters.series), month, bool(filters.q)), values

@@ -37,6 +37,7 @@ from events_app.events.public import (
     LATEST_YEAR,
     ListingTotal,
     PublicEvent,
+    month_window,
     public_event,
     public_event_keys,
     public_events,
@@ -486,18 +487,9 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             statement = statement.where(Event.kind == EventKind(filters.kind))
         if filters.series:
             statement = statement.join(Series, Event.series_id == Series.id).where(Series.slug == filters.series)
-        if filters.month:
-            try:
-                first = dt.datetime.strptime(filters.month, "%Y-%m").replace(tzinfo=dt.UTC)
-            except ValueError:
-                first = None
-            if first and EARLIEST_YEAR <= first.year <= LATEST_YEAR:
-                following = (first + dt.timedelta(days=32)).replace(day=1)
-                # Month boundaries in UTC, widened by a day so events near midnight in far zones still show.
-                statement = statement.where(
-                    Event.starts_at < following + dt.timedelta(hours=14),
-                    Event.ends_at >= first - dt.timedelta(hours=14),
-                )
+        window = month_window(filters.month)
+        if window is not None:
+            statement = statement.where(Event.starts_at < window[1], Event.ends_at >= window[0])
         if filters.q:
             pattern = f"%{filters.q.strip().lower()}%"
             statement = statement.where(
