@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.accounts.models import Account, Role
-from events_app.accounts.passwords import password_hasher
+from events_app.accounts.passwords import hash_password
 from events_app.events.models import Event, EventKind, EventStatus, Series
 from events_app.schedule.models import Room, ScheduleSession, Talk, TalkSpeaker, Venue
 from events_app.settings import Settings
@@ -71,7 +71,7 @@ async def load_demo_data(session: AsyncSession, *, only_if_empty: bool = True, t
     owner = await session.scalar(select(Account).where(Account.email == "demo-owner@localhost"))
     if owner is None:
         owner = Account(email="demo-owner@localhost", full_name="Demo data", role=Role.ORGANISER, is_active=False,
-                        password_hash=password_hasher.hash("disabled-account-" + str(id(session))))
+                        password_hash=await hash_password("disabled-account-" + str(id(session))))
         session.add(owner)
     await session.flush()
 

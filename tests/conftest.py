@@ -29,7 +29,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from events_app import demo as demo_data
 from events_app.accounts import passwords
 from events_app.app import create_app
 from events_app.db import create_engine
@@ -41,9 +40,9 @@ wire()  # the suite is a composition root too: domain events reach their receive
 
 # A cheap argon2 for tests only: the production parameters cost ~0.2 s of CPU per hash, paid by every account a
 # test creates and every login. Hashes keep their parameters, so verifying works either way. Set where the hasher
-# lives (accounts/passwords.py) and where it was imported by name (demo.py); setting it on a module that no longer
-# holds it changes nothing, as happened once when the hasher moved out of accounts/services.py.
-passwords.password_hasher = demo_data.password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+# lives (accounts/passwords.py: everything hashes through it); setting it on a module that no longer holds it
+# changes nothing, as happened once when the hasher moved out of accounts/services.py.
+passwords.password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 passwords._dummy_hash.cache_clear()  # made with the cheap hasher on first use
 
 TEST_PASSWORD = "correct-horse-battery"
