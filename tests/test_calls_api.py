@@ -135,3 +135,17 @@ async def test_managers_open_and_change_a_call_through_the_api_by_the_forms_rule
     assert (await client.put(f"/api/calls/{call['id']}", json=payload, headers=bearer(stranger))).status_code == 403
     assert (await client.post(base, json=payload)).status_code == 401
     assert (await client.get(base, headers=bearer(token))).json()[0]["title"] == "Call for posters"
+
+
+async def test_garbage_in_a_call_sent_through_the_api_is_refused_naming_the_field(client, db, organiser):
+    from tests.conftest import make_event
+
+    event = await make_event(db, organiser, title="Symposium on Catalysis", kind="conference",
+                             starts_at="2030-03-04T08:00", ends_at="2030-03-06T18:00")
+    token = await make_token(db, organiser)
+    good = {"kind": "abstracts", "title": "Call", "opens_at": "2030-01-01T00:00:00", "closes_at": "2030-02-01T00:00:00"}
+    for field, value in (("title", "Call\x00for abstracts"), ("title", "x" * 60_000), ("opens_at", "0001-01-01T00:00:00"),
+                         ("max_abstract_chars", 2**70), ("tracks", ["a" * 60_000]), ("fields", [{"kind": "file"}])):
+        answer = await client.post(f"/api/events/{event.slug}/calls", json={**good, field: value}, headers=bearer(token))
+        assert 400 <= answer.status_code < 500 and field in answer.text, (field, answer.status_code, answer.text[:200])
+    assert (await client.get(f"/api/events/{event.slug}/calls", headers=bearer(token))).json() == []

@@ -96,3 +96,17 @@ async def test_a_pdf_that_cannot_be_read_is_refused_on_a_double_blind_call_namin
         await submit(db, settings, call, uploads={"paper": b"%PDF-1.7\n garbage with no cross-reference"})
     assert set(refused.value.errors) == {"files.paper"}
     assert (await db.scalars(select(SubmissionFile))).first() is None
+
+
+def test_an_archive_that_unpacks_to_more_than_the_bound_is_refused_before_it_is_read(monkeypatch):
+    from events_app.core import file_metadata
+
+    monkeypatch.setattr(file_metadata, "MAX_UNPACKED_BYTES", 1024 * 1024)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", b"0" * (2 * 1024 * 1024))  # 2 MB of zeros pack into a few KB
+    assert len(out.getvalue()) < 20_000
+    with pytest.raises(file_metadata.UnreadableDocument):
+        file_metadata.without_author_metadata(out.getvalue(), "docx")
+    assert file_metadata.without_author_metadata(docx(AUTHOR), "docx")  # a normal document still passes

@@ -19,6 +19,8 @@ _NAMING_ELEMENTS = re.compile(
 # The author attributes of comments and tracked changes (w:author, w:initials; OpenDocument's dc:creator of an
 # annotation is an element, caught above).
 _AUTHOR_ATTRIBUTES = re.compile(rb'\b((?:[\w.-]+:)?(?:author|initials))="[^"]*"')
+# A document of the uploads' sizes (at most tens of MB) unpacks to far less than this.
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 _METADATA_PARTS = ("docProps/core.xml", "docProps/app.xml", "meta.xml")
 
 
@@ -63,6 +65,10 @@ def _archive_without_names(data: bytes) -> bytes:
     out = io.BytesIO()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+            # Every member is read into memory: a small upload that unpacks to gigabytes (a zip bomb) is refused
+            # by the sizes its directory declares, before anything is read (zipfile stops at the declared size).
+            if sum(member.file_size for member in source.infolist()) > MAX_UNPACKED_BYTES:
+                raise UnreadableDocument(f"the archive unpacks to more than {MAX_UNPACKED_BYTES} bytes")
             for member in source.infolist():
                 content = _scrub_member(member.filename, source.read(member))
                 # OpenDocument needs its `mimetype` member first and stored uncompressed; keep each member's own
