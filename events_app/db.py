@@ -4,6 +4,7 @@ It knows no domain: events_app.models maps every table, events_app.wiring watche
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, cast
 
 from advanced_alchemy.base import BigIntAuditBase, orm_registry
@@ -39,15 +40,35 @@ def engine_options(settings: Settings) -> dict:
         # SQLite serialises writers; a generous busy timeout makes concurrent writers wait, not fail.
         return {"connect_args": {"timeout": 30}}
     # No pool_pre_ping: its asyncpg ping is three round trips (BEGIN, ";", ROLLBACK, for pgbouncer's transaction
-    # mode, which we do not use); `_ping_on_checkout` does the same job in one.
+    # mode, which we do not use); `_check_on_checkout` does the same job in none or one.
     return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
 
 
-def _ping_on_checkout(_dbapi_connection: Any, _record: Any, proxy: Any) -> None:
-    """A pooled connection is tried before use, so a restarted database costs no failed request: a dead one
-    is discarded and the pool tries a new one (SQLAlchemy's pessimistic disconnect handling)."""
+# A pooled connection idle longer than this is pinged before use; one used more recently is only asked
+# whether its socket is still open (no round trip).
+PING_AFTER_IDLE_SECONDS = 10.0
+_RETURNED_AT = "returned_at"
+
+
+def _note_return(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
+
+
+def _check_on_checkout(_dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection is checked before use, so a restarted database costs no failed request: a dead one
+    is discarded and the pool tries a new one (SQLAlchemy's pessimistic disconnect handling).
+
+    A backend the server ended (restart, pg_terminate_backend, idle timeout) closes its socket, which asyncpg
+    has already seen: `is_closed()` answers without a round trip. Only a connection idle for a while, which a
+    firewall may have dropped without a word, is pinged (one round trip; under load, none are)."""
+    connection = proxy.driver_connection
+    if connection.is_closed():
+        raise exc.DisconnectionError()
+    returned_at = record.info.get(_RETURNED_AT)
+    if returned_at is not None and time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+        return
     try:
-        await_only(proxy.driver_connection.fetchrow(";"))
+        await_only(connection.fetchrow(";"))
     except Exception as error:
         raise exc.DisconnectionError() from error
 
@@ -56,7 +77,8 @@ def create_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
     options = engine_options(settings) if pooled else {"poolclass": NullPool}
     engine = create_async_engine(settings.database_url, **options)
     if pooled and not settings.is_sqlite:
-        event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
+        event.listen(engine.sync_engine, "checkout", _check_on_checkout)
+        event.listen(engine.sync_engine, "checkin", _note_return)
     if settings.is_sqlite:
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -1,14 +1,19 @@
-"""Request sessions on PostgreSQL: public reads run without BEGIN/COMMIT, and pooled connections are tried
-before use, so a connection the database dropped costs no failed request."""
+"""Request sessions on PostgreSQL: public reads run without BEGIN/COMMIT, and pooled connections are checked
+before use (a round trip only after a while idle), so a connection the database dropped costs no failed request."""
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 import pytest
 from litestar import Request, get
 from sqlalchemy import text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
-from events_app.db import READS
+from events_app.db import PING_AFTER_IDLE_SECONDS, READS, _check_on_checkout
 from tests.conftest import make_event
 
 
@@ -40,6 +45,16 @@ async def test_a_public_read_runs_outside_a_transaction_and_the_next_request_get
         assert (await client.get("/test-writes-transaction")).json() == {"open": True}
 
 
+async def backend_gone(db: AsyncSession, pid: int) -> None:
+    """Waits until the server has ended the backend (pg_terminate_backend only signals it)."""
+    for _ in range(200):
+        if not await db.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}):
+            await asyncio.sleep(0.05)  # its socket's end reaches the client's loop
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"backend {pid} still running")
+
+
 async def test_a_connection_dropped_by_the_database_is_replaced_before_a_request_uses_it(app, client, db, organiser,
                                                                                          postgres_only):
     @get("/test-backend-pid", name="test_backend_pid")
@@ -58,6 +73,59 @@ async def test_a_connection_dropped_by_the_database_is_replaced_before_a_request
     await client.get("/test-empty-pool")
     pid = (await client.get("/test-backend-pid")).json()["pid"]
     assert await db.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    await backend_gone(db, pid)
     page = await client.get("/api/events")
     assert page.status_code == 200 and [e["title"] for e in page.json()["items"]] == ["Open Science Lecture"]
     assert (await client.get("/test-backend-pid")).json()["pid"] != pid
+
+
+class FakeDriverConnection:
+    def __init__(self, *, closed: bool = False, answers: bool = True) -> None:
+        self.closed, self.answers, self.pings = closed, answers, 0
+
+    def is_closed(self) -> bool:
+        return self.closed
+
+    async def fetchrow(self, _query: str) -> None:
+        self.pings += 1
+        if not self.answers:
+            raise ConnectionResetError("gone")
+
+
+class FakeRecord:
+    def __init__(self, returned_seconds_ago: float | None) -> None:
+        self.info = {} if returned_seconds_ago is None else {"returned_at": time.monotonic() - returned_seconds_ago}
+
+
+class FakeProxy:
+    def __init__(self, driver_connection: FakeDriverConnection) -> None:
+        self.driver_connection = driver_connection
+
+
+async def check_out(connection: FakeDriverConnection, returned_seconds_ago: float | None) -> None:
+    await greenlet_spawn(_check_on_checkout, None, FakeRecord(returned_seconds_ago), FakeProxy(connection))
+
+
+async def test_a_connection_back_a_moment_ago_is_used_without_a_round_trip() -> None:
+    connection = FakeDriverConnection()
+    await check_out(connection, returned_seconds_ago=0.5)
+    assert connection.pings == 0
+
+
+async def test_a_connection_whose_socket_the_server_closed_is_discarded_without_a_round_trip() -> None:
+    connection = FakeDriverConnection(closed=True)
+    with pytest.raises(DisconnectionError):
+        await check_out(connection, returned_seconds_ago=0.5)
+    assert connection.pings == 0
+
+
+@pytest.mark.parametrize("returned_seconds_ago", [PING_AFTER_IDLE_SECONDS + 1, None])
+async def test_a_connection_idle_for_a_while_or_never_used_is_pinged_first(returned_seconds_ago) -> None:
+    # A firewall may drop an idle connection without closing it: only a round trip tells.
+    alive = FakeDriverConnection()
+    await check_out(alive, returned_seconds_ago)
+    assert alive.pings == 1
+    dropped = FakeDriverConnection(answers=False)
+    with pytest.raises(DisconnectionError):
+        await check_out(dropped, returned_seconds_ago)
+    assert dropped.pings == 1
