@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from events_app.accounts.models import Account
 from events_app.db import READS
 from events_app.events.access import ensure_may_edit_series, may_manage_event
-from events_app.events.controllers import keep_listing_total, kept_listing_total
+from events_app.events.controllers import keep_listing, kept_listing, public_listing_keys
 from events_app.events.models import EventStatus
 from events_app.events.public import PublicEvent
 from events_app.events.schemas import (
@@ -52,22 +52,21 @@ async def provide_series_service(db_session: AsyncSession) -> SeriesService:
 async def public_items(request: Request, events: EventService, filters: EventFilters,
                        base_url: str) -> tuple[list[msgspec.Raw], int]:
     """The public list's events as encoded JSON, each kept like an event's card on the home page
-    (web/fragments.py: dropped by any write to events), and their total. While the listing's total is kept,
-    only the page's keys are read, and the rows of events whose JSON is not kept; otherwise the page's rows and
-    its total in one statement."""
-    known_total, total_key = kept_listing_total(request, filters)
-    if known_total is None:
+    (web/fragments.py: dropped by any write to events), and their total. While the listing (its page's keys and
+    total) is kept, only the rows of events whose JSON is not kept are read; while only the total is, the
+    page's keys; otherwise the page's rows and its total in one statement."""
+    page, known_total = kept_listing(request, filters)
+    if page is None and known_total is None:
         rows, listing_total = await events.public_listing(filters)
-        items = [_kept_item(request, event, base_url) for event in rows]
-    else:
-        keys, listing_total = await events.public_listing_keys(filters, known_total=known_total)
-        found = [kept_value_if_any(request, "event-json", *key) for key in keys]
-        missing = [key[0] for key, item in zip(keys, found, strict=True) if item is None]
-        fresh = {event.id: _kept_item(request, event, base_url)
-                 for event in (await events.public_events_by_id(missing) if missing else [])}
-        items = [item for key, kept in zip(keys, found, strict=True)
-                 if (item := kept if kept is not None else fresh.get(key[0])) is not None]
-    keep_listing_total(request, listing_total, total_key, known_total)
+        keep_listing(request, filters, [(event.id, event.created_at) for event in rows], listing_total, None)
+        return [_kept_item(request, event, base_url) for event in rows], listing_total.count
+    keys, listing_total = await public_listing_keys(request, events, filters)
+    found = [kept_value_if_any(request, "event-json", *key) for key in keys]
+    missing = [key[0] for key, item in zip(keys, found, strict=True) if item is None]
+    fresh = {event.id: _kept_item(request, event, base_url)
+             for event in (await events.public_events_by_id(missing) if missing else [])}
+    items = [item for key, kept in zip(keys, found, strict=True)
+             if (item := kept if kept is not None else fresh.get(key[0])) is not None]
     return items, listing_total.count
 
 

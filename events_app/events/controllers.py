@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post, route
@@ -35,7 +37,7 @@ from events_app.settings import Settings
 from events_app.web.auth import provide_organiser, requires_login
 from events_app.web.file_routes import PAGE_OR_FILE, serve_file
 from events_app.web.forms import flash_wall_time_warnings, form_page, is_confirmed, read_form
-from events_app.web.fragments import keep_value, kept_fragment, kept_value, kept_value_if_any
+from events_app.web.fragments import keep_value, kept_fragment, kept_seats, kept_value, kept_value_if_any
 from events_app.web.params import Page, SearchText
 from events_app.web.urls import redirect_to
 
@@ -91,9 +93,7 @@ class PublicEventPages(Controller):
         )
         # The page's events by their keys first: their cards are kept rendered as one block (web/fragments.py),
         # and the rows are read only when it is not.
-        known_total, total_key = kept_listing_total(request, filters)
-        keys, listing_total = await events.public_listing_keys(filters, known_total=known_total)
-        keep_listing_total(request, listing_total, total_key, known_total)
+        keys, listing_total = await public_listing_keys(request, events, filters)
         total = listing_total.count
         cards_key = tuple(keys)
         rows: list[PublicEvent] = []
@@ -146,7 +146,8 @@ class PublicEventPages(Controller):
                             "programme_size": 0 if listing.listed else listing.size})
         # Receivers skip reading what a kept part shows (`kept_parts`).
         for contribution in await event_page_shown.send(events.repository.session, event=event, settings=settings,
-                                                        kept_parts=frozenset(key[0] for key in kept)):
+                                                        kept_parts=frozenset(key[0] for key in kept),
+                                                        keep_seats=functools.partial(kept_seats, request)):
             context.update(contribution)
         return Template(template_name="events/detail.html", context=context)
 
@@ -164,16 +165,46 @@ class PublicEventPages(Controller):
 
 
 # An upcoming listing's total needs a count over every match (a scan of the upcoming events for PostgreSQL); the
-# page itself only the first rows. The total is kept like a fragment (dropped by any write that is not a
-# registration) and until the first of the matched events ends.
-def kept_listing_total(request: Request, filters: EventFilters) -> tuple[ListingTotal | None, tuple | None]:
+# page itself only the first rows. The total (per filters) and each page's keys (per filters and page) are kept
+# like a fragment: dropped by any write that is not a registration, and when the first of the matched events
+# ends (the listing changes by the clock alone then). A page shown again while they are reads nothing.
+@dataclass(frozen=True)
+class ListingPage:
+    keys: tuple[tuple[int, dt.datetime], ...]  # each event's (id, created_at), in listing order
+    total: ListingTotal
+
+
+def kept_listing(request: Request, filters: EventFilters) -> tuple[ListingPage | None, ListingTotal | None]:
+    """What is kept of this listing: the page (its keys and the total), else the total alone, else nothing."""
     key = listing_total_key(filters)
-    return (None if key is None else kept_value_if_any(request, "listing-total", *key, every_process=True)), key
+    if key is None:
+        return None, None
+    page = kept_value_if_any(request, "listing-page", *key, filters.limit, filters.offset, every_process=True)
+    if page is not None:
+        return page, page.total
+    return None, kept_value_if_any(request, "listing-total", *key, every_process=True)
 
 
-def keep_listing_total(request: Request, total: ListingTotal, key: tuple | None, known: ListingTotal | None) -> None:
-    if key is not None and known is None:
+def keep_listing(request: Request, filters: EventFilters, keys: Sequence[tuple[int, dt.datetime]],
+                 total: ListingTotal, known_total: ListingTotal | None) -> None:
+    key = listing_total_key(filters)
+    if key is None:
+        return
+    if known_total is None:
         keep_value(request, total, "listing-total", *key, until=total.changes_at, every_process=True)
+    keep_value(request, ListingPage(tuple(keys), total), "listing-page", *key, filters.limit, filters.offset,
+               until=total.changes_at, every_process=True)
+
+
+async def public_listing_keys(request: Request, events: EventService, filters: EventFilters,
+                              ) -> tuple[Sequence[tuple[int, dt.datetime]], ListingTotal]:
+    """A public listing page as its events' keys, and its total: kept, or read (and kept)."""
+    page, known_total = kept_listing(request, filters)
+    if page is not None:
+        return page.keys, page.total
+    keys, total = await events.public_listing_keys(filters, known_total=known_total)
+    keep_listing(request, filters, keys, total, known_total)
+    return keys, total
 
 
 def listing_feed(kind: str | None, series: str | None, all_series: Sequence[SeriesChoice]) -> dict[str, str | None]:

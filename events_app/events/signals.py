@@ -16,7 +16,8 @@ event_changed = Signal("event changed", "An event's fields or status changed (se
 event_withdrawn = Signal("event withdrawn", "A published or cancelled event was taken back to draft.")
 
 # payload: event (a PublicEvent: events/public.py), settings, kept_parts (names of the page's parts kept rendered,
-# web/fragments.py: a receiver whose part is kept need not read it). Each receiver answers a dict merged into the
+# web/fragments.py: a receiver whose part is kept need not read it), keep_seats ((event id, read) -> the read's
+# value, kept for a moment as web/fragments.py kept_seats says). Each receiver answers a dict merged into the
 # public event page's context (the registration panel), so the page shows what other domains have to say
 # without events importing them.
 event_page_shown = Signal("event page shown", "The public page of an event is being rendered.")

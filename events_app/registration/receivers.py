@@ -3,6 +3,7 @@ when their event changes, adds its panel to the public event page, and its perio
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +13,9 @@ from events_app.events.models import Event, EventStatus
 from events_app.registration.models import Registration, RegistrationMode, RegistrationStatus
 from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
+
+# Keeps a read of an event's seats for a moment: (event id, read) -> the value, read or kept.
+SeatKeeper = Callable[[int, Callable[[], Awaitable[tuple | None]]], Awaitable[tuple | None]]
 
 # What makes an attendee's calendar entry wrong: when one of these changes, confirmed attendees get a new REQUEST.
 TIME_AND_PLACE = frozenset({"starts_at", "ends_at", "timezone", "venue_name", "venue_address", "online_url"})
@@ -80,17 +84,19 @@ async def registration_state(session: AsyncSession, *, event: Event, open_regist
     return {"registration_closed": row.mode == RegistrationMode.CLOSED}
 
 
-async def registration_panel(session: AsyncSession, event: Event, settings: Settings) -> dict[str, Any]:
-    """What the public event page shows about registration."""
+async def registration_panel(session: AsyncSession, event: Event, settings: Settings,
+                             keep_seats: SeatKeeper | None = None) -> dict[str, Any]:
+    """What the public event page shows about registration. `keep_seats` may keep the read of the settings and
+    seat counts for a moment (web/fragments.py kept_seats); without it they are read."""
     service = RegistrationService(session, settings)
-    return {"availability": await service.availability_in_one_query(event), "values": {}, "errors": {}}
+    row = await (keep_seats(event.id, lambda: service.panel_row(event)) if keep_seats else service.panel_row(event))
+    return {"availability": service.panel_availability(event, row), "values": {}, "errors": {}}
 
 
 async def registration_page_context(session: AsyncSession, *, event: Event, settings: Settings,
-                                    **_: Any) -> dict[str, Any]:
-    """Receives events' ``event_page_shown``: the registration panel of the public event page (read on every
-    request: seat counts are never kept)."""
-    return {"registration": await registration_panel(session, event, settings)}
+                                    keep_seats: SeatKeeper | None = None, **_: Any) -> dict[str, Any]:
+    """Receives events' ``event_page_shown``: the registration panel of the public event page."""
+    return {"registration": await registration_panel(session, event, settings, keep_seats)}
 
 
 async def expire_seat_offers(session: AsyncSession, settings: Settings) -> int:

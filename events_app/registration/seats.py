@@ -156,10 +156,15 @@ class SeatRules(WaitlistRules, LinkRules):
         confirmed = counts.get(RegistrationStatus.CONFIRMED.value, 0) + counts.get(RegistrationStatus.OFFERED.value, 0)
         return self._availability(event, row, confirmed, counts.get(RegistrationStatus.WAITLISTED.value, 0))
 
-    async def availability_in_one_query(self, event: Event) -> Availability:
-        """`availability` for the public event page: the settings and both counts in one statement."""
+    async def panel_row(self, event: Event) -> tuple | None:
+        """What the public event page shows of the settings and both counts, as plain values in one statement
+        (None if the event's registration was never configured)."""
         connection = await self.session.connection()
         found = (await connection.execute(_AVAILABILITY, {"event_id": event.id})).first()
+        return None if found is None else tuple(found)
+
+    def panel_availability(self, event: Event, found: tuple | None) -> Availability:
+        """`availability` from a `panel_row` (the clock and the language are applied now)."""
         if found is None:
             return self._availability(event, never_configured(event), 0, 0)
         *columns, confirmed, waitlisted = found

@@ -40,6 +40,8 @@ class FragmentCache:
     # Kept fragments (or read-only values, see `kept_value`): key -> (html, expires, generation, event sequence
     # when rendered).
     fragments: OrderedDict[tuple, tuple[Any, float, int, int]] = field(default_factory=OrderedDict)
+    # Seat reads (see `kept_seats`): event id -> (value, read at, generation, event sequence then).
+    seats: dict[int, tuple[Any, float, int, int]] = field(default_factory=dict)
 
     def get(self, key: tuple, event_id: int | None) -> Any:
         found = self.fragments.get(key)
@@ -67,6 +69,7 @@ class FragmentCache:
 
     def clear(self) -> None:
         self.fragments.clear()
+        self.seats.clear()
 
 
 def _usable_cache(context: Any) -> FragmentCache | None:
@@ -159,3 +162,29 @@ def cached_fragment(context: Any, name: str, *key: Hashable, caller: Callable[[]
         html = str(caller())
         cache.put(full_key, html, generation, sequence, until=until if isinstance(until, dt.datetime) else None)
     return Markup(html)
+
+
+async def kept_seats(request: Any, event_id: int, read: Callable[[], Awaitable[T]]) -> T:
+    """What an event page shows of the event's seats and registration settings (`read`: an immutable value),
+    kept as the page cache keeps such a page: until this process takes a registration for the event or its
+    settings change, and for at most the page cache's seat lag once another process's registration for it is
+    heard (so seat counts lag by a few seconds at most, and never for whoever just registered here). Only
+    where every process's writes are heard (PostgreSQL's LISTEN); elsewhere it is read every time."""
+    cache = _cache_of(request, every_process=True)
+    pages = request.app.state.get("page_cache")
+    if cache is None or pages is None:
+        return await read()
+    now = time.monotonic()
+    found = cache.seats.get(event_id)
+    if found is not None:
+        value, read_at, generation, sequence = found
+        if (generation == page_cache.current_generation() and now - read_at <= cache.seconds
+                and pages.seats_current(event_id, read_at, sequence, now)):
+            return cast("T", value)
+    generation, sequence = page_cache.current_generation(), page_cache.current_event_sequence()
+    value = await read()
+    if generation == page_cache.current_generation():
+        if len(cache.seats) >= MAX_FRAGMENTS:
+            cache.seats.clear()
+        cache.seats[event_id] = (value, now, generation, sequence)
+    return value

@@ -288,12 +288,16 @@ class PageCache:
     def _current(self, page: CachedPage, now: float) -> bool:
         if page.expires < now:
             return False
-        if page.event_id is None:
-            return True
-        if max(_event_changed.get(page.event_id, -1), _own_seats_changed.get(page.event_id, -1)) > page.sequence:
+        return page.event_id is None or self.seats_current(page.event_id, page.read_at, page.sequence, now)
+
+    def seats_current(self, event_id: int, read_at: float, sequence: int, now: float) -> bool:
+        """Whether what was read of an event's seats and registration settings at `read_at` (monotonic time;
+        `_event_sequence` then) may still be shown: its settings unchanged, no registration for it taken by this
+        process since, and another process's heard of at most `seat_lag_seconds` after the read."""
+        if max(_event_changed.get(event_id, -1), _own_seats_changed.get(event_id, -1)) > sequence:
             return False
-        seats = max(_seats_changed.get(page.event_id, 0.0), _seats_changed.get(ANY_EVENT, 0.0))
-        return seats <= page.read_at or now <= page.read_at + self.seat_lag_seconds
+        seats = max(_seats_changed.get(event_id, 0.0), _seats_changed.get(ANY_EVENT, 0.0))
+        return seats <= read_at or now <= read_at + self.seat_lag_seconds
 
     def get(self, key: tuple) -> CachedPage | None:
         self._sync()
