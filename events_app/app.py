@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.cli import EventsCLIPlugin
 from events_app.core.crypto import configure_data_keys
+from events_app.core.gc_pause import tune_for_serving
 from events_app.core.outages import is_outage
 from events_app.core.rate_limits import store_registry
 from events_app.core.secret_key import check_secret_key
@@ -42,6 +43,14 @@ from events_app.web.page_cache import (
 )
 from events_app.web.templating import template_engine
 from events_app.web.urls import use_routes
+
+
+@asynccontextmanager
+async def collector_tuned(_app: Litestar) -> AsyncIterator[None]:
+    """The garbage collector set for serving once the app is built (core/gc_pause.py)."""
+    tune_for_serving()
+    yield
+
 
 # A Litestar lifespan hook: entered at start-up, left at shutdown.
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -156,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     page_cache = PageCache(seconds=settings.page_cache_seconds, needs_listener=not settings.is_sqlite,
                            seat_lag_seconds=settings.page_cache_seat_lag_seconds)
     lifespan = [
+        collector_tuned,
         dispose_engine_on_shutdown(db_config),
         data_key_check(settings),
         page_cache_lifespan(page_cache, settings.database_url, fragments=settings.fragment_cache_seconds > 0),

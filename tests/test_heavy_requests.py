@@ -129,6 +129,18 @@ def test_the_garbage_collector_is_paused_while_builds_run_and_resumes_after_the_
     assert gc.isenabled()
 
 
+async def test_a_started_app_keeps_the_collector_off_what_start_up_built_and_collects_the_young_less_often(client):
+    import gc
+
+    from events_app.core.gc_pause import YOUNG_GENERATION
+
+    # The client's app has started (its lifespan ran): a full collection would no longer walk the modules, the
+    # app and its templates, and a request's objects mostly die before the youngest generation is collected.
+    assert (await client.get("/healthz")).status_code == 200
+    assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold()[0] == YOUNG_GENERATION
+
+
 async def test_a_big_conference_page_links_to_its_programme_instead_of_listing_every_talk(app, client, db, organiser):
     small = await event_with_programme(db, organiser, title="Workshop", talks=3, speakers_per_talk=1, days_ahead=10)
     big = await event_with_programme(db, organiser, title="Congress", talks=5, speakers_per_talk=2, days_ahead=20)
