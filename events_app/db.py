@@ -128,7 +128,10 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         engine_instance=create_engine(settings),
         # Commit on 2xx and redirects (POST-redirect-GET); anything else rolls back, so rejected input writes nothing.
         before_send_handler="autocommit_include_redirects",
-        session_config=AsyncSessionConfig(expire_on_commit=False),
+        # Advanced Alchemy's file-object and dogpile-cache listeners are unused here; off, a commit no longer asks
+        # the engine for its execution options (a new option-engine object each time, ~0.1 ms a request).
+        session_config=AsyncSessionConfig(expire_on_commit=False, info={"enable_cache_listener": False}),
+        enable_file_object_listener=False,
         create_all=False,
         alembic_config=AlembicAsyncConfig(
             script_config=str(PROJECT_ROOT / "alembic.ini"),
