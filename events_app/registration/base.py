@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.core.timefmt import format_when
 from events_app.events.models import Event
+from events_app.events.public import PublicEvent
 from events_app.registration.mail import CONFIRMATION_ATTACHMENTS, manage_url, queue_mail
 from events_app.registration.models import (
     SEAT_HOLDING,
@@ -30,12 +31,12 @@ from events_app.registration.models import (
 from events_app.settings import Settings
 
 
-def when_in_event_zone(value: dt.datetime | None, event: Event) -> str:
+def when_in_event_zone(value: dt.datetime | None, event: Event | PublicEvent) -> str:
     return "" if value is None else f"{format_when(value, event.timezone)} ({event.timezone})"
 
 
 
-def never_configured(event: Event) -> RegistrationSettings:
+def never_configured(event: Event | PublicEvent) -> RegistrationSettings:
     return RegistrationSettings(
         event_id=event.id, mode=RegistrationMode.CLOSED, capacity=None, waitlist_enabled=True,
         promotion=PromotionMode.CONFIRM, offer_hours=48, questions=[],

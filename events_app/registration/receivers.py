@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.events.models import Event, EventStatus
+from events_app.events.public import PublicEvent
 from events_app.registration.models import Registration, RegistrationMode, RegistrationStatus
 from events_app.registration.services import RegistrationService
 from events_app.settings import Settings
@@ -84,7 +85,7 @@ async def registration_state(session: AsyncSession, *, event: Event, open_regist
     return {"registration_closed": row.mode == RegistrationMode.CLOSED}
 
 
-async def registration_panel(session: AsyncSession, event: Event, settings: Settings,
+async def registration_panel(session: AsyncSession, event: Event | PublicEvent, settings: Settings,
                              keep_seats: SeatKeeper | None = None) -> dict[str, Any]:
     """What the public event page shows about registration. `keep_seats` may keep the read of the settings and
     seat counts for a moment (web/fragments.py kept_seats); without it they are read."""
@@ -93,7 +94,7 @@ async def registration_panel(session: AsyncSession, event: Event, settings: Sett
     return {"availability": service.panel_availability(event, row), "values": {}, "errors": {}}
 
 
-async def registration_page_context(session: AsyncSession, *, event: Event, settings: Settings,
+async def registration_page_context(session: AsyncSession, *, event: Event | PublicEvent, settings: Settings,
                                     keep_seats: SeatKeeper | None = None, **_: Any) -> dict[str, Any]:
     """Receives events' ``event_page_shown``: the registration panel of the public event page."""
     return {"registration": await registration_panel(session, event, settings, keep_seats)}

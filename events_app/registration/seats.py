@@ -21,6 +21,7 @@ from events_app.core.i18n import current_locale, speaking
 from events_app.core.i18n import gettext as _
 from events_app.core.validation import Conflict, Errors
 from events_app.events.models import Event, EventStatus
+from events_app.events.public import PublicEvent
 from events_app.events.services import parse_instant
 from events_app.registration.base import never_configured, when_in_event_zone
 from events_app.registration.links import LinkRules
@@ -137,7 +138,7 @@ class SeatRules(WaitlistRules, LinkRules):
         await self._fill_free_seats(event, row)
         return row
 
-    def _closed_reason(self, event: Event, row: RegistrationSettings, now: dt.datetime) -> str | None:
+    def _closed_reason(self, event: Event | PublicEvent, row: RegistrationSettings, now: dt.datetime) -> str | None:
         if event.status == EventStatus.CANCELLED:
             return _("This event has been cancelled; registration is closed.")
         if event.status != EventStatus.PUBLISHED:
@@ -156,14 +157,14 @@ class SeatRules(WaitlistRules, LinkRules):
         confirmed = counts.get(RegistrationStatus.CONFIRMED.value, 0) + counts.get(RegistrationStatus.OFFERED.value, 0)
         return self._availability(event, row, confirmed, counts.get(RegistrationStatus.WAITLISTED.value, 0))
 
-    async def panel_row(self, event: Event) -> tuple | None:
+    async def panel_row(self, event: Event | PublicEvent) -> tuple | None:
         """What the public event page shows of the settings and both counts, as plain values in one statement
         (None if the event's registration was never configured)."""
         connection = await self.session.connection()
         found = (await connection.execute(_AVAILABILITY, {"event_id": event.id})).first()
         return None if found is None else tuple(found)
 
-    def panel_availability(self, event: Event, found: tuple | None) -> Availability:
+    def panel_availability(self, event: Event | PublicEvent, found: tuple | None) -> Availability:
         """`availability` from a `panel_row` (the clock and the language are applied now)."""
         if found is None:
             return self._availability(event, never_configured(event), 0, 0)
@@ -171,7 +172,8 @@ class SeatRules(WaitlistRules, LinkRules):
         row = RegistrationSettings(event_id=event.id, **dict(zip(_PANEL_COLUMNS, columns, strict=True)))  # not added
         return self._availability(event, row, int(confirmed or 0), int(waitlisted or 0))
 
-    def _availability(self, event: Event, row: RegistrationSettings, confirmed: int, waitlisted: int) -> Availability:
+    def _availability(self, event: Event | PublicEvent, row: RegistrationSettings, confirmed: int,
+                      waitlisted: int) -> Availability:
         reason = self._closed_reason(event, row, dt.datetime.now(dt.UTC))
         full = row.capacity is not None and confirmed >= row.capacity and row.mode == RegistrationMode.OPEN
         if reason is None and full and not row.waitlist_enabled:
