@@ -251,6 +251,26 @@ async def test_a_registration_is_announced_to_other_workers_as_its_event_seats_o
         await listener.close()
 
 
+async def test_a_registration_announces_its_seats_before_taking_the_event_lock_and_once(app, client, db, organiser,
+                                                                                      settings, is_postgres):
+    # The lock makes every other process's registrations for the event wait: the announcement is sent before
+    # it (PostgreSQL delivers it at commit all the same), not among the statements run while it is held.
+    if not is_postgres:
+        pytest.skip("NOTIFY is PostgreSQL's")
+    from tests.registration_helpers import make_registration_event
+    from tests.test_query_counts import counted_statements
+
+    event = await make_registration_event(db, organiser, settings, capacity=10)
+    with counted_statements(app) as statements:
+        answer = await client.post(f"/api/events/{event.slug}/registrations",
+                                   json={"name": "Ana", "email": "ana@example.org"})
+    assert answer.status_code in (201, 202)
+    notifies = [i for i, statement in enumerate(statements) if statement.startswith("NOTIFY")]
+    lock = next(i for i, statement in enumerate(statements) if "FOR UPDATE" in statement)
+    assert notifies == [lock - 1], statements
+    assert f"'seats:{event.id}'" in statements[notifies[0]]
+
+
 async def test_a_seat_change_heard_from_another_process_refreshes_the_page_after_the_lag(app, client, db, organiser,
                                                                                         settings):
     from tests.registration_helpers import make_registration_event

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from events_app.core.timefmt import format_when
@@ -91,15 +91,22 @@ class RegistrationBase:
 
     async def _seat_counts(self, event_id: int) -> tuple[int, int, int]:
         """(seats held, people waiting, last waitlist number): one query."""
-        of_event = Registration.event_id == event_id
-        waiting = (of_event, Registration.status == RegistrationStatus.WAITLISTED)
-        result = (await self.session.execute(select(
-            select(func.count()).select_from(Registration)
-            .where(of_event, Registration.status.in_(SEAT_HOLDING)).scalar_subquery(),
-            select(func.count()).select_from(Registration).where(*waiting).scalar_subquery(),
-            select(func.coalesce(func.max(Registration.waitlist_seq), 0)).where(*waiting).scalar_subquery(),
-        ))).one()
+        result = (await self.session.execute(select(*_seat_count_columns(event_id)))).one()
         return int(result[0]), int(result[1]), int(result[2])
+
+    async def _seat_counts_and_registrations(self, event_id: int, email_keys: set[str],
+                                             ) -> tuple[tuple[int, int, int], dict[str, Registration]]:
+        """`_seat_counts` and the event's registrations of these addresses (read afresh), in one query: it runs
+        with the event's lock held, where every round trip makes the other processes' registrations wait."""
+        one_row = select(literal(1).label("one")).subquery()
+        rows = (await self.session.execute(
+            select(Registration, *_seat_count_columns(event_id)).select_from(one_row)
+            .outerjoin(Registration, and_(Registration.event_id == event_id,
+                                          Registration.email_normalised.in_(email_keys)))
+            .execution_options(populate_existing=True)
+        )).all()
+        counts = (int(rows[0][1]), int(rows[0][2]), int(rows[0][3]))
+        return counts, {row[0].email_normalised: row[0] for row in rows if row[0] is not None}
 
     async def _next_waitlist_seq(self, event_id: int) -> int:
         return (await self._seat_counts(event_id))[2] + 1
@@ -138,3 +145,14 @@ class RegistrationBase:
                              attachments: Sequence[str] = (), **extra: Any) -> None:
         queue_mail(self.session, registration, name, attachments=attachments, **extra)
 
+
+def _seat_count_columns(event_id: int) -> tuple[Any, Any, Any]:
+    """Seats held, people waiting and the last waitlist number of an event, as scalar subqueries."""
+    of_event = Registration.event_id == event_id
+    waiting = (of_event, Registration.status == RegistrationStatus.WAITLISTED)
+    return (
+        select(func.count()).select_from(Registration)
+        .where(of_event, Registration.status.in_(SEAT_HOLDING)).scalar_subquery(),
+        select(func.count()).select_from(Registration).where(*waiting).scalar_subquery(),
+        select(func.coalesce(func.max(Registration.waitlist_seq), 0)).where(*waiting).scalar_subquery(),
+    )

@@ -42,6 +42,7 @@ from events_app.registration.outcomes import (
 )
 from events_app.registration.questions import clean_attendee, clean_questions, normalise_email
 from events_app.registration.waitlist import WaitlistRules
+from events_app.web.page_cache import announce_seat_change_now
 
 
 def new_checkin_code() -> str:
@@ -278,6 +279,7 @@ class SeatRules(WaitlistRules, LinkRules):
         try:
             try:
                 try:
+                    await announce_seat_change_now(self.session, event.id)  # not while the lock is held
                     locked = await self._lock(event.id)
                 finally:
                     # Taken once the lock is held: whoever arrived while it was awaited joins this group.
@@ -316,8 +318,9 @@ class SeatRules(WaitlistRules, LinkRules):
                              locked: RegistrationSettings | None) -> list[Registered | Exception]:
         """Seats for applicants in arrival order, with the event's lock held, in the current transaction.
 
-        The serialised part costs about the same for one person or fifty: the locking read, two reads, one
-        insert of all new rows; mail is only queued (the outbox worker composes it)."""
+        The serialised part costs about the same for one person or fifty: the locking read, one read (the counts
+        and the addresses already known), one insert of all new rows; mail is only queued (the outbox worker
+        composes it)."""
         now = dt.datetime.now(dt.UTC)
         if locked is None or self._closed_reason(event, locked, now):
             outcomes: list[Registered | Exception] = []
@@ -327,12 +330,8 @@ class SeatRules(WaitlistRules, LinkRules):
                     outcomes.append(RegistrationUnavailable(reason or _("Registration is closed.")))
             return outcomes
         await self._expire_offers(event, locked)
-        seats_taken, waiting, last_seq = await self._seat_counts(event.id)
-        existing = {r.email_normalised: r for r in await self.session.scalars(
-            select(Registration).where(Registration.event_id == event.id,
-                                       Registration.email_normalised.in_({a.email_key for a in applicants}))
-            .execution_options(populate_existing=True)
-        )}
+        (seats_taken, waiting, last_seq), existing = await self._seat_counts_and_registrations(
+            event.id, {a.email_key for a in applicants})
         outcomes = []
         decided: list[tuple[Applicant, Registration, int | None]] = []
         already: list[tuple[Applicant, Registration]] = []

@@ -39,6 +39,7 @@ from litestar.response import Template
 from litestar.utils.scope.state import ScopeState
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from events_app.core.i18n import current_locale
@@ -196,6 +197,7 @@ def _remember_bulk_write(state: Any) -> None:
 def _notify_other_processes(session: Session) -> None:
     changes = _pending_changes(session)
     changes.update(_changes_of(session))  # not flushed yet: the commit flushes after this hook
+    changes = changes - session.info.get("page_announced", set())
     if not changes:
         return
     connection = session.connection()
@@ -205,6 +207,7 @@ def _notify_other_processes(session: Session) -> None:
 
 
 def _apply_after_commit(session: Session) -> None:
+    session.info.pop("page_announced", None)
     changes = session.info.pop("page_changes", None)
     if changes:
         apply_changes(changes, own=True)
@@ -212,6 +215,20 @@ def _apply_after_commit(session: Session) -> None:
 
 def _forget_after_rollback(session: Session, _previous_transaction: Any) -> None:
     session.info.pop("page_changes", None)
+    session.info.pop("page_announced", None)
+
+
+async def announce_seat_change_now(session: AsyncSession, event_id: int) -> None:
+    """Announces now, in the transaction just beginning, that it changes this event's seats, instead of when it
+    commits: PostgreSQL delivers a NOTIFY at commit (and only if it commits) wherever it was sent. For a
+    transaction about to take a lock that other processes wait for, that is one round trip fewer while the
+    lock is held; the commit then announces only what it changed besides."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    connection = await session.connection()
+    change = ("seats", event_id)
+    await connection.exec_driver_sql(f"NOTIFY {CHANNEL}, '{encode_changes({change})}'")
+    session.info.setdefault("page_announced", set()).add(change)
 
 
 _HOOKS = (
