@@ -17,7 +17,7 @@ object the process had built at start-up (modules, the app, templates). `tune_fo
 built out of the collector's sight (it lives as long as the process) and lets the youngest generation grow to
 YOUNG_GENERATION objects first, so most of a request's objects are freed by reference counting before a
 collection sees them. Measured after: no full collection in the run, a young one of ~15 ms every few seconds,
-and the probe's p99 from 106-186 ms down to 24-44 ms (docs/benchmarks.md).
+and the probe's p99 from 106-186 ms down to 24-80 ms in seven runs (docs/benchmarks.md).
 """
 
 from __future__ import annotations
